@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# Each creates .venv (Python 3.11) when it is missing; every install goes through constraints.txt,
+# which pins torch to the CPU wheel so no CUDA packages are pulled.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PIP    := $(BIN)/python -m pip
+
+# Egress rule: no telemetry, no update checks, nothing but loopback in tests and demo.
+export FLWR_TELEMETRY_ENABLED := 0
+export FLWR_DISABLE_UPDATE_CHECK := 1
+export MPLBACKEND := Agg
+export PYTHONUNBUFFERED := 1
+
+.PHONY: env demo test lint bench clean help
+
+help:  ## List the targets.
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 (or set PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+env: $(STAMP)  ## Create .venv and install the kit (editable) with its dev tools.
+
+demo: env  ## Run a whole consortium on the embedded synthetic default.
+	$(BIN)/consortium demo --out demo_output
+
+test: env  ## Run the test suite (starts PostgreSQL on loopback when it can be installed).
+	-@bash scripts/ensure_test_servers.sh
+	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=900
+
+lint: env  ## ruff, mypy and the import-layer contracts.
+	$(BIN)/ruff check consortium tests benchmarks
+	$(BIN)/mypy consortium
+	$(BIN)/lint-imports
+
+bench: env  ## Run the benchmarks and print their results (see benchmarks/RESULTS.md).
+	$(BIN)/python -m benchmarks.run_all
+
+clean:  ## Remove the environment and generated outputs.
+	rm -rf $(VENV) demo_output .consortium .pytest_cache

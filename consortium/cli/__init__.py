@@ -1,0 +1,1 @@
+"""The ``consortium`` command line (an edge: nothing in the package imports it)."""

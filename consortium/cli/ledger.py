@@ -1,0 +1,9 @@
+"""`consortium` commands for the ledger domain."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""

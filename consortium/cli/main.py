@@ -1,0 +1,50 @@
+"""Root of the ``consortium`` typer app; each domain adds its commands from its own module."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from consortium import __version__
+from consortium.cli import data as data_cli
+from consortium.cli import ledger as ledger_cli
+from consortium.cli import models as models_cli
+from consortium.cli import synth as synth_cli
+
+app = typer.Typer(
+    name="consortium",
+    help=(
+        "Logistics Consortium Kit: validate your data against the consortium's contracts, "
+        "generate a synthetic consortium, train and evaluate forecasts privately, and verify "
+        "the ledger. Run `consortium COMMAND --help` for each command."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+for _domain in (data_cli, synth_cli, models_cli, ledger_cli):
+    _domain.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"consortium {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Logistics Consortium Kit command line."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )

@@ -1,0 +1,92 @@
+"""The one frozen :class:`Settings`, built once at an edge and passed down.
+
+Values come from keyword arguments, then ``CONSORTIUM_*`` environment variables, then defaults.
+Flower apps build it with :func:`from_run_config`, which maps Flower's kebab-case run-config keys
+(``interval-level``) to the snake_case fields (``interval_level``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from consortium.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Consortium-wide and member-local settings.
+
+    Examples
+    --------
+    >>> s = Settings(interval_level=0.9)
+    >>> s.interval_level
+    0.9
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CONSORTIUM_", frozen=True, extra="forbid")
+
+    home: Path = Field(
+        default=Path(".consortium"),
+        description="Member-local state: keys, privacy accountant, witnessed tree heads.",
+    )
+    schemas_dir: Path = Field(
+        default=REPO_ROOT / "data_schemas", description="Folder of the data contracts."
+    )
+    database_url: str = Field(
+        default="sqlite:///.consortium/consortium.db",
+        description="SQLAlchemy URL of the coordinator's stores (SQLite or PostgreSQL).",
+    )
+    interval_level: float = Field(default=0.8, description="Nominal coverage of ETA intervals.")
+    on_time_tolerance_minutes: int = Field(
+        default=15, description="An arrival within this many minutes of schedule is on time."
+    )
+    stock_horizon_days: int = Field(default=7, description="Horizon of the stock-risk model.")
+    max_reported_problems: int = Field(
+        default=50, description="Contract problems listed before the rest are only counted."
+    )
+
+    @field_validator("interval_level")
+    @classmethod
+    def _check_level(cls, v: float) -> float:
+        if not 0.0 < v < 1.0:
+            raise ValueError("must be strictly between 0 and 1")
+        return v
+
+    @field_validator("on_time_tolerance_minutes", "stock_horizon_days", "max_reported_problems")
+    @classmethod
+    def _check_positive(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError("must be positive")
+        return v
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build :class:`Settings`, turning pydantic's error into a :class:`ConfigError`.
+
+    Raises
+    ------
+    ConfigError
+        Naming the first invalid field and why.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(name, first["msg"]) from exc
+
+
+def from_run_config(run_config: Mapping[str, object]) -> Settings:
+    """Build :class:`Settings` from Flower's run config (kebab-case keys; unknown keys ignored)."""
+    fields = set(Settings.model_fields)
+    overrides = {
+        key.replace("-", "_"): value
+        for key, value in run_config.items()
+        if key.replace("-", "_") in fields
+    }
+    return load_settings(**overrides)

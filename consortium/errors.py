@@ -1,0 +1,150 @@
+"""The exception hierarchy: every error says where it happened.
+
+Each class refines :class:`ConsortiumError` and, where one fits, the builtin it specialises
+(Opacus-style), so ``except ValueError`` still works for callers that do not know the kit.
+Attributes carry the location (file, row, column, account, entry index ...); only the CLI turns
+them into text and an exit code, through :meth:`ConsortiumError.diagnostics`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class ConsortiumError(Exception):
+    """Base class of every error the kit raises on purpose."""
+
+    exit_code: int = 1
+
+    def diagnostics(self) -> str:
+        """Return a human-readable, multi-line explanation for the command line."""
+        return str(self)
+
+
+class ConfigError(ConsortiumError, ValueError):
+    """A setting or argument is invalid; ``name`` is the offending parameter."""
+
+    exit_code = 2
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"invalid {name}: {reason}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One contract problem at a precise location.
+
+    ``row`` is the 1-based data row (the header is row 0 in the file's own numbering, so data
+    row 1 is file line 2 in a CSV); ``None`` when the problem concerns the whole table.
+    """
+
+    path: str
+    row: int | None
+    column: str | None
+    code: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column is not None:
+            where += f", column '{self.column}'"
+        return f"{where}: {self.reason} [{self.code}]"
+
+
+class ContractViolation(ConsortiumError, ValueError):
+    """A table breaks its data contract; holds every problem found (up to a cap) and the total.
+
+    The first problem's location is exposed as ``path``, ``row``, ``column`` and ``code`` so that
+    callers handling a single problem need not look into ``problems``.
+    """
+
+    def __init__(self, problems: Sequence[Problem], *, total: int | None = None) -> None:
+        if not problems:
+            raise ValueError("ContractViolation needs at least one problem")
+        self.problems = list(problems)
+        self.total = total if total is not None else len(self.problems)
+        first = self.problems[0]
+        self.path, self.row, self.column, self.code = first.path, first.row, first.column, first.code
+        more = self.total - 1
+        suffix = f" (and {more} more problem{'s' if more != 1 else ''})" if more > 0 else ""
+        super().__init__(f"{first}{suffix}")
+
+    def diagnostics(self) -> str:
+        """List every collected problem, then how many were not shown."""
+        lines = [str(p) for p in self.problems]
+        hidden = self.total - len(self.problems)
+        if hidden > 0:
+            lines.append(f"... and {hidden} more problems not shown")
+        return "\n".join(lines)
+
+
+class PurposeNotDeclared(ConsortiumError, PermissionError):
+    """A data source was used for a purpose its owner did not declare (GDPR purpose limitation)."""
+
+    def __init__(self, source: str, purpose: str, declared: Sequence[str]) -> None:
+        self.source = source
+        self.purpose = purpose
+        self.declared = tuple(declared)
+        allowed = ", ".join(self.declared) or "none"
+        super().__init__(
+            f"{source}: purpose '{purpose}' was not declared for this source (declared: {allowed})"
+        )
+
+
+class BudgetExceeded(ConsortiumError, RuntimeError):
+    """Training would spend more privacy budget than the member allowed."""
+
+    def __init__(self, spent: float, limit: float, *, member: str | None = None) -> None:
+        self.spent = spent
+        self.limit = limit
+        self.member = member
+        who = f"member {member}: " if member else ""
+        super().__init__(f"{who}privacy budget exhausted: ε spent {spent:.3f} of {limit:.3f}")
+
+
+class LedgerError(ConsortiumError):
+    """Base class of ledger verification and storage errors."""
+
+
+class VerificationError(LedgerError, ValueError):
+    """A hash, signature, proof or tree head does not verify; ``index`` names the entry if any."""
+
+    def __init__(self, reason: str, *, index: int | None = None) -> None:
+        self.reason = reason
+        self.index = index
+        where = f"entry {index}: " if index is not None else ""
+        super().__init__(f"{where}{reason}")
+
+
+class ChainBroken(VerificationError):
+    """A recomputed hash differs from the stored or expected one."""
+
+    def __init__(self, index: int | None, expected: str, actual: str, *, what: str = "hash") -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"{what} mismatch: expected {expected}, computed {actual}", index=index)
+        self.index = index
+
+
+class InsufficientPoints(ConsortiumError, ValueError):
+    """A debit would make a balance negative."""
+
+    def __init__(self, account: str, balance: int, requested: int) -> None:
+        self.account = account
+        self.balance = balance
+        self.requested = requested
+        super().__init__(f"account {account}: balance {balance} is less than {requested}")
+
+
+class ModelError(ConsortiumError, ValueError):
+    """A model directory or model card is missing, malformed or incompatible."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")

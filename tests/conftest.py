@@ -1,0 +1,10 @@
+"""Fixtures shared by every test package."""
+
+from __future__ import annotations
+
+import os
+
+# The egress rule holds in tests too: no telemetry, no update checks.
+os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
+os.environ.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")

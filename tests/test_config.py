@@ -1,0 +1,27 @@
+import pytest
+
+from consortium.config import from_run_config, load_settings
+from consortium.errors import ConfigError
+
+
+def test_run_config_kebab_keys_map_to_fields() -> None:
+    # Prepare / Execute
+    settings = from_run_config({"interval-level": 0.9, "stock-horizon-days": 3, "unknown-key": 1})
+    # Assert
+    assert settings.interval_level == 0.9
+    assert settings.stock_horizon_days == 3
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("interval_level", 1.0), ("interval_level", 0.0), ("stock_horizon_days", 0)],
+)
+def test_invalid_setting_names_the_field(field: str, value: float) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(**{field: value})
+    assert info.value.name == field
+
+
+def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONSORTIUM_ON_TIME_TOLERANCE_MINUTES", "30")
+    assert load_settings().on_time_tolerance_minutes == 30
