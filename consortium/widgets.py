@@ -1,0 +1,74 @@
+"""ipywidgets panels for the member notebooks (an edge: thin over the public API).
+
+Each panel is a small class holding its widgets and one action method, so a notebook can both show
+it (``display(panel.widget)``) and drive it non-interactively (``panel.validate()``) when executed
+headless by papermill or nbmake.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import ipywidgets as widgets
+
+from consortium.data import ValidationReport, validate_file
+from consortium.errors import ConsortiumError
+from consortium.schemas import available_contracts
+
+
+def report_html(report: ValidationReport) -> str:
+    """Render a validation report as a short HTML summary."""
+    status = "meets" if report.valid else "breaks"
+    colour = "#1b7f3b" if report.valid else "#b00020"
+    parts = [
+        f"<p style='color:{colour}'><b>{html.escape(report.source.name)}</b> {status} "
+        f"contract <code>{report.contract}.v{report.version}</code> "
+        f"({report.n_rows:,} rows checked).</p>"
+    ]
+    if report.dropped_columns:
+        cols = ", ".join(html.escape(c) for c in report.dropped_columns)
+        parts.append(f"<p>Not in the contract, dropped at load (data minimisation): {cols}</p>")
+    if report.personal_columns:
+        cols = ", ".join(html.escape(c) for c in report.personal_columns)
+        parts.append(f"<p>Personal fields, never sent to a model or the ledger: {cols}</p>")
+    if report.problems:
+        rows = "".join(f"<li>{html.escape(str(p))}</li>" for p in report.problems)
+        hidden = report.total - len(report.problems)
+        more = f"<p>... and {hidden} more problems</p>" if hidden > 0 else ""
+        parts.append(f"<ol>{rows}</ol>{more}")
+    return "".join(parts)
+
+
+class ValidationPanel:
+    """Pick a file and a contract, check the file, and see every problem with its location.
+
+    Examples
+    --------
+    >>> from consortium.config import REPO_ROOT
+    >>> panel = ValidationPanel(REPO_ROOT / "data_schemas/examples/legs.valid.csv", contract="legs")
+    >>> panel.validate().valid
+    True
+    """
+
+    def __init__(self, path: Path | str = "", *, contract: str = "legs") -> None:
+        self.path = widgets.Text(value=str(path), description="File", layout={"width": "60%"})
+        self.contract = widgets.Dropdown(
+            options=sorted(available_contracts()), value=contract, description="Contract"
+        )
+        self.button = widgets.Button(description="Validate", button_style="primary")
+        self.result = widgets.HTML()
+        self.button.on_click(lambda _: self.validate())
+        self.widget = widgets.VBox(
+            [widgets.HBox([self.path, self.contract, self.button]), self.result]
+        )
+
+    def validate(self) -> ValidationReport | None:
+        """Check the chosen file; show the report (or the error) and return it."""
+        try:
+            report = validate_file(self.path.value, contract=self.contract.value)
+        except ConsortiumError as exc:
+            self.result.value = f"<p style='color:#b00020'>{html.escape(exc.diagnostics())}</p>"
+            return None
+        self.result.value = report_html(report)
+        return report
