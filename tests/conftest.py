@@ -8,3 +8,6 @@ import os
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
 os.environ.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# The real PostgreSQL server fixture (started on loopback; visible skip where it cannot be).
+pytest_plugins = ["tests.postgres"]

@@ -1,9 +1,108 @@
-"""`consortium` commands for the ledger domain."""
+"""`consortium ledger ...` (verify, export) and `consortium keys ...` (identity keys)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from consortium.cli.errors import reported_errors
+from consortium.config import load_settings
+from consortium.errors import ConfigError
+
+ledger_app = typer.Typer(
+    help="Verify the tamper-evident ledger or export it for verification elsewhere.",
+    no_args_is_help=True,
+)
+keys_app = typer.Typer(help="Create and inspect Ed25519 identity keys.", no_args_is_help=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLAlchemy URL of the ledger (default: CONSORTIUM_DATABASE_URL)."),
+]
+
+
+def _session_factory(db: str | None):  # type: ignore[no-untyped-def]
+    from consortium.db import engine_from_settings, make_session_factory
+    from consortium.identity import details as _details  # noqa: F401  (registers its table)
+    from consortium.ledger import store as _store  # noqa: F401  (registers the tables)
+
+    settings = load_settings(database_url=db) if db else load_settings()
+    return make_session_factory(engine_from_settings(settings))
+
+
+@ledger_app.command("verify")
+def verify(
+    db: DbOption = None,
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Verify this export file instead of a database.")
+    ] = None,
+    witness: Annotated[
+        Path | None, typer.Option("--witness", help="Also check the tree heads kept in this file.")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes for signature checks.")] = 1,
+) -> None:
+    """Check every signature, hash and tree head; name the first entry that fails."""
+    from consortium.ledger.export import read_export
+    from consortium.ledger.verify import verify_log
+    from consortium.ledger.witness import read_witnessed
+
+    with reported_errors():
+        if db and export:
+            raise ConfigError("--db/--export", "give one of them, not both")
+        witnessed = read_witnessed(witness) if witness else []
+        if export is not None:
+            data = read_export(export)
+            report = verify_log(
+                data.entries, heads=data.heads, witnessed=witnessed, keys=data.keys, workers=workers
+            )
+        else:
+            from consortium.ledger.audit import verify_database
+
+            with _session_factory(db).begin() as session:
+                report = verify_database(session, witnessed=witnessed, workers=workers)
+    typer.echo(
+        f"ok: {report.size} entries, root {report.root}, {report.heads_checked} tree heads, "
+        f"{report.witnessed_checked} witnessed heads, {report.keys} keys"
+    )
+    if report.uncovered:
+        typer.echo(f"note: the last {report.uncovered} entries are not yet covered by a tree head")
+
+
+@ledger_app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="File to write (JSON Lines).")],
+    db: DbOption = None,
+) -> None:
+    """Write entries, public keys and tree heads to one self-contained file."""
+    from consortium.ledger.audit import export_ledger
+
+    with reported_errors(), _session_factory(db).begin() as session:
+        count = export_ledger(session, out)
+    typer.echo(f"exported {count} entries to {out}")
+
+
+@keys_app.command("new")
+def new_key(
+    out: Annotated[Path, typer.Option("--out", help="Private key file to create (mode 0600).")],
+    passphrase: Annotated[
+        bool, typer.Option("--passphrase/--no-passphrase", help="Encrypt the key (prompted).")
+    ] = True,
+) -> None:
+    """Create an Ed25519 key pair for joining the consortium; print its key id."""
+    from consortium.identity.keys import generate_key_file, public_key_path
+
+    secret = None
+    if passphrase:
+        secret = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=True).encode()
+    with reported_errors():
+        signer = generate_key_file(out, passphrase=secret)
+    typer.echo(f"key id: {signer.key_id}")
+    typer.echo(f"public key: {public_key_path(out)}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(ledger_app, name="ledger")
+    app.add_typer(keys_app, name="keys")

@@ -1,0 +1,111 @@
+"""Engine, sessions and schema: the only module that knows SQLite from PostgreSQL.
+
+Sessions are framed at the edge (``with session_factory.begin() as session:``); store
+functions take that ``session`` and never commit, so a ledger entry and the state change it
+records share one transaction.
+
+SQLite: the sqlite3 driver's legacy transaction handling is switched off and every transaction
+starts with ``BEGIN IMMEDIATE`` (SQLAlchemy's documented ``begin``-event recipe), so SAVEPOINT
+works and concurrent writers queue on the database lock (``busy_timeout``) instead of failing
+on lock upgrade. WAL journal and foreign keys are switched on for every connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from consortium.config import Settings
+from consortium.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every ORM model of the kit."""
+
+
+def _sqlite_pragmas(engine: Engine, *, file_backed: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # driver leaves BEGIN to us (recipe below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if file_backed:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine for a SQLite or PostgreSQL URL.
+
+    Parameters
+    ----------
+    url
+        ``sqlite:///path.db`` (the parent folder is created) or ``postgresql+psycopg://...``.
+    echo
+        Log SQL statements.
+
+    Raises
+    ------
+    ConfigError
+        If the URL is malformed or names another backend.
+
+    Examples
+    --------
+    >>> engine = make_engine("sqlite://")
+    >>> engine.dialect.name
+    'sqlite'
+    """
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError; keep the URL out of logs
+        raise ConfigError("database_url", "not a valid SQLAlchemy URL") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database or ""
+        file_backed = database not in ("", ":memory:") and not database.startswith("file:")
+        if file_backed:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, echo=echo)
+        _sqlite_pragmas(engine, file_backed=file_backed)
+    elif backend == "postgresql":
+        engine = create_engine(parsed, echo=echo, pool_pre_ping=True)
+    else:
+        raise ConfigError("database_url", f"unsupported backend {backend!r} (sqlite or postgresql)")
+    logger.info("database engine for %s", parsed.render_as_string(hide_password=True))
+    return engine
+
+
+def engine_from_settings(settings: Settings) -> Engine:
+    """Create the engine for ``settings.database_url``."""
+    return make_engine(settings.database_url)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Return the session factory; use it as ``with factory.begin() as session:``.
+
+    ``expire_on_commit=False`` so frozen values read inside a transaction stay usable after it.
+    """
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def create_schema(engine: Engine, metadata: MetaData | None = None) -> None:
+    """Create every table registered on :class:`Base` (or ``metadata``) that is missing.
+
+    Import the modules that define models (e.g. ``consortium.ledger.store``) before calling.
+    """
+    (metadata or Base.metadata).create_all(engine)

@@ -1,0 +1,234 @@
+"""Persist ledger entries and signed tree heads with SQLAlchemy; never commits.
+
+Appends are ordered by one row, ``ledger_head``: :func:`append_entry` increments its ``size``
+with ``UPDATE ... RETURNING``, which row-locks it until the caller's transaction ends on
+PostgreSQL (a concurrent appender waits, then reads the new size), and runs inside
+``BEGIN IMMEDIATE`` on SQLite (see :mod:`consortium.db`). The primary key on ``seq`` is the
+backstop: a duplicate can never commit, and because the head and the entry change in the same
+transaction a rollback or crash leaves neither, so there is never a gap.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from consortium.config import REPO_ROOT
+from consortium.errors import LedgerError
+from consortium.ledger.checkpoint import DEFAULT_ORIGIN, Checkpoint
+from consortium.ledger.entry import Entry, sign_entry
+from consortium.ledger.keyring import KEY_REGISTERED, Role
+from consortium.ledger.merkle import MerkleTree
+from consortium.ledger.models import HEAD_ROW_ID, CheckpointRow, EntryRow, HeadRow, KeyRow
+from consortium.ledger.payload import PayloadPolicy
+from consortium.ledger.signing import Signer
+
+logger = logging.getLogger(__name__)
+
+
+class SignerNotAllowed(LedgerError, PermissionError):
+    """The signing key is not registered, was revoked, or lacks the role the action needs."""
+
+    def __init__(self, key_id: str, reason: str) -> None:
+        self.key_id = key_id
+        self.reason = reason
+        super().__init__(f"key {key_id[:16]}...: {reason}")
+
+
+@functools.cache
+def default_policy() -> PayloadPolicy:
+    """Return the payload policy built from the kit's data contracts (read once per process)."""
+    return PayloadPolicy.from_contracts(REPO_ROOT / "data_schemas")
+
+
+def ensure_ledger(session: Session) -> None:
+    """Create the single head row if the ledger is new (run once after creating the schema)."""
+    if session.get(HeadRow, HEAD_ROW_ID) is None:
+        session.add(HeadRow(id=HEAD_ROW_ID, size=0))
+        session.flush()
+
+
+def _reserve_seq(session: Session) -> int:
+    size = session.execute(
+        update(HeadRow)
+        .where(HeadRow.id == HEAD_ROW_ID)
+        .values(size=HeadRow.size + 1)
+        .returning(HeadRow.size)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if size is None:
+        raise LedgerError("ledger is not initialised: call ensure_ledger() once")
+    return size - 1
+
+
+def active_key(session: Session, key_id: str) -> KeyRow:
+    """Return the registry row of an active key or raise :class:`SignerNotAllowed`."""
+    row = session.get(KeyRow, key_id)
+    if row is None:
+        raise SignerNotAllowed(key_id, "not registered")
+    if row.revoked_seq is not None:
+        raise SignerNotAllowed(key_id, f"revoked at entry {row.revoked_seq}")
+    return row
+
+
+def _check_signer(
+    session: Session, signer: Signer, kind: str, payload: Mapping[str, object], seq: int
+) -> None:
+    genesis = (
+        seq == 0
+        and kind == KEY_REGISTERED
+        and payload.get("key_id") == signer.key_id
+        and payload.get("role") == Role.COORDINATOR
+    )
+    if not genesis:
+        active_key(session, signer.key_id)
+
+
+def append_entry(
+    session: Session,
+    *,
+    kind: str,
+    payload: Mapping[str, object],
+    signer: Signer,
+    policy: PayloadPolicy | None = None,
+    moment: datetime | None = None,
+) -> Entry:
+    """Sign and append one entry inside the caller's transaction.
+
+    Parameters
+    ----------
+    session
+        The caller's session; the entry commits or rolls back with the state change it records.
+    kind
+        Entry kind, a kebab-case token (``points-transfer``).
+    payload
+        Ids, numbers, hashes and enums only (checked by ``policy``).
+    signer
+        The actor's key; it must be registered and not revoked.
+    policy
+        Payload policy; default :func:`default_policy`.
+    moment
+        Entry time (tz-aware); default now.
+
+    Raises
+    ------
+    PayloadRejected
+        If the payload breaks the policy (nothing is written).
+    SignerNotAllowed
+        If the signer is not an active registered key.
+
+    Examples
+    --------
+    >>> from consortium.db import create_schema, make_engine, make_session_factory
+    >>> from consortium.identity.registry import bootstrap_coordinator
+    >>> engine = make_engine("sqlite://"); create_schema(engine)
+    >>> coordinator = Signer.generate()
+    >>> with make_session_factory(engine).begin() as session:
+    ...     _ = bootstrap_coordinator(session, coordinator=coordinator)
+    ...     append_entry(session, kind="round-closed", payload={"round": 1},
+    ...                  signer=coordinator).seq
+    1
+    """
+    (policy or default_policy()).check(kind, payload)
+    seq = _reserve_seq(session)
+    _check_signer(session, signer, kind, payload, seq)
+    entry = sign_entry(
+        seq=seq, moment=moment or datetime.now(UTC), kind=kind, payload=payload, signer=signer
+    )
+    session.execute(  # Core INSERT: no identity-map growth in long transactions
+        insert(EntryRow).values(
+            seq=entry.seq,
+            time=entry.time,
+            kind=entry.kind,
+            payload=entry.payload.decode("utf-8"),
+            actor=entry.actor,
+            signature=entry.signature,
+            leaf_hash=entry.leaf_hash(),
+        )
+    )
+    logger.debug("appended entry %d (%s)", seq, kind)
+    return entry
+
+
+def ledger_size(session: Session) -> int:
+    """Return the number of committed (or own uncommitted) entries."""
+    head = session.get(HeadRow, HEAD_ROW_ID)
+    return 0 if head is None else head.size
+
+
+def load_entries(session: Session, *, start: int = 0, stop: int | None = None) -> list[Entry]:
+    """Return entries ``start <= seq < stop`` in order, as frozen :class:`Entry` values."""
+    t = EntryRow.__table__.c
+    query = select(t.seq, t.time, t.kind, t.payload, t.actor, t.signature).where(t.seq >= start)
+    if stop is not None:
+        query = query.where(t.seq < stop)
+    rows = session.execute(query.order_by(t.seq))
+    return [Entry(s, tm, k, p.encode("utf-8"), a, bytes(sig)) for s, tm, k, p, a, sig in rows]
+
+
+def load_leaf_hashes(session: Session, *, size: int | None = None) -> list[bytes]:
+    """Return the stored leaf hashes of the first ``size`` entries (default: all)."""
+    t = EntryRow.__table__.c
+    query = select(t.leaf_hash).order_by(t.seq)
+    if size is not None:
+        query = query.where(t.seq < size)
+    return [bytes(h) for h in session.execute(query).scalars()]
+
+
+def load_tree(session: Session, *, size: int | None = None) -> MerkleTree:
+    """Build the Merkle tree of the first ``size`` entries from stored leaf hashes."""
+    leaves = load_leaf_hashes(session, size=size)
+    if size is not None and len(leaves) != size:
+        raise LedgerError(f"ledger has {len(leaves)} entries, fewer than {size}")
+    return MerkleTree(leaves)
+
+
+def publish_checkpoint(
+    session: Session,
+    *,
+    signer: Signer,
+    moment: datetime | None = None,
+    origin: str = DEFAULT_ORIGIN,
+) -> Checkpoint:
+    """Sign and store a tree head over every committed entry; ``signer`` must be a coordinator."""
+    row = active_key(session, signer.key_id)
+    if row.role != Role.COORDINATOR:
+        raise SignerNotAllowed(signer.key_id, f"role {row.role} cannot sign tree heads")
+    size = ledger_size(session)
+    tree = load_tree(session, size=size)
+    checkpoint = Checkpoint.sign(
+        size=size,
+        root=tree.root(),
+        moment=moment or datetime.now(UTC),
+        signer=signer,
+        origin=origin,
+    )
+    session.add(CheckpointRow(size=size, text=checkpoint.to_text()))
+    session.flush()
+    logger.info("published tree head at size %d", size)
+    return checkpoint
+
+
+def load_checkpoints(session: Session) -> list[Checkpoint]:
+    """Every stored tree head, in publication order."""
+    texts = session.execute(select(CheckpointRow.text).order_by(CheckpointRow.id)).scalars()
+    return [Checkpoint.from_text(text) for text in texts]
+
+
+def latest_checkpoint(session: Session) -> Checkpoint | None:
+    """Return the most recently published tree head."""
+    text = session.execute(
+        select(CheckpointRow.text).order_by(CheckpointRow.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return None if text is None else Checkpoint.from_text(text)
+
+
+def public_keys(session: Session) -> dict[str, bytes]:
+    """Every registered public key by key id (revoked ones included: old entries need them)."""
+    rows = session.execute(select(KeyRow.key_id, KeyRow.public_key))
+    return {key_id: bytes(public_key) for key_id, public_key in rows}
