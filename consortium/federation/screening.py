@@ -1,0 +1,121 @@
+"""A ``Grid`` wrapper that screens what the coordinator receives during a round.
+
+It rejects SecAgg+ masked vectors whose layout does not match the model (their shapes are
+public even though their values are masked), turning them into error replies that name the
+member, so the workflow treats that member as dropped and removes its masks. It also notes
+every error reply and every missing reply with the member and the protocol stage, so that a
+failed round can say who dropped where.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+
+from flwr.app import ConfigRecord, Error, Message, RecordDict
+from flwr.common import bytes_to_ndarray
+from flwr.common.constant import ErrorCode
+from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key
+from flwr.proto.node_pb2 import NodeInfo
+from flwr.serverapp import Grid
+from flwr.supercore.run import Run
+
+from consortium.federation.exceptions import UpdateRejected
+from consortium.federation.records import ArraySpec, check_ndarrays
+
+__all__ = ["ScreeningGrid"]
+
+logger = logging.getLogger(__name__)
+
+
+class ScreeningGrid(Grid):
+    """Delegates to a grid; rejects masked vectors of the wrong layout; notes who failed.
+
+    ``notes`` gets one line per error reply and per missing reply, naming the member and the
+    stage, so that a failed round can say who dropped where.
+    """
+
+    def __init__(
+        self, inner: Grid, layout: Mapping[str, ArraySpec], label: Callable[[int], str]
+    ) -> None:
+        self._inner = inner
+        self._layout = layout
+        self._label = label
+        self.notes: list[str] = []
+
+    def set_run(self, run: Run) -> None:  # noqa: D102
+        self._inner.set_run(run)
+
+    @property
+    def run(self) -> Run:  # noqa: D102
+        return self._inner.run
+
+    def create_message(  # noqa: D102, PLR0913
+        self,
+        content: RecordDict,
+        message_type: str,
+        dst_node_id: int,
+        group_id: str,
+        ttl: float | None = None,
+    ) -> Message:
+        return self._inner.create_message(content, message_type, dst_node_id, group_id, ttl)
+
+    def get_node_ids(self) -> Iterable[int]:  # noqa: D102
+        return self._inner.get_node_ids()
+
+    def get_nodes(self) -> Iterable[NodeInfo]:  # noqa: D102
+        return self._inner.get_nodes()
+
+    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:  # noqa: D102
+        return self._inner.push_messages(messages)
+
+    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:  # noqa: D102
+        return self._inner.pull_messages(message_ids)
+
+    def send_and_receive(  # noqa: D102
+        self, messages: Iterable[Message], *, timeout: float | None = None
+    ) -> Iterable[Message]:
+        sent = list(messages)
+        stages = {m.metadata.dst_node_id: _stage_of(m) for m in sent}
+        replies = list(self._inner.send_and_receive(sent, timeout=timeout))
+        by_id = {m.metadata.message_id: m for m in sent}
+        screened = [self._screen(r, by_id.get(r.metadata.reply_to_message_id)) for r in replies]
+        answered = {r.metadata.src_node_id for r in screened}
+        for reply in screened:
+            if reply.has_error():
+                node_id = reply.metadata.src_node_id
+                self.notes.append(
+                    f"member {self._label(node_id)} failed at {stages.get(node_id, '?')}: "
+                    f"{reply.error.reason}"
+                )
+        for node_id, stage in stages.items():
+            if node_id not in answered:
+                self.notes.append(f"member {self._label(node_id)} did not answer at {stage}")
+        return screened
+
+    def _screen(self, reply: Message, instruction: Message | None) -> Message:
+        if reply.has_error() or instruction is None:
+            return reply
+        configs = reply.content.config_records.get(RECORD_KEY_CONFIGS, ConfigRecord())
+        if Key.MASKED_PARAMETERS not in configs:
+            return reply
+        raw = configs[Key.MASKED_PARAMETERS]
+        member = self._label(reply.metadata.src_node_id)
+        try:
+            if not isinstance(raw, list):
+                raise UpdateRejected(member, None, code="count-mismatch", reason="no masked vector")
+            arrays = [bytes_to_ndarray(b) for b in raw]  # type: ignore[arg-type]
+            check_ndarrays(arrays, expected=self._layout, member=member, check_dtype=False)
+        except (UpdateRejected, ValueError, OSError, EOFError) as err:
+            logger.warning("masked update rejected: %s", err)
+            reason = f"rejected by the coordinator: {err}"
+            return Message(Error(ErrorCode.UNKNOWN, reason), reply_to=instruction)
+        return reply
+
+
+def _stage_of(msg: Message) -> str:
+    """Name the protocol step of an instruction: a SecAgg+ stage or the message type."""
+    if msg.has_content() and RECORD_KEY_CONFIGS in msg.content.config_records:
+        stage = msg.content.config_records[RECORD_KEY_CONFIGS].get(Key.STAGE)
+        return f"SecAgg+ stage '{stage!s}'"
+    return f"'{msg.metadata.message_type}'"

@@ -1,0 +1,358 @@
+"""The secure path: one FedAvg round under Flower's SecAgg+, isolated in this module.
+
+In flwr 1.42, SecAgg+ exists only as ``flwr.server.workflow.SecAggPlusWorkflow`` driven by the
+legacy ``DefaultWorkflow`` with a ``LegacyContext`` (coordinator) and
+``flwr.client.mod.secaggplus_mod`` on the members, which reads the legacy ``FitRes`` of the
+wrapped ``Client``. Re-check all of this on every flwr upgrade.
+
+Choices made here (and why)
+---------------------------
+*Members send updates, not weights.* Each member returns ``local - global`` as its
+``FitRes.parameters``; :class:`~consortium.federation.strategy.DeltaFedAvg` adds the weighted
+average to the global model. The quantisation range then bounds an *update*, which the DP
+clipping bound controls (:func:`update_clipping_range`), instead of raw weights, which nothing
+bounds.
+
+*Shares and threshold* (:func:`plan_secagg`). With ``n`` members each member's secrets are
+split among ``k`` neighbours (itself included), any ``t`` of which can rebuild them:
+
+- ``k = n`` while ``n <= 2*ceil(log2 n) + 1`` (or ``n <= 5``), else ``k = max(5, 2*ceil(log2 n)
+  + 1)`` -- odd and logarithmic in ``n`` as in SecAgg+ (Bell et al., 2020), which keeps the
+  members' work ``O(k)`` instead of ``O(n)``;
+- ``t = max(2, ceil(2k/3))``, capped at ``k - 1``. ``t > k/2`` means the coordinator cannot
+  collect both the mask seed and the key shares of one member, and fewer than ``t``
+  colluding neighbours learn nothing;
+- the round survives any ``k - t`` dropouts (``max_dropouts``); with ``k = n`` it needs at
+  least ``t`` members left. Fewer than 3 members is refused: with 2, the sum and one's own
+  update reveal the other's.
+
+*Quantisation.* Each member clips every coordinate of ``w * update`` (``w = num_examples /
+max_weight <= 1``) to ``[-R, R]``, maps it to ``[0, Q)`` and masks it modulo ``2**32``. The
+average comes back with an error of about ``n * 2R / Q / sum(w)`` per coordinate, so keep
+``max_weight`` close to the largest real weight. Sums stay below the modulus while
+``n * Q <= 2**32`` (1024 members at the default ``Q = 2**22``). Flower would silently clip an
+out-of-range value; :func:`make_update_guard_mod` instead rejects it (or clips it with a
+warning), and the coordinator rejects masked vectors of the wrong layout, naming the member.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from flwr.app import ConfigRecord, Context, Message, RecordDict
+from flwr.app.message_type import MessageType
+from flwr.clientapp.typing import ClientAppCallable, Mod
+from flwr.common import (
+    ndarrays_to_parameters,
+    parameters_to_ndarrays,
+)
+from flwr.common.secure_aggregation.secaggplus_constants import (
+    RECORD_KEY_STATE,
+)
+from flwr.compat.common import recorddict_compat as compat
+from flwr.server import LegacyContext, ServerConfig
+from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
+from flwr.server.workflow.constant import MAIN_PARAMS_RECORD
+from flwr.serverapp import Grid
+from numpy.typing import NDArray
+
+from consortium.errors import ConfigError
+from consortium.federation.exceptions import RoundFailed, UpdateRejected
+from consortium.federation.records import ArraySpec, check_ndarrays, specs_of_ndarrays
+from consortium.federation.screening import ScreeningGrid
+from consortium.federation.strategy import DeltaFedAvg, RoundOutcome
+
+__all__ = [
+    "MIN_MEMBERS",
+    "SecAggPlan",
+    "SecAggSettings",
+    "make_update_guard_mod",
+    "plan_secagg",
+    "run_fedavg_round",
+    "update_clipping_range",
+]
+
+logger = logging.getLogger(__name__)
+
+MIN_MEMBERS = 3
+MODULUS_RANGE = 2**32
+
+
+@dataclass(frozen=True)
+class SecAggPlan:
+    """Share count and reconstruction threshold for ``num_members`` (see module docstring)."""
+
+    num_members: int
+    num_shares: int
+    threshold: int
+
+    @property
+    def max_dropouts(self) -> int:
+        """Dropouts the round always survives, whichever members drop."""
+        return self.num_shares - self.threshold
+
+    @property
+    def min_members_left(self) -> int:
+        """Members that must remain so that the round is guaranteed to complete."""
+        if self.num_shares == self.num_members:
+            return self.threshold
+        return self.num_members - self.max_dropouts
+
+
+@dataclass(frozen=True)
+class SecAggSettings:
+    """Quantisation settings of the secure path.
+
+    Attributes
+    ----------
+    clipping_range : float
+        ``R``: every update coordinate must lie in ``[-R, R]`` (see
+        :func:`update_clipping_range`).
+    quantization_range : int
+        ``Q``: values are quantised to ``[0, Q)``; larger is more precise.
+    max_weight : float
+        The largest ``num_examples`` a member may report.
+    timeout : float | None
+        Seconds to wait for replies at each stage (``None``: wait for all).
+    """
+
+    clipping_range: float = 8.0
+    quantization_range: int = 2**22
+    max_weight: float = 1000.0
+    timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.clipping_range > 0 and math.isfinite(self.clipping_range)):
+            raise ConfigError("clipping_range", "must be a positive finite number")
+        if not 0 < self.quantization_range < MODULUS_RANGE:
+            raise ConfigError("quantization_range", f"must be in (0, {MODULUS_RANGE})")
+        if self.max_weight <= 0:
+            raise ConfigError("max_weight", "must be positive")
+
+
+def plan_secagg(num_members: int) -> SecAggPlan:
+    """Choose SecAgg+ ``num_shares`` and ``reconstruction_threshold`` for ``num_members``.
+
+    Examples
+    --------
+    >>> [(p.num_shares, p.threshold, p.max_dropouts) for p in map(plan_secagg, (3, 5, 20, 100))]
+    [(3, 2, 1), (5, 4, 1), (11, 8, 3), (15, 10, 5)]
+    """
+    if num_members < MIN_MEMBERS:
+        raise ConfigError(
+            "num_members",
+            f"SecAgg+ needs at least {MIN_MEMBERS} members, got {num_members}: with two, "
+            "the sum and one's own update reveal the other's",
+        )
+    shares = max(5, 2 * math.ceil(math.log2(num_members)) + 1)
+    shares = num_members if shares >= num_members else shares
+    threshold = min(max(2, math.ceil(2 * shares / 3)), shares - 1)
+    return SecAggPlan(num_members=num_members, num_shares=shares, threshold=threshold)
+
+
+def update_clipping_range(  # noqa: PLR0913
+    *,
+    max_grad_norm: float,
+    noise_multiplier: float,
+    learning_rate: float,
+    local_steps: int,
+    batch_size: int,
+    momentum: float = 0.0,
+    tail_sigmas: float = 6.0,
+) -> float:
+    """Bound every coordinate of a DP-SGD member's round update; use it as ``clipping_range``.
+
+    DP-SGD (Opacus) clips each per-sample gradient to L2 norm ``C`` and takes the step
+    ``(sum_i clip(g_i) + N(0, (sigma C)^2)) / B`` with expected batch size ``B``. One
+    coordinate of a clipped gradient is at most ``C`` in size, a Poisson batch holds at most
+    ``B + z sqrt(B)`` samples and the noise coordinate at most ``z sigma C`` except with
+    probability ~``2e-9`` for ``z = 6``. So one step moves a coordinate by at most
+    ``eta C (1 + z/sqrt(B) + z sigma / B)``; ``k`` SGD steps (momentum ``mu`` multiplies by at
+    most ``1/(1-mu)``) give the returned bound. It assumes plain SGD (with momentum), not Adam.
+
+    Examples
+    --------
+    >>> round(update_clipping_range(max_grad_norm=1.0, noise_multiplier=1.0,
+    ...     learning_rate=0.05, local_steps=10, batch_size=64), 4)
+    0.9219
+    """
+    checks = {
+        "max_grad_norm": max_grad_norm > 0,
+        "noise_multiplier": noise_multiplier >= 0,
+        "learning_rate": learning_rate > 0,
+        "local_steps": local_steps >= 1,
+        "batch_size": batch_size >= 1,
+        "momentum": 0.0 <= momentum < 1.0,
+        "tail_sigmas": tail_sigmas >= 0,
+    }
+    for name, ok in checks.items():
+        if not ok:
+            raise ConfigError(name, "out of range")
+    per_step = max_grad_norm * (
+        1 + tail_sigmas / math.sqrt(batch_size) + tail_sigmas * noise_multiplier / batch_size
+    )
+    return learning_rate * local_steps * per_step / (1.0 - momentum)
+
+
+def make_update_guard_mod(*, on_out_of_range: Literal["reject", "clip"] = "reject") -> Mod:
+    """Return a member-side mod that checks its own update before SecAgg+ masks it.
+
+    Place it *after* ``secaggplus_mod`` (``mods=[secaggplus_mod, guard]``) so that it wraps
+    the training call only. It checks the returned update against the layout of the global
+    model just received, its weight against ``max_weight`` and, under SecAgg+, every
+    coordinate against ``clipping_range``; out of range it rejects (raises, so the member
+    drops out of the round with a named reason) or clips with a warning.
+    """
+    if on_out_of_range not in ("reject", "clip"):
+        raise ConfigError("on_out_of_range", "must be 'reject' or 'clip'")
+
+    def update_guard_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Message:
+        if msg.metadata.message_type != MessageType.TRAIN or (
+            "fitins.parameters" not in msg.content.array_records
+        ):
+            return call_next(msg, ctxt)
+        reply = call_next(msg, ctxt)
+        if reply.has_error():
+            return reply
+        member = str(ctxt.node_config.get("member-id", f"node {ctxt.node_id}"))
+        start = parameters_to_ndarrays(compat.recorddict_to_fitins(msg.content, True).parameters)
+        fitres = compat.recorddict_to_fitres(reply.content, keep_input=True)
+        update = parameters_to_ndarrays(fitres.parameters)
+        check_ndarrays(update, expected=specs_of_ndarrays(start), member=member, check_dtype=False)
+        sa_state = ctxt.state.config_records.get(RECORD_KEY_STATE, ConfigRecord())
+        max_weight = float(sa_state.get("max_weight", math.inf))  # type: ignore[arg-type]
+        if fitres.num_examples > max_weight:
+            raise UpdateRejected(
+                member,
+                None,
+                code="weight-out-of-range",
+                reason=f"num_examples {fitres.num_examples} exceeds max_weight {max_weight}",
+            )
+        bound = float(sa_state.get("clipping_range", math.inf))  # type: ignore[arg-type]
+        worst = [float(np.max(np.abs(a))) if a.size else 0.0 for a in update]
+        if all(w <= bound for w in worst):
+            return reply
+        idx = int(np.argmax(worst))
+        if on_out_of_range == "reject":
+            raise UpdateRejected(
+                member,
+                str(idx),
+                code="out-of-range",
+                reason=f"|update| reaches {worst[idx]:.4g}, beyond clipping_range {bound:.4g}",
+            )
+        logger.warning("%s: update clipped to +/-%.4g (was up to %.4g)", member, bound, worst[idx])
+        clipped = [np.clip(a, -bound, bound) for a in update]
+        reply.content.array_records["fitres.parameters"] = compat.parameters_to_arrayrecord(
+            ndarrays_to_parameters(clipped), keep_input=True
+        )
+        return reply
+
+    return update_guard_mod
+
+
+def run_fedavg_round(  # noqa: PLR0913
+    grid: Grid,
+    context: Context,
+    *,
+    global_arrays: Sequence[NDArray[np.generic]],
+    expected: Mapping[str, ArraySpec],
+    server_round: int = 1,
+    secagg: SecAggSettings | None = SecAggSettings(),
+    node_labels: Mapping[int, str] | None = None,
+) -> RoundOutcome:
+    """Run one FedAvg round over every registered member, under SecAgg+ unless ``secagg=None``.
+
+    Parameters
+    ----------
+    grid : Grid
+        Flower's grid (the deployment one or :class:`~consortium.federation.local_grid.LocalGrid`).
+    context : Context
+        The ServerApp's context (only its ids and run config are used; its state is untouched).
+    global_arrays : Sequence[ndarray]
+        The current global model, in the order of ``expected``.
+    expected : Mapping[str, ArraySpec]
+        The model's layout; updates of another layout are rejected, naming the member.
+    server_round : int, default 1
+        Round number reported in the outcome and errors.
+    secagg : SecAggSettings | None
+        Quantisation settings; ``None`` runs the plain (non-secure) FedAvg round.
+    node_labels : Mapping[int, str] | None
+        Node id -> member id, used to name members in failures.
+
+    Returns
+    -------
+    RoundOutcome
+        The new global model and who is in it.
+
+    Raises
+    ------
+    RoundFailed
+        Too few members, too many dropouts for the threshold, or no usable update; the caller
+        keeps its previous global model.
+    """
+    n = len(list(grid.get_node_ids()))
+    if secagg is not None and n < MIN_MEMBERS:
+        raise RoundFailed(
+            server_round, code="too-few-members", reason=f"{n} members, SecAgg+ needs 3"
+        )
+    if n < 1:
+        raise RoundFailed(server_round, code="too-few-members", reason="no members")
+    strategy = DeltaFedAvg(
+        global_arrays=global_arrays, expected=expected, min_members=n, node_labels=node_labels
+    )
+    scratch = LegacyContext(
+        Context(
+            context.run_id, context.node_id, context.node_config, RecordDict(), context.run_config
+        ),
+        config=ServerConfig(num_rounds=1),
+        strategy=strategy,
+    )
+    fit_workflow = None
+    plan = None
+    if secagg is not None:
+        if n * secagg.quantization_range > MODULUS_RANGE:
+            raise ConfigError("quantization_range", f"too large for {n} members (overflow)")
+        plan = plan_secagg(n)
+        fit_workflow = SecAggPlusWorkflow(
+            plan.num_shares,
+            plan.threshold,
+            max_weight=secagg.max_weight,
+            clipping_range=secagg.clipping_range,
+            quantization_range=secagg.quantization_range,
+            modulus_range=MODULUS_RANGE,
+            timeout=secagg.timeout,
+        )
+    # A masked vector is [weight factor of shape (1,)] + one array per model array.
+    masked_layout = {"(weight factor)": ArraySpec((1,), "")} | dict(expected)
+    screened = ScreeningGrid(grid, masked_layout, strategy.label)
+    DefaultWorkflow(fit_workflow=fit_workflow)(screened, scratch)
+    failures = tuple(dict.fromkeys([*screened.notes, *strategy.rejections]))
+    if strategy.aggregated is None:
+        if plan is not None and not strategy.aggregate_called:
+            reason = (
+                f"secure aggregation halted: too many members dropped for threshold "
+                f"{plan.threshold} of {plan.num_shares} shares "
+                f"(at most {plan.max_dropouts} of {n} may drop)"
+            )
+            raise RoundFailed(server_round, code="secagg-halted", reason=reason, failures=failures)
+        raise RoundFailed(
+            server_round, code="no-results", reason="no usable update", failures=failures
+        )
+    new_arrays = compat.arrayrecord_to_parameters(
+        scratch.state.array_records[MAIN_PARAMS_RECORD], keep_input=True
+    )
+    members, examples = strategy.aggregated
+    logger.info("round %s: %s of %s members aggregated", server_round, members, n)
+    return RoundOutcome(
+        server_round=server_round,
+        arrays=tuple(parameters_to_ndarrays(new_arrays)),
+        num_members=members,
+        num_examples=examples,
+        failures=failures,
+        secure=secagg is not None,
+    )

@@ -1,0 +1,139 @@
+"""FedAvg over model *updates* on Flower's legacy ``Strategy`` API.
+
+SecAgg+ in flwr 1.42 runs only on the legacy ``DefaultWorkflow``, which needs a legacy
+``Strategy`` inside a ``LegacyContext``. Members send updates (local - global) rather than full
+weights, so that the SecAgg+ quantisation range can be derived from the DP clipping bound (see
+:func:`consortium.federation.secagg.update_clipping_range`). :class:`DeltaFedAvg` therefore
+averages updates (weighted by ``num_examples``, as FedAvg does) and adds the average to the
+global model it sent out. On the plain (non-secure) path it also checks every update against
+the model's layout and turns a malformed one into a named failure instead of crashing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from flwr.common import FitRes, Parameters, Scalar, ndarrays_to_parameters, parameters_to_ndarrays
+from flwr.server.client_proxy import ClientProxy
+from flwr.server.strategy import FedAvg
+from numpy.typing import NDArray
+
+from consortium.federation.exceptions import UpdateRejected
+from consortium.federation.records import ArraySpec, check_ndarrays
+
+__all__ = ["DeltaFedAvg", "RoundOutcome"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RoundOutcome:
+    """The result of one successful round.
+
+    Attributes
+    ----------
+    server_round : int
+        The round number given by the caller.
+    arrays : tuple of ndarray
+        The new global model, in the layout (order, shapes, dtypes) of the old one.
+    num_members : int
+        Members whose update is inside the aggregate.
+    num_examples : int
+        Sum of their weights (``num_examples``).
+    failures : tuple of str
+        Why the other members are missing (error replies, rejected updates); a member that
+        silently dropped leaves no entry.
+    secure : bool
+        Whether the update sum was computed under SecAgg+.
+    """
+
+    server_round: int
+    arrays: tuple[NDArray[np.generic], ...]
+    num_members: int
+    num_examples: int
+    failures: tuple[str, ...]
+    secure: bool
+
+
+class DeltaFedAvg(FedAvg):
+    """FedAvg whose clients return updates; every selected member trains each round.
+
+    Parameters
+    ----------
+    global_arrays : Sequence[ndarray]
+        The current global model (sent to members as the round's starting point).
+    expected : Mapping[str, ArraySpec]
+        Its layout; updates are checked against it on the plain path.
+    min_members : int
+        Members that must be available before the round starts (all of them, normally).
+    node_labels : Mapping[int, str] | None
+        Node id -> member id, to name members in failures.
+    """
+
+    def __init__(
+        self,
+        *,
+        global_arrays: Sequence[NDArray[np.generic]],
+        expected: Mapping[str, ArraySpec],
+        min_members: int,
+        node_labels: Mapping[int, str] | None = None,
+    ) -> None:
+        super().__init__(
+            fraction_fit=1.0,
+            fraction_evaluate=0.0,
+            min_fit_clients=min_members,
+            min_evaluate_clients=min_members,
+            min_available_clients=min_members,
+            accept_failures=True,
+            initial_parameters=ndarrays_to_parameters(list(global_arrays)),
+        )
+        self._global = [np.asarray(a) for a in global_arrays]
+        self._expected = dict(expected)
+        self._labels = dict(node_labels or {})
+        self.aggregated: tuple[int, int] | None = None  # (members, examples) once done
+        self.rejections: list[str] = []
+        self.aggregate_called = False
+
+    def label(self, node_id: int) -> str:
+        """Return the member id of ``node_id`` (or ``node <id>`` when unknown)."""
+        return self._labels.get(node_id, f"node {node_id}")
+
+    def aggregate_fit(
+        self,
+        server_round: int,
+        results: list[tuple[ClientProxy, FitRes]],
+        failures: list[tuple[ClientProxy, FitRes] | BaseException],
+    ) -> tuple[Parameters | None, dict[str, Scalar]]:
+        """Average the (valid) updates and return global + average."""
+        self.aggregate_called = True
+        del failures  # error replies are reported by the grid that received them
+        self.rejections = []
+        valid: list[tuple[ClientProxy, FitRes]] = []
+        for proxy, fitres in results:
+            try:
+                check_ndarrays(
+                    parameters_to_ndarrays(fitres.parameters),
+                    expected=self._expected,
+                    member=self.label(proxy.node_id),
+                    check_dtype=False,
+                )
+            except UpdateRejected as err:
+                logger.warning("round %s: update rejected: %s", server_round, err)
+                self.rejections.append(str(err))
+                continue
+            valid.append((proxy, fitres))
+        if not valid:
+            return None, {}
+        avg_params, metrics = super().aggregate_fit(server_round, valid, [])
+        if avg_params is None:
+            return None, {}
+        avg_update = parameters_to_ndarrays(avg_params)
+        new_global = [
+            (g + u).astype(g.dtype, copy=False)
+            for g, u in zip(self._global, avg_update, strict=True)
+        ]
+        self.aggregated = (len(valid), sum(r.num_examples for _, r in valid))
+        return ndarrays_to_parameters(new_global), metrics
