@@ -69,7 +69,8 @@ class ContractViolation(ConsortiumError, ValueError):
         self.problems = list(problems)
         self.total = total if total is not None else len(self.problems)
         first = self.problems[0]
-        self.path, self.row, self.column, self.code = first.path, first.row, first.column, first.code
+        self.path, self.row, self.column = first.path, first.row, first.column
+        self.code = first.code
         more = self.total - 1
         suffix = f" (and {more} more problem{'s' if more != 1 else ''})" if more > 0 else ""
         super().__init__(f"{first}{suffix}")
@@ -124,7 +125,9 @@ class VerificationError(LedgerError, ValueError):
 class ChainBroken(VerificationError):
     """A recomputed hash differs from the stored or expected one."""
 
-    def __init__(self, index: int | None, expected: str, actual: str, *, what: str = "hash") -> None:
+    def __init__(
+        self, index: int | None, expected: str, actual: str, *, what: str = "hash"
+    ) -> None:
         self.expected = expected
         self.actual = actual
         super().__init__(f"{what} mismatch: expected {expected}, computed {actual}", index=index)
@@ -148,3 +151,58 @@ class ModelError(ConsortiumError, ValueError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+class UpdateRejected(ConsortiumError, ValueError):
+    """A model update (or model) is malformed: wrong key, shape, dtype, range or values.
+
+    Parameters
+    ----------
+    member : str
+        Who sent the update (member id, or ``"node <id>"`` when only the node is known).
+    key : str | None
+        The offending ``state_dict`` key or array position; ``None`` for the whole update.
+    code : str
+        Stable machine-readable reason: ``missing-key``, ``unexpected-key``,
+        ``count-mismatch``, ``shape-mismatch``, ``dtype-mismatch``, ``non-finite``,
+        ``out-of-range`` or ``weight-out-of-range``.
+    reason : str
+        Human-readable detail.
+    """
+
+    def __init__(self, member: str, key: str | None, *, code: str, reason: str) -> None:
+        self.member = member
+        self.key = key
+        self.code = code
+        self.reason = reason
+        where = f"member {member}" + (f", array '{key}'" if key is not None else "")
+        super().__init__(f"{where}: {reason} [{code}]")
+
+
+class RoundFailed(ConsortiumError, RuntimeError):
+    """A federated round produced no new global model; the previous model stays in force.
+
+    Parameters
+    ----------
+    server_round : int
+        The round that failed.
+    code : str
+        ``too-few-members`` (not enough members to start), ``secagg-halted`` (too many
+        dropped for the reconstruction threshold) or ``no-results`` (every update failed).
+    reason : str
+        Human-readable detail.
+    failures : tuple of str
+        The member failures collected before the round stopped.
+    """
+
+    def __init__(
+        self, server_round: int, *, code: str, reason: str, failures: tuple[str, ...] = ()
+    ) -> None:
+        self.server_round = server_round
+        self.code = code
+        self.reason = reason
+        self.failures = failures
+        super().__init__(f"round {server_round}: {reason} [{code}]")
+
+    def diagnostics(self) -> str:
+        """Return the reason followed by every member failure."""
+        return "\n".join([str(self), *(f"  {f}" for f in self.failures)])

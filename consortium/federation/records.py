@@ -30,7 +30,7 @@ import torch
 from flwr.app import ArrayRecord
 from numpy.typing import NDArray
 
-from consortium.federation.exceptions import UpdateRejected
+from consortium.errors import UpdateRejected
 
 __all__ = [
     "ArraySpec",

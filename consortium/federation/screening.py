@@ -20,7 +20,7 @@ from flwr.proto.node_pb2 import NodeInfo
 from flwr.serverapp import Grid
 from flwr.supercore.run import Run
 
-from consortium.federation.exceptions import UpdateRejected
+from consortium.errors import UpdateRejected
 from consortium.federation.records import ArraySpec, check_ndarrays
 
 __all__ = ["ScreeningGrid"]

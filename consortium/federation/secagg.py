@@ -61,8 +61,7 @@ from flwr.server.workflow.constant import MAIN_PARAMS_RECORD
 from flwr.serverapp import Grid
 from numpy.typing import NDArray
 
-from consortium.errors import ConfigError
-from consortium.federation.exceptions import RoundFailed, UpdateRejected
+from consortium.errors import ConfigError, RoundFailed, UpdateRejected
 from consortium.federation.records import ArraySpec, check_ndarrays, specs_of_ndarrays
 from consortium.federation.screening import ScreeningGrid
 from consortium.federation.strategy import DeltaFedAvg, RoundOutcome

@@ -21,7 +21,7 @@ from flwr.server.client_proxy import ClientProxy
 from flwr.server.strategy import FedAvg
 from numpy.typing import NDArray
 
-from consortium.federation.exceptions import UpdateRejected
+from consortium.errors import UpdateRejected
 from consortium.federation.records import ArraySpec, check_ndarrays
 
 __all__ = ["DeltaFedAvg", "RoundOutcome"]

@@ -38,7 +38,7 @@ from flwr.common import NDArrays, Scalar
 from flwr.serverapp import Grid, ServerApp
 from torch import nn
 
-from consortium.federation.exceptions import RoundFailed
+from consortium.errors import RoundFailed
 from consortium.federation.local_grid import LocalGrid
 from consortium.federation.records import ndarrays_to_state_dict, specs_of, state_dict_to_ndarrays
 from consortium.federation.secagg import SecAggSettings, make_update_guard_mod, run_fedavg_round

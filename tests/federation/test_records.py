@@ -8,7 +8,7 @@ import torch
 from flwr.app import ArrayRecord
 from torch import nn
 
-from consortium.federation.exceptions import UpdateRejected
+from consortium.errors import UpdateRejected
 from consortium.federation.records import (
     ArraySpec,
     check_ndarrays,

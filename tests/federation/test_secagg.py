@@ -15,8 +15,7 @@ from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_STATE
 from flwr.compat.common import recorddict_compat as compat
 from flwr.serverapp import Grid, ServerApp
 
-from consortium.errors import ConfigError
-from consortium.federation.exceptions import RoundFailed, UpdateRejected
+from consortium.errors import ConfigError, RoundFailed, UpdateRejected
 from consortium.federation.local_grid import LocalGrid, coordinator_identity, run_local, serve
 from consortium.federation.records import specs_of, state_dict_to_ndarrays
 from consortium.federation.secagg import (
