@@ -1,0 +1,141 @@
+"""Stock-risk baselines a warehouse fits on its own earlier rows: event rates and boosted trees."""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+import pandas as pd
+
+from consortium.baselines._checks import check_positive, not_fitted
+from consortium.baselines.boosting import BoostingParams, FittedModel, fit_booster
+from consortium.errors import ConfigError
+from consortium.models.targets import stock_history_features, stock_targets
+
+_EVENTS = ("stockout", "overflow")
+
+
+def _labelled(stock: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
+    targets = stock_targets(stock, horizon_days=horizon_days)
+    known = targets.loc[targets.notna().all(axis=1)]
+    if known.empty:
+        raise ConfigError("stock", f"no row has {horizon_days} observed days ahead to fit on")
+    return known
+
+
+class StockRateBaseline:
+    """Historical rate of each event per warehouse over the training rows.
+
+    ``p_stockout`` and ``p_overflow`` are the shares of a warehouse's training rows followed by
+    the event within ``horizon_days``; a warehouse with fewer than ``min_group_size`` labelled
+    rows, or unseen, gets the rate over all rows.
+
+    Examples
+    --------
+    >>> stock = pd.DataFrame({"warehouse_id": "W1",
+    ...     "date": pd.date_range("2024-01-01", periods=5),
+    ...     "on_hand_units": [5.0, 0.0, 3.0, 0.0, 4.0], "capacity_units": 10.0})
+    >>> model = StockRateBaseline(horizon_days=1, min_group_size=1).fit(stock)
+    >>> model.predict_stock(stock)["p_stockout"].tolist()
+    [0.5, 0.5, 0.5, 0.5, 0.5]
+    """
+
+    name = "stock_rate"
+
+    def __init__(self, *, horizon_days: int, min_group_size: int = 5) -> None:
+        check_positive("horizon_days", horizon_days)
+        check_positive("min_group_size", min_group_size)
+        self.horizon_days = int(horizon_days)
+        self.min_group_size = int(min_group_size)
+        self._rates: pd.DataFrame | None = None
+        self._overall: pd.Series | None = None
+
+    def fit(self, stock: pd.DataFrame) -> Self:
+        """Count the events on the rows whose horizon is observed; return ``self``."""
+        known = _labelled(stock, horizon_days=self.horizon_days)
+        grouped = known.groupby(stock.loc[known.index, "warehouse_id"].astype(object))
+        counts = grouped.size()
+        self._rates = grouped.mean().loc[counts >= self.min_group_size]
+        self._overall = known.mean()
+        return self
+
+    def predict_stock(self, stock: pd.DataFrame) -> pd.DataFrame:
+        """Return ``p_stockout, p_overflow`` aligned to ``stock``."""
+        if self._rates is None or self._overall is None:
+            raise not_fitted(self.name)
+        rates = self._rates.reindex(pd.Index(stock["warehouse_id"].astype(object)))
+        rates = rates.fillna(self._overall).set_axis(stock.index)
+        return pd.DataFrame({f"p_{e}": rates[e].to_numpy(np.float64) for e in _EVENTS}, stock.index)
+
+
+class LightGBMStockBaseline:
+    """Two LightGBM classifiers, stock-out and overflow, on past-only stock features.
+
+    Features are :func:`~consortium.models.targets.stock_history_features`, so a forecast at
+    day t reads rows up to t only; labels are
+    :func:`~consortium.models.targets.stock_targets` over ``horizon_days``. Early stopping
+    uses the latest training rows by ``date``.
+
+    Raises
+    ------
+    ConfigError
+        An argument is out of range.
+
+    Examples
+    --------
+    >>> days = 80
+    >>> stock = pd.DataFrame({"warehouse_id": "W1",
+    ...     "date": pd.date_range("2024-01-01", periods=days),
+    ...     "on_hand_units": np.tile([0.0, 5.0, 9.0, 12.0], days // 4),
+    ...     "capacity_units": 10.0, "inbound_units": 3.0, "outbound_units": 3.0})
+    >>> model = LightGBMStockBaseline(horizon_days=1,
+    ...     params=BoostingParams(num_boost_round=20, min_data_in_leaf=5)).fit(stock)
+    >>> list(model.predict_stock(stock).columns)
+    ['p_stockout', 'p_overflow']
+    """
+
+    name = "lightgbm_stock"
+
+    def __init__(
+        self,
+        *,
+        horizon_days: int,
+        num_threads: int = 1,
+        seed: int = 0,
+        params: BoostingParams | None = None,
+    ) -> None:
+        check_positive("horizon_days", horizon_days)
+        check_positive("num_threads", num_threads)
+        self.horizon_days = int(horizon_days)
+        self.num_threads = int(num_threads)
+        self.seed = int(seed)
+        self.params = params if params is not None else BoostingParams()
+        self._models: dict[str, FittedModel] | None = None
+
+    def fit(self, stock: pd.DataFrame) -> Self:
+        """Train both classifiers on the rows whose horizon is observed; return ``self``."""
+        known = _labelled(stock, horizon_days=self.horizon_days)
+        features = stock_history_features(stock).loc[known.index]
+        self._models = {
+            event: fit_booster(
+                features,
+                known[event].to_numpy(),
+                times=stock.loc[known.index, "date"],
+                objective="binary",
+                params=self.params,
+                num_threads=self.num_threads,
+                seed=self.seed,
+            )
+            for event in _EVENTS
+        }
+        return self
+
+    def predict_stock(self, stock: pd.DataFrame) -> pd.DataFrame:
+        """Return ``p_stockout, p_overflow`` aligned to ``stock``."""
+        if self._models is None:
+            raise not_fitted(self.name)
+        features = stock_history_features(stock)
+        return pd.DataFrame(
+            {f"p_{e}": np.clip(self._models[e].predict(features), 0.0, 1.0) for e in _EVENTS},
+            index=stock.index,
+        )

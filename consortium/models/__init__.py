@@ -1,0 +1,1 @@
+"""The ETA and stock-risk models: encoders, networks, training, calibration, model cards."""

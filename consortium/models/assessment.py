@@ -1,0 +1,82 @@
+"""Score a trained model against the local baselines on the later period of a labelled file.
+
+The file is cut in time with :func:`~consortium.models.targets.time_split`; the baselines are
+fitted on everything before the test period (train + validation parts), and every predictor is
+scored on the test rows by :mod:`consortium.evaluation`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from consortium.baselines import (
+    LightGBMBaseline,
+    LightGBMStockBaseline,
+    OnTimeRateBaseline,
+    RouteMedianBaseline,
+    ScheduleBaseline,
+    StockRateBaseline,
+)
+from consortium.evaluation import evaluate_eta, evaluate_stock, mae_by_hours_out
+from consortium.models.eta import EtaModel
+from consortium.models.stock import StockModel
+from consortium.models.targets import delay_minutes, time_split
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Scores of the model and the baselines on the test period."""
+
+    table: pd.DataFrame
+    by_hours_out: pd.DataFrame | None
+    test_rows: int
+
+
+def assess_eta(
+    model: EtaModel, legs: pd.DataFrame, *, tolerance_minutes: int, seed: int = 0
+) -> Assessment:
+    """Score ``model`` and the four ETA baselines on the last quarter of ``legs``."""
+    split = time_split(legs, time_column="scheduled_departure")
+    past = pd.concat([split.train, split.valid])
+    level = model.spec.interval_level
+    predictors: dict[str, Any] = {model.name: model}
+    for baseline in (
+        ScheduleBaseline(level=level, tolerance_minutes=tolerance_minutes),
+        RouteMedianBaseline(level=level, tolerance_minutes=tolerance_minutes),
+        OnTimeRateBaseline(level=level, tolerance_minutes=tolerance_minutes),
+        LightGBMBaseline(level=level, tolerance_minutes=tolerance_minutes, seed=seed),
+    ):
+        predictors[baseline.name] = baseline.fit(past)
+    table = evaluate_eta(predictors, split.test, tolerance_minutes=tolerance_minutes)
+    test = split.test[split.test["actual_arrival"].notna()]
+    hours = None
+    if "actual_departure" in test.columns and test["actual_departure"].notna().any():
+        truth = delay_minutes(test).to_numpy()
+        frames = []
+        for name in (model.name, "lightgbm"):
+            blanked = test.assign(actual_arrival=pd.NaT)
+            pred = predictors[name].predict_eta(blanked)["delay_minutes"].to_numpy()
+            frames.append(mae_by_hours_out(test, truth, pred).assign(model=name))
+        hours = pd.concat(frames, ignore_index=True)
+    return Assessment(table=table, by_hours_out=hours, test_rows=len(test))
+
+
+def assess_stock(model: StockModel, stock: pd.DataFrame, *, seed: int = 0) -> Assessment:
+    """Score ``model`` and the two stock baselines on the last quarter of ``stock``."""
+    split = time_split(stock, time_column="date")
+    past = pd.concat([split.train, split.valid])
+    horizon = model.spec.horizon_days
+    predictors: dict[str, Any] = {model.name: model}
+    for baseline in (
+        StockRateBaseline(horizon_days=horizon),
+        LightGBMStockBaseline(horizon_days=horizon, seed=seed),
+    ):
+        predictors[baseline.name] = baseline.fit(past)
+    table = evaluate_stock(predictors, split.test, horizon_days=horizon)
+    return Assessment(table=table, by_hours_out=None, test_rows=len(split.test))

@@ -1,0 +1,171 @@
+"""Model directories: model card, weights, encoder configuration and calibration.
+
+A model directory holds::
+
+    model_card.json    what the model is, how private, how good (never raw values)
+    weights.pt         torch.save of the network's state_dict (loaded with weights_only=True)
+    encoder.json       model kind, hyper-parameters, hashing config, additive scaling statistics
+    calibration.json   CQR offset and Platt coefficients fitted on validation rows
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from consortium.models.eta import EtaModel, EtaSpec, build_eta_network
+>>> from consortium.models.encoding import ScalingStats
+>>> from consortium.models.eta_features import NUMERIC_FEATURES
+>>> import numpy as np
+>>> stats = ScalingStats.from_columns({f: np.zeros(2) for f in NUMERIC_FEATURES})
+>>> target = ScalingStats.from_columns({"delay_z": np.zeros(2)})
+>>> model = EtaModel(spec=EtaSpec(), stats=stats, target_stats=target,
+...                  network=build_eta_network(EtaSpec()))
+>>> out = pathlib.Path(tempfile.mkdtemp()) / "m"
+>>> card_path = save_model(model, out, card={"kind": "eta"})
+>>> type(load_model(out)).__name__
+'EtaModel'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from consortium.errors import ModelError
+from consortium.models.calibration import ConformalInterval, PlattScaler
+from consortium.models.encoding import ScalingStats
+from consortium.models.eta import EtaModel, EtaSpec, build_eta_network
+from consortium.models.stock import StockModel, StockSpec, build_stock_network
+
+logger = logging.getLogger(__name__)
+
+CARD = "model_card.json"
+WEIGHTS = "weights.pt"
+ENCODER = "encoder.json"
+CALIBRATION = "calibration.json"
+FORMAT = "consortium-model/1"
+
+AnyModel = EtaModel | StockModel
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "inf" if value > 0 else ("-inf" if value < 0 else None)
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    path.write_text(json.dumps(_json_safe(data), indent=2, allow_nan=False), encoding="utf-8")
+
+
+def save_model(model: AnyModel, out_dir: Path, *, card: Mapping[str, Any]) -> Path:
+    """Write ``model`` and its ``card`` to ``out_dir`` (created if needed); return the card path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(model.network.state_dict(), out_dir / WEIGHTS)
+    if isinstance(model, EtaModel):
+        encoder: dict[str, Any] = {
+            "format": FORMAT,
+            "kind": "eta",
+            "spec": model.spec.to_dict(),
+            "stats": model.stats.to_dict(),
+            "target_stats": model.target_stats.to_dict(),
+        }
+        calibration: dict[str, Any] = {
+            "interval": model.interval.to_dict() if model.interval else None,
+            "on_time": model.on_time.to_dict(),
+        }
+    else:
+        encoder = {
+            "format": FORMAT,
+            "kind": "stock",
+            "spec": model.spec.to_dict(),
+            "stats": model.stats.to_dict(),
+        }
+        calibration = {name: s.to_dict() for name, s in model.scalers.items()}
+    _write_json(out_dir / ENCODER, encoder)
+    _write_json(out_dir / CALIBRATION, calibration)
+    _write_json(out_dir / CARD, {"format": FORMAT, **card})
+    logger.info("model saved to %s", out_dir)
+    return out_dir / CARD
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ModelError(str(path), "missing (is this a model directory?)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelError(str(path), f"not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ModelError(str(path), "not a JSON object")
+    return data
+
+
+def read_card(model_dir: Path) -> dict[str, Any]:
+    """Return the model card of ``model_dir``."""
+    return _read_json(Path(model_dir) / CARD)
+
+
+def load_model(model_dir: Path) -> AnyModel:
+    """Load the model of ``model_dir`` onto the CPU.
+
+    Raises
+    ------
+    ModelError
+        A file is missing or malformed, or the weights do not fit the stored configuration.
+    """
+    model_dir = Path(model_dir)
+    encoder = _read_json(model_dir / ENCODER)
+    calibration = _read_json(model_dir / CALIBRATION)
+    path = str(model_dir / ENCODER)
+    if encoder.get("format") != FORMAT:
+        raise ModelError(path, f"format is {encoder.get('format')!r}, expected {FORMAT!r}")
+    try:
+        stats = ScalingStats.from_dict(encoder["stats"])
+        if encoder["kind"] == "eta":
+            eta_spec = EtaSpec.from_dict(encoder["spec"])
+            model: AnyModel = EtaModel(
+                spec=eta_spec,
+                stats=stats,
+                target_stats=ScalingStats.from_dict(encoder["target_stats"]),
+                network=build_eta_network(eta_spec),
+                interval=(
+                    ConformalInterval.from_dict(calibration["interval"])
+                    if calibration.get("interval")
+                    else None
+                ),
+                on_time=PlattScaler.from_dict(calibration["on_time"]),
+            )
+        elif encoder["kind"] == "stock":
+            stock_spec = StockSpec.from_dict(encoder["spec"])
+            model = StockModel(
+                spec=stock_spec,
+                stats=stats,
+                network=build_stock_network(stock_spec),
+                scalers={k: PlattScaler.from_dict(v) for k, v in calibration.items()},
+            )
+        else:
+            raise ModelError(path, f"unknown model kind {encoder['kind']!r}")
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, ModelError):
+            raise
+        raise ModelError(path, f"malformed model configuration: {exc!r}") from exc
+    weights = model_dir / WEIGHTS
+    if not weights.exists():
+        raise ModelError(str(weights), "missing")
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        model.network.load_state_dict(state)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise ModelError(str(weights), f"weights do not load: {exc}") from exc
+    model.network.eval()
+    return model

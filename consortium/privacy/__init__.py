@@ -1,0 +1,1 @@
+"""Differential privacy: budget bookkeeping, the persistent accountant and the Opacus engine."""
