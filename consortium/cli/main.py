@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Annotated
 
 import typer
@@ -45,6 +46,13 @@ def main(
     ] = False,
 ) -> None:
     """Logistics Consortium Kit command line."""
+    # Opacus's ghost clipping runs a backward pass on a loss whose inputs need no gradient, and
+    # torch warns about it on every step; the warning is benign and would bury the progress bar.
+    # Only this one message is silenced, and only at the command line (Opacus's own warnings,
+    # such as the secure-RNG one, still show).
+    warnings.filterwarnings(
+        "ignore", message="Full backward hook is firing", category=UserWarning
+    )
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
