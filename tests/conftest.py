@@ -10,4 +10,4 @@ os.environ.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 # The real PostgreSQL server fixture (started on loopback; visible skip where it cannot be).
-pytest_plugins = ["tests.postgres"]
+pytest_plugins = ["tests.postgres", "tests.store_fixtures"]

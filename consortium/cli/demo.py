@@ -98,7 +98,7 @@ def demo(
         typer.echo(f"  consortium validate {summary.out_dir / summary.member('rhine-road').file} --contract legs")
         typer.echo(f"  consortium ledger verify --export {export}")
         typer.echo(f"  consortium ledger verify --db {db_url}")
-        typer.echo(f"  model cards and reliability plots: {out / 'models'}")
+        typer.echo(f"  model directories and their model cards: {out / 'models'}")
         typer.echo("  The Streamlit dashboard (pooled forecasts, paid queries, governance) arrives with the")
         typer.echo("  points/queries/governance work; federation across members with the Flower work.")
 

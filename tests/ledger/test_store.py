@@ -28,7 +28,7 @@ from consortium.ledger.store import (
     publish_checkpoint,
 )
 from consortium.ledger.witness import Witness
-from tests.ledger.conftest import at
+from tests.store_fixtures import at
 
 Factory = sessionmaker[Session]
 

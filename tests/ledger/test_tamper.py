@@ -20,7 +20,7 @@ from consortium.ledger.merkle import MerkleTree
 from consortium.ledger.signing import Signer
 from consortium.ledger.store import append_entry, publish_checkpoint
 from consortium.ledger.verify import verify_log
-from tests.ledger.conftest import at
+from tests.store_fixtures import at
 
 VECTORS = sorted((Path(__file__).parent / "vectors").glob("*.json"))
 

@@ -1,4 +1,4 @@
-"""Fixtures of the ledger tests: real keys, real databases on both backends."""
+"""Fixtures of the ledger and identity tests: real keys, real databases on both backends."""
 
 from __future__ import annotations
 
