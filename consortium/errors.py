@@ -206,3 +206,40 @@ class RoundFailed(ConsortiumError, RuntimeError):
     def diagnostics(self) -> str:
         """Return the reason followed by every member failure."""
         return "\n".join([str(self), *(f"  {f}" for f in self.failures)])
+
+
+class OperationRefused(ConsortiumError, ValueError):
+    """A points, governance, membership or query operation was refused; nothing was written.
+
+    Parameters
+    ----------
+    subject : str
+        What the operation was about: an account, ``proposal <id>``, ``query <id>``, a member.
+    code : str
+        Stable machine-readable reason (``unknown-account``, ``not-a-holder``,
+        ``double-vote``, ``voting-closed``, ``unknown-lane``, ``over-max-price``, ...).
+    reason : str
+        Human-readable detail.
+    """
+
+    def __init__(self, subject: str, *, code: str, reason: str) -> None:
+        self.subject = subject
+        self.code = code
+        self.reason = reason
+        super().__init__(f"{subject}: {reason} [{code}]")
+
+
+class PointsError(OperationRefused):
+    """A points operation breaks a rule (unknown account, non-positive amount, wrong role)."""
+
+
+class GovernanceError(OperationRefused):
+    """A proposal or vote is refused (wrong state, double vote, no voting power, bad params)."""
+
+
+class MembershipError(OperationRefused):
+    """A member is unknown, not admitted, or removed (its node and keys are refused)."""
+
+
+class QueryRejected(OperationRefused):
+    """A paid forecast query is refused before anything is charged."""

@@ -48,6 +48,7 @@ from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.app.message_type import MessageType
 from flwr.clientapp.typing import ClientAppCallable, Mod
 from flwr.common import (
+    Scalar,
     ndarrays_to_parameters,
     parameters_to_ndarrays,
 )
@@ -263,6 +264,7 @@ def run_fedavg_round(  # noqa: PLR0913
     server_round: int = 1,
     secagg: SecAggSettings | None = SecAggSettings(),
     node_labels: Mapping[int, str] | None = None,
+    fit_config: Mapping[str, Scalar] | None = None,
 ) -> RoundOutcome:
     """Run one FedAvg round over every registered member, under SecAgg+ unless ``secagg=None``.
 
@@ -282,6 +284,8 @@ def run_fedavg_round(  # noqa: PLR0913
         Quantisation settings; ``None`` runs the plain (non-secure) FedAvg round.
     node_labels : Mapping[int, str] | None
         Node id -> member id, used to name members in failures.
+    fit_config : Mapping[str, Scalar] | None
+        The config every member receives with the round's instruction (``FitIns.config``).
 
     Returns
     -------
@@ -302,7 +306,11 @@ def run_fedavg_round(  # noqa: PLR0913
     if n < 1:
         raise RoundFailed(server_round, code="too-few-members", reason="no members")
     strategy = DeltaFedAvg(
-        global_arrays=global_arrays, expected=expected, min_members=n, node_labels=node_labels
+        global_arrays=global_arrays,
+        expected=expected,
+        min_members=n,
+        node_labels=node_labels,
+        fit_config=fit_config,
     )
     scratch = LegacyContext(
         Context(
@@ -354,4 +362,5 @@ def run_fedavg_round(  # noqa: PLR0913
         num_examples=examples,
         failures=failures,
         secure=secagg is not None,
+        member_metrics=strategy.member_metrics,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from flwr.common import FitRes, Parameters, Scalar, ndarrays_to_parameters, parameters_to_ndarrays
@@ -48,6 +48,8 @@ class RoundOutcome:
         silently dropped leaves no entry.
     secure : bool
         Whether the update sum was computed under SecAgg+.
+    member_metrics : Mapping[str, Mapping[str, Scalar]]
+        Member id -> the plaintext figures it sent beside its update (never the update).
     """
 
     server_round: int
@@ -56,6 +58,7 @@ class RoundOutcome:
     num_examples: int
     failures: tuple[str, ...]
     secure: bool
+    member_metrics: Mapping[str, Mapping[str, Scalar]] = field(default_factory=dict)
 
 
 class DeltaFedAvg(FedAvg):
@@ -71,6 +74,12 @@ class DeltaFedAvg(FedAvg):
         Members that must be available before the round starts (all of them, normally).
     node_labels : Mapping[int, str] | None
         Node id -> member id, to name members in failures.
+    fit_config : Mapping[str, Scalar] | None
+        Sent to every member with the round's instruction.
+
+    After :meth:`aggregate_fit`, :attr:`member_metrics` maps each aggregated member to the
+    metrics it reported in plaintext next to its masked update (``num_examples`` and the
+    non-secret figures the ClientApp chose to report, e.g. ε spent).
     """
 
     def __init__(
@@ -80,8 +89,12 @@ class DeltaFedAvg(FedAvg):
         expected: Mapping[str, ArraySpec],
         min_members: int,
         node_labels: Mapping[int, str] | None = None,
+        fit_config: Mapping[str, Scalar] | None = None,
     ) -> None:
+        config = dict(fit_config or {})
         super().__init__(
+            on_fit_config_fn=lambda _round: dict(config),
+            fit_metrics_aggregation_fn=lambda _metrics: {},  # per-member figures kept apart
             fraction_fit=1.0,
             fraction_evaluate=0.0,
             min_fit_clients=min_members,
@@ -96,6 +109,7 @@ class DeltaFedAvg(FedAvg):
         self.aggregated: tuple[int, int] | None = None  # (members, examples) once done
         self.rejections: list[str] = []
         self.aggregate_called = False
+        self.member_metrics: dict[str, dict[str, Scalar]] = {}
 
     def label(self, node_id: int) -> str:
         """Return the member id of ``node_id`` (or ``node <id>`` when unknown)."""
@@ -127,6 +141,9 @@ class DeltaFedAvg(FedAvg):
             valid.append((proxy, fitres))
         if not valid:
             return None, {}
+        if sum(r.num_examples for _, r in valid) == 0:
+            self.rejections.append("every member sat out (weight 0): no update to average")
+            return None, {}
         avg_params, metrics = super().aggregate_fit(server_round, valid, [])
         if avg_params is None:
             return None, {}
@@ -136,4 +153,8 @@ class DeltaFedAvg(FedAvg):
             for g, u in zip(self._global, avg_update, strict=True)
         ]
         self.aggregated = (len(valid), sum(r.num_examples for _, r in valid))
+        self.member_metrics = {
+            self.label(proxy.node_id): {**dict(r.metrics), "num_examples": r.num_examples}
+            for proxy, r in valid
+        }
         return ndarrays_to_parameters(new_global), metrics

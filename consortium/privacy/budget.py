@@ -20,6 +20,8 @@ True
 
 from __future__ import annotations
 
+import functools
+
 import math
 import warnings
 from collections.abc import Sequence
@@ -94,6 +96,17 @@ def _orders() -> list[float]:
     return list(RDPAccountant.DEFAULT_ALPHAS)
 
 
+@functools.lru_cache(maxsize=4096)
+def _step_curve(rate: float, sigma: float) -> tuple[float, ...]:
+    """RDP of one step at every order (cached: the same steps recur round after round)."""
+    return tuple(compute_rdp(q=rate, noise_multiplier=sigma, steps=1, orders=_orders()))
+
+
+def _curve(rate: float, sigma: float, steps: int) -> np.ndarray:
+    # compute_rdp is linear in the steps (it returns steps * rdp_of_one_step).
+    return np.asarray(_step_curve(float(rate), float(sigma))) * int(steps)
+
+
 def rdp_curve(history: Sequence[HistoryEntry]) -> np.ndarray:
     """Return the summed RDP curve of ``history`` over the accountant's default orders.
 
@@ -103,9 +116,7 @@ def rdp_curve(history: Sequence[HistoryEntry]) -> np.ndarray:
     total = np.zeros(len(_orders()))
     for sigma, rate, steps in history:
         if steps:
-            total = total + compute_rdp(
-                q=float(rate), noise_multiplier=float(sigma), steps=int(steps), orders=_orders()
-            )
+            total = total + _curve(rate, sigma, steps)
     return total
 
 
@@ -158,7 +169,7 @@ def plan_noise_multiplier(
         raise BudgetExceeded(spent, budget.epsilon)
 
     def fits(sigma: float) -> bool:
-        run = compute_rdp(q=sample_rate, noise_multiplier=sigma, steps=steps, orders=_orders())
+        run = _curve(sample_rate, sigma, steps)
         return epsilon_from_rdp(past + run, budget.delta) <= budget.epsilon
 
     if not fits(MAX_NOISE_MULTIPLIER):

@@ -1,0 +1,159 @@
+"""``consortium federate``: a whole federation on this machine (the one-machine runner)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from consortium.cli.errors import reported_errors
+
+
+class FederatedModel(StrEnum):
+    """The models a federation can train."""
+
+    eta = "eta"
+    stock = "stock"
+
+
+def federate(  # noqa: PLR0913
+    model: Annotated[FederatedModel, typer.Option("--model", help="Which model to train.")],
+    members: Annotated[
+        Path,
+        typer.Option(
+            "--members",
+            help="Folder with one subfolder (or file) per member, e.g. `consortium synth`'s "
+            "members/ folder.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output folder; the model goes to OUT/model.")],
+    rounds: Annotated[int, typer.Option("--rounds", help="Federated rounds.")] = 3,
+    epsilon: Annotated[
+        float, typer.Option("--epsilon", help="Each member's total ε for this model.")
+    ] = 8.0,
+    budgets: Annotated[
+        Path | None,
+        typer.Option("--budgets", help='JSON {"member-id": epsilon} overriding --epsilon.'),
+    ] = None,
+    local_epochs: Annotated[
+        int, typer.Option("--local-epochs", help="Epochs each member trains per round.")
+    ] = 2,
+    max_epsilon_per_round: Annotated[
+        float,
+        typer.Option("--max-epsilon-per-round", help="Cap on ε a member spends in one round."),
+    ] = math.inf,
+    secure: Annotated[
+        bool, typer.Option("--secure/--plain", help="SecAgg+ (default) or plain FedAvg.")
+    ] = True,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue after the last checkpoint in OUT.")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the initial model.")] = 0,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Coordinator database URL: record each round in the ledger, mint contribution "
+            "points, enforce the board's ε cap and refuse removed members.",
+        ),
+    ] = None,
+    coordinator_key: Annotated[
+        Path | None,
+        typer.Option("--coordinator-key", help="The coordinator's private key (with --db)."),
+    ] = None,
+) -> None:
+    """Train a model across every member in MEMBERS: DP on each member, SecAgg+ in between.
+
+    Each member trains on its own rows under Opacus with its own budget; only masked updates
+    leave it and the coordinator sees their sum. Progress shows each round's members, loss and
+    ε spent per member. The model directory works with `consortium predict` and `evaluate`.
+    """
+    from consortium.federation.runner import federate as run_federation
+    from consortium.federation.runner import read_budgets
+    from consortium.federation.server_app import FederationEvent
+
+    console = Console(stderr=True)
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        logging.getLogger("flwr").setLevel(logging.WARNING)  # Flower's per-stage INFO lines
+    with reported_errors():
+        per_member = read_budgets(budgets) if budgets is not None else None
+        recorder = _recorder(db, coordinator_key)
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task(f"federating {model.value}", total=rounds + 3, info="")
+
+            def show(event: FederationEvent) -> None:
+                if event.stage == "round" and event.report is not None:
+                    r = event.report
+                    eps = ", ".join(f"{m} {e:.2f}" for m, e in sorted(r.epsilon_spent.items()))
+                    loss = "-" if r.loss is None else f"{r.loss:.4f}"
+                    sat = f"; sat out: {', '.join(r.sat_out)}" if r.sat_out else ""
+                    progress.console.print(
+                        f"round {r.server_round}/{rounds} \\[{r.status}] "
+                        f"{r.members_aggregated}/{r.members_total} members, loss {loss}, "
+                        f"ε spent: {eps or '-'}{sat} ({r.seconds:.1f} s)"
+                    )
+                    for failure in r.failures:
+                        progress.console.print(f"  [yellow]{failure}[/yellow]")
+                    info = f"round {r.server_round}/{rounds}"
+                else:
+                    info = event.stage
+                progress.update(task, advance=1, info=info)
+
+            run_federation(
+                members,
+                model=model.value,  # type: ignore[arg-type]
+                rounds=rounds,
+                epsilon=epsilon,
+                out=out,
+                budgets=per_member,
+                local_epochs=local_epochs,
+                secure=secure,
+                resume=resume,
+                max_epsilon_per_round=max_epsilon_per_round,
+                seed=seed,
+                on_event=show,
+                recorder=recorder,
+            )
+        _summary(out / "model")
+
+
+def _recorder(db: str | None, key: Path | None):  # type: ignore[no-untyped-def]
+    if db is None and key is None:
+        return None
+    if db is None or key is None:
+        from consortium.errors import ConfigError
+
+        raise ConfigError("--db", "--db and --coordinator-key go together")
+    from consortium.cli.database import open_database
+    from consortium.federation.recording import LedgerRecorder
+    from consortium.identity.keys import load_signer
+
+    return LedgerRecorder(open_database(db), load_signer(key))
+
+
+def _summary(model_dir: Path) -> None:
+    from consortium.models.store import read_card
+
+    card = read_card(model_dir)
+    typer.echo(f"federated model written to {model_dir}")
+    for member, metrics in sorted(card["metrics_per_member"].items()):
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k not in ("n", "test_rows"))
+        typer.echo(f"  {member}: {shown}")
+    typer.echo("  pooled: " + ", ".join(f"{k} {v:.4g}" for k, v in card["metrics_pooled"].items()))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``federate`` to the root app."""
+    app.command("federate")(federate)

@@ -1,0 +1,125 @@
+"""Rounds into the ledger: the coordinator's ``RoundRecorder``.
+
+After every round the coordinator writes one ledger entry -- ``round-completed`` (model, round,
+model version, members in the aggregate, examples each signed for, ε spent each, who sat out,
+degraded or not) or ``round-failed`` (model, round, code) -- and, in the same transaction, mints
+the round's contribution points under the board's current rule
+(:func:`~consortium.points.rules.contribution_awards`: default, examples trained in the round,
+capped per member; members that sat out, dropped or were rejected earn nothing). Before each round
+it reads the board's ε cap per round, and before the run which members are active: a removed
+member's node is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from consortium.federation.server_app import RoundReport
+from consortium.ledger.signing import Signer
+from consortium.ledger.store import append_entry
+from consortium.membership.store import ROUND_COMPLETED, active_members
+from consortium.points.rules import contribution_awards
+from consortium.points.store import mint_contributions
+from consortium.policy.store import current_policy
+
+__all__ = ["ROUND_FAILED", "LedgerRecorder"]
+
+logger = logging.getLogger(__name__)
+
+ROUND_FAILED = "round-failed"
+
+
+class LedgerRecorder:
+    """Record rounds and mint contribution points; read the board's policy and the members.
+
+    Parameters
+    ----------
+    factory
+        Session factory of the coordinator's database (ledger, points, policy, members).
+    coordinator
+        The coordinator's signing key.
+    """
+
+    def __init__(self, factory: sessionmaker[Session], coordinator: Signer) -> None:
+        self._factory = factory
+        self._coordinator = coordinator
+        self.minted: dict[tuple[str, int], dict[str, int]] = {}
+
+    def max_epsilon_per_round(self) -> float:
+        """Return the board's current cap on ε per member per round."""
+        with self._factory.begin() as session:
+            return float(current_policy(session).max_epsilon_per_round)
+
+    def admitted(self, members: Iterable[str]) -> set[str]:
+        """Return the subset of ``members`` that are active members of the consortium."""
+        with self._factory.begin() as session:
+            active = {m.member for m in active_members(session)}
+        wanted = set(members)
+        refused = sorted(wanted - active)
+        if refused:
+            logger.warning("refused (not active members): %s", ", ".join(refused))
+        return wanted & active
+
+    def record_round(self, report: RoundReport) -> None:
+        """Write the round's ledger entry and mint its contribution points, atomically."""
+        with self._factory.begin() as session:
+            if report.status == "failed":
+                append_entry(
+                    session,
+                    kind=ROUND_FAILED,
+                    payload={
+                        "model": report.model,
+                        "round": report.server_round,
+                        "code": report.code or "failed",
+                        "members_total": report.members_total,
+                    },
+                    signer=self._coordinator,
+                )
+                return
+            version = report.model_version or ""
+            append_entry(
+                session,
+                kind=ROUND_COMPLETED,
+                payload={
+                    "model": report.model,
+                    "round": report.server_round,
+                    "model_version": version,
+                    "status": report.status,
+                    "members": sorted(report.examples),
+                    "examples": dict(sorted(report.examples.items())),
+                    "epsilon_spent": {
+                        m: round(e, 6) if math.isfinite(e) else -1.0
+                        for m, e in sorted(report.epsilon_spent.items())
+                    },
+                    "sat_out": list(report.sat_out),
+                    "failures": len(report.failures),
+                },
+                signer=self._coordinator,
+            )
+            policy = current_policy(session)
+            scores = {f"member:{m}": int(n) for m, n in report.examples.items()}
+            awards = contribution_awards(
+                rule="examples"
+                if policy.contribution_rule == "leave-one-out"
+                else policy.contribution_rule,
+                scores=scores,
+                accepted=list(scores),
+                points_per_example=policy.points_per_example,
+                cap=policy.contribution_cap_per_round,
+            )
+            mint_contributions(
+                session,
+                awards=awards,
+                refs={
+                    "model": report.model,
+                    "round": report.server_round,
+                    "model_version": version,
+                },
+                signer=self._coordinator,
+            )
+        self.minted[(report.model, report.server_round)] = awards
+        logger.info("round %d recorded; minted %s", report.server_round, awards)

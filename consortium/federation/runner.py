@@ -1,0 +1,137 @@
+"""Run a whole federation on one machine from a folder of member data (``consortium federate``).
+
+``members_dir`` holds one entry per member: a folder (named by the member id, holding its
+contract files and ``sources.json``, as ``consortium synth`` writes them) or a single contract
+file (named ``<member id>.csv`` etc., with a ``sources.json`` beside it). Members with no file
+for the model being trained are left out. Each member's node gets its own state folder under
+``<out>/member-state/<member id>`` (on a real deployment that folder lives on the member's own
+machine): its privacy accountant persists there across rounds and runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+from flwr.app.user_config import UserConfigValue
+
+from consortium.errors import ConfigError
+from consortium.federation.client_app import app as client_app
+from consortium.federation.client_app import data_file
+from consortium.federation.local_grid import LocalRun, run_local
+from consortium.federation.model_io import ModelKind
+from consortium.federation.server_app import OnEvent, RoundRecorder, make_server_app
+
+__all__ = ["discover_members", "federate", "read_budgets"]
+
+logger = logging.getLogger(__name__)
+
+_DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+
+
+def discover_members(members_dir: Path, kind: ModelKind) -> dict[str, Path]:
+    """Return member id -> data path for every member with data for ``kind``.
+
+    Raises
+    ------
+    ConfigError
+        ``members_dir`` is not a folder.
+    """
+    members_dir = Path(members_dir)
+    if not members_dir.is_dir():
+        raise ConfigError("members", f"{members_dir} is not a folder")
+    found: dict[str, Path] = {}
+    for entry in sorted(members_dir.iterdir()):
+        if entry.name.startswith(".") or entry.name == "sources.json":
+            continue
+        if entry.is_file() and not entry.name.endswith(_DATA_SUFFIXES):
+            continue
+        member = entry.name if entry.is_dir() else entry.name.split(".")[0]
+        try:
+            data_file(entry, kind)
+        except ConfigError:
+            continue
+        found[member] = entry
+    return found
+
+
+def read_budgets(path: Path) -> dict[str, float]:
+    """Read per-member budgets from a JSON object ``{"member-id": epsilon, ...}``.
+
+    Raises
+    ------
+    ConfigError
+        The file is unreadable, not an object, or a budget is not a positive number.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError("budgets", f"{path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError("budgets", f"{path}: expected a JSON object member -> epsilon")
+    budgets: dict[str, float] = {}
+    for member, value in data.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+            raise ConfigError("budgets", f"{path}: member {member!r}: epsilon must be > 0")
+        budgets[str(member)] = float(value)
+    return budgets
+
+
+def federate(  # noqa: PLR0913
+    members_dir: Path,
+    *,
+    model: ModelKind,
+    rounds: int,
+    epsilon: float,
+    out: Path,
+    budgets: Mapping[str, float] | None = None,
+    local_epochs: int = 1,
+    secure: bool = True,
+    resume: bool = False,
+    max_epsilon_per_round: float = math.inf,
+    seed: int = 0,
+    on_event: OnEvent | None = None,
+    recorder: RoundRecorder | None = None,
+    extra_run_config: Mapping[str, UserConfigValue] | None = None,
+) -> LocalRun:
+    """Run the ServerApp and one ClientApp node per member in this process; return the run.
+
+    The model directory is written to ``out / "model"``.
+    """
+    members = discover_members(members_dir, model)
+    if not members:
+        raise ConfigError("members", f"no member in {members_dir} has data for the {model} model")
+    unknown = sorted(set(budgets or {}) - set(members))
+    if unknown:
+        raise ConfigError("budgets", f"budget for unknown member {unknown[0]!r}")
+    out = Path(out).resolve()
+    nodes: dict[str, dict[str, UserConfigValue]] = {}
+    for member, path in members.items():
+        nodes[member] = {
+            "member-id": member,
+            "data-path": str(path.resolve()),
+            "home": str(out / "member-state" / member),
+            "epsilon": float((budgets or {}).get(member, epsilon)),
+        }
+    run_config: dict[str, UserConfigValue] = {
+        "model": model,
+        "rounds": rounds,
+        "local-epochs": local_epochs,
+        "secure": secure,
+        "out-dir": str(out),
+        "epsilon": float(epsilon),
+        "resume": resume,
+        "seed": seed,
+        **(
+            {"max-epsilon-per-round": max_epsilon_per_round}
+            if math.isfinite(max_epsilon_per_round)
+            else {}
+        ),
+        **dict(extra_run_config or {}),
+    }
+    logger.info("federating %d members (%s)", len(nodes), ", ".join(nodes))
+    server_app = make_server_app(on_event=on_event, recorder=recorder)
+    return run_local(server_app, client_app, nodes=nodes, run_config=run_config, seed=seed)
