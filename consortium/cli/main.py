@@ -12,6 +12,8 @@ from consortium import __version__
 from consortium.cli import data as data_cli
 from consortium.cli import demo as demo_cli
 from consortium.cli import federate as federate_cli
+from consortium.cli import governance as governance_cli
+from consortium.cli import points as points_cli
 from consortium.cli import ledger as ledger_cli
 from consortium.cli import models as models_cli
 from consortium.cli import synth as synth_cli
@@ -28,7 +30,16 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for _domain in (data_cli, synth_cli, models_cli, federate_cli, ledger_cli, demo_cli):
+for _domain in (
+    data_cli,
+    synth_cli,
+    models_cli,
+    federate_cli,
+    points_cli,
+    governance_cli,
+    ledger_cli,
+    demo_cli,
+):
     _domain.register(app)
 
 

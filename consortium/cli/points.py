@@ -1,0 +1,186 @@
+"""`consortium points ...` (balances, deposits, redemptions, history, supply) and `policy show`.
+
+Thin: each command opens one transaction and calls :mod:`consortium.points.store` or
+:mod:`consortium.policy.store`; the rules live there. Deposits and redemptions are signed with a
+treasurer key file (prompted for its passphrase when the key is encrypted).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from consortium.cli.errors import reported_errors
+from consortium.config import load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from consortium.ledger.signing import Signer
+
+points_app = typer.Typer(
+    help=(
+        "Service points: balances, treasurer deposits and redemptions against off-ledger "
+        "payments, account history and total supply. Points cannot be transferred freely."
+    ),
+    no_args_is_help=True,
+)
+policy_app = typer.Typer(
+    help="The parameters the board sets (fees, revenue split, privacy caps, governance timings).",
+    no_args_is_help=True,
+)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLAlchemy URL of the coordinator database "
+                 "(default: CONSORTIUM_DATABASE_URL)."),
+]  # fmt: skip
+AccountOption = Annotated[
+    str, typer.Option("--account", help="Account: member:<member id>, cargo:<key id> or treasury.")
+]
+AmountOption = Annotated[int, typer.Option("--amount", min=1, help="Points (a positive integer).")]
+RefOption = Annotated[
+    str,
+    typer.Option("--external-ref", help="Reference of the off-ledger payment (invoice or transfer "
+                 "id, or its hash); no personal data. Each reference is used once."),
+]  # fmt: skip
+KeyOption = Annotated[
+    Path, typer.Option("--key", help="Treasurer private key file (prompted for its passphrase).")
+]
+
+
+def _session_factory(db: str | None) -> sessionmaker[Session]:
+    from consortium.db import engine_from_settings, make_session_factory
+    from consortium.identity import details as _details  # noqa: F401  (registers its table)
+    from consortium.points import models as _points  # noqa: F401  (registers the tables)
+    from consortium.policy import store as _policy  # noqa: F401  (registers its table)
+
+    settings = load_settings(database_url=db) if db else load_settings()
+    return make_session_factory(engine_from_settings(settings))
+
+
+def _signer(path: Path) -> Signer:
+    from consortium.identity.keys import load_signer
+
+    try:
+        encrypted = path.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    except OSError:
+        encrypted = False  # load_signer names the problem
+    passphrase = None
+    if encrypted:
+        passphrase = typer.prompt(f"Passphrase for {path.name}", hide_input=True).encode()
+    return load_signer(path, passphrase=passphrase)
+
+
+@points_app.command("balance")
+def balance_cmd(
+    account: Annotated[
+        str | None, typer.Option("--account", help="One account (default: every account).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Print the balance of one account, or of every account and their total."""
+    from consortium.points.store import balance, balances
+
+    with reported_errors(), _session_factory(db).begin() as session:
+        if account is not None:
+            typer.echo(f"{account}  {balance(session, account)}")
+            return
+        rows = balances(session)
+    for name, points in rows.items():
+        typer.echo(f"{name:<72} {points:>12}")
+    typer.echo(f"{len(rows)} accounts, {sum(rows.values())} points in total")
+
+
+def _payment(direction: str, account: str, amount: int, external_ref: str, key: Path,
+             db: str | None) -> None:  # fmt: skip
+    from consortium.points.store import balance, deposit, redeem
+
+    operation = deposit if direction == "deposit" else redeem
+    with reported_errors():
+        signer = _signer(key)
+        with _session_factory(db).begin() as session:
+            entry = operation(
+                session, account=account, amount=amount, external_ref=external_ref, signer=signer
+            )
+            after = balance(session, account)
+    verb = "deposited to" if direction == "deposit" else "redeemed from"
+    typer.echo(f"{amount} points {verb} {account} (ledger entry {entry.seq}); balance {after}")
+
+
+@points_app.command("deposit")
+def deposit_cmd(
+    account: AccountOption,
+    amount: AmountOption,
+    external_ref: RefOption,
+    key: KeyOption,
+    db: DbOption = None,
+) -> None:
+    """Credit a cargo owner's account against a payment received off-ledger (treasurer)."""
+    _payment("deposit", account, amount, external_ref, key, db)
+
+
+@points_app.command("redeem")
+def redeem_cmd(
+    account: AccountOption,
+    amount: AmountOption,
+    external_ref: RefOption,
+    key: KeyOption,
+    db: DbOption = None,
+) -> None:
+    """Burn points from an account against a pay-out made off-ledger (treasurer)."""
+    _payment("redeem", account, amount, external_ref, key, db)
+
+
+@points_app.command("history")
+def history_cmd(
+    account: AccountOption,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the last N movements.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """List an account's movements: ledger entry, time, kind, change and balance after."""
+    from consortium.points.store import history
+
+    with reported_errors(), _session_factory(db).begin() as session:
+        moves = history(session, account=account, limit=limit)
+    for m in moves:
+        typer.echo(f"{m.seq:>8}  {m.time}  {m.kind:<18} {m.delta:>+12} {m.balance:>12}")
+    if not moves:
+        typer.echo(f"no movements on {account}")
+
+
+@points_app.command("supply")
+def supply_cmd(db: DbOption = None) -> None:
+    """Print points minted, burned and circulating, after checking that the books balance."""
+    from consortium.points.store import check_books
+
+    with reported_errors(), _session_factory(db).begin() as session:
+        totals = check_books(session)
+    typer.echo(
+        f"minted {totals.minted}, burned {totals.burned}, circulating {totals.circulating} "
+        "(books balance: sum of balances = minted - burned; journal matches balances)"
+    )
+
+
+@policy_app.command("show")
+def policy_show(db: DbOption = None) -> None:
+    """Print the parameters in force and the version that set them (0: defaults)."""
+    from consortium.policy.store import current_policy, current_version
+
+    with reported_errors(), _session_factory(db).begin() as session:
+        policy, version = current_policy(session), current_version(session)
+    typer.echo(f"policy version {version}" + (" (defaults)" if version == 0 else ""))
+    for key, value in policy.to_dict().items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        typer.echo(f"  {key:<28} {value}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
+    app.add_typer(points_app, name="points")
+    app.add_typer(policy_app, name="policy")

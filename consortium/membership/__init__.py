@@ -1,0 +1,37 @@
+"""The member roster: admission, exit (right to be forgotten) and removal, all on the ledger.
+
+See :mod:`consortium.membership.store` for the flows; ``docs/services.md`` for the interface.
+"""
+
+from consortium.membership.models import MemberRecord, MemberStatus
+from consortium.membership.store import (
+    MEMBER_ADMITTED,
+    MEMBER_EXIT_REQUESTED,
+    MEMBER_REMOVED,
+    active_members,
+    admit_member,
+    check_member_id,
+    get_member,
+    list_members,
+    member_of_key,
+    remove_member,
+    request_exit,
+    require_active,
+)
+
+__all__ = [
+    "MEMBER_ADMITTED",
+    "MEMBER_EXIT_REQUESTED",
+    "MEMBER_REMOVED",
+    "MemberRecord",
+    "MemberStatus",
+    "active_members",
+    "admit_member",
+    "check_member_id",
+    "get_member",
+    "list_members",
+    "member_of_key",
+    "remove_member",
+    "request_exit",
+    "require_active",
+]
