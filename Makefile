@@ -37,8 +37,8 @@ test: env  ## Run the test suite (starts PostgreSQL on loopback when it can be i
 	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=900 --nbmake tests notebooks
 
 lint: env  ## ruff, mypy and the import-layer contracts.
-	$(BIN)/ruff check consortium tests benchmarks
-	$(BIN)/mypy consortium
+	$(BIN)/ruff check consortium dashboards tests benchmarks
+	$(BIN)/mypy consortium dashboards
 	$(BIN)/lint-imports
 
 bench: env  ## Run the benchmarks and print their results (see benchmarks/RESULTS.md).

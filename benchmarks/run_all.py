@@ -10,7 +10,15 @@ import subprocess
 import sys
 import time
 
-BENCHMARKS = ("bench_load", "bench_ledger", "bench_models", "bench_dp_throughput", "bench_secagg")
+BENCHMARKS = (
+    "bench_load",
+    "bench_ledger",
+    "bench_models",
+    "bench_dp_throughput",
+    "bench_secagg",
+    "bench_points",
+    "bench_queries",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

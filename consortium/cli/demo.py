@@ -2,8 +2,10 @@
 
 An edge: each step calls the public API and says what it did. The steps are the member and
 coordinator workflows in order: generate the members' data, check every file against its contract,
-give each member an identity on the ledger, train and evaluate the two models under a privacy
-budget, and verify the ledger as any member or auditor would.
+admit the founding members, train both models together (Opacus DP on every member, Flower SecAgg+
+between them, rounds recorded in the ledger and paid in contribution points), evaluate, let the
+board change a fee and a cargo owner buy forecasts with points, and verify the ledger as any
+member or auditor would.
 """
 
 from __future__ import annotations
@@ -17,10 +19,7 @@ import typer
 from consortium.cli.errors import reported_errors
 from consortium.config import load_settings
 from consortium.data import validate_file
-from consortium.db import create_schema, make_engine, make_session_factory
-from consortium.identity.keys import generate_key_file
-from consortium.identity.registry import bootstrap_coordinator, register_key
-from consortium.ledger.keyring import Role
+from consortium.cli import models as models_cli
 from consortium.ledger.audit import export_ledger, verify_database
 from consortium.ledger.store import publish_checkpoint
 from consortium.synth import ConsortiumSummary, generate_consortium
@@ -44,29 +43,24 @@ def _check_files(summary: ConsortiumSummary) -> None:
                    f"{report.n_rows:>7,} rows  {status}{extra}")
 
 
-def _join_ledger(summary: ConsortiumSummary, out: Path) -> tuple[str, Path]:
-    keys = out / "keys"
-    url = f"sqlite:///{(out / 'coordinator.db').resolve()}"
-    engine = make_engine(url)
-    create_schema(engine)
-    factory = make_session_factory(engine)
-    coordinator = generate_key_file(keys / "coordinator.key")
+def _verify(url: str, out: Path) -> Path:
+    from consortium.cli.database import open_database  # noqa: PLC0415
+
+    factory = open_database(url)
     with factory.begin() as session:
-        bootstrap_coordinator(session, coordinator=coordinator)
-        for member in summary.members:
-            signer = generate_key_file(keys / f"{member.member_id}.key")
-            register_key(session, public_key=signer.public_key, role=Role.MEMBER, signer=coordinator)
-        head = publish_checkpoint(session, signer=coordinator)
-    typer.echo(f"  {len(summary.members)} member keys registered (private keys 0600 in {keys}); "
-               f"signed tree head: size {head.size}")
+        coordinator_key = out / "keys" / "coordinator.key"
+        from consortium.identity.keys import load_signer  # noqa: PLC0415
+
+        head = publish_checkpoint(session, signer=load_signer(coordinator_key))
     with factory.begin() as session:
         report = verify_database(session)
         export = out / "ledger-export.json"
         export_ledger(session, export)
-    engine.dispose()
-    typer.echo(f"  verified {report.size} entries, {report.heads_checked} tree head(s), "
-               f"root {report.root[:16]}...; export: {export}")
-    return url, export
+    typer.echo(
+        f"  signed tree head: size {head.size}; verified {report.size} entries, "
+        f"{report.heads_checked} tree head(s), root {report.root[:16]}...; export: {export}"
+    )
+    return export
 
 
 def demo(
@@ -75,7 +69,7 @@ def demo(
     ),
     seed: Annotated[int, typer.Option(help="Seed of the synthetic consortium.")] = 7,
     scale: Annotated[float, typer.Option(help="Size of the synthetic consortium (1 = default).")] = 1.0,
-    epsilon: Annotated[float, typer.Option(help="Each member's privacy budget ε.")] = 8.0,
+    epsilon: Annotated[float, typer.Option(help="Each member's privacy budget ε per model.")] = 8.0,
 ) -> None:
     """Run a whole consortium on the embedded synthetic default and say what was done."""
     with reported_errors():
@@ -83,24 +77,40 @@ def demo(
         if out.exists():
             shutil.rmtree(out)
         out.mkdir(parents=True)
-        _say("1/4 data", f"generating the synthetic consortium (seed {seed}, scale {scale})")
+        _say("1/7 data", f"generating the synthetic consortium (seed {seed}, scale {scale})")
         summary = generate_consortium(out / "consortium", seed=seed, scale=scale)
         typer.echo(f"  {len(summary.members)} members, {summary.total_rows:,} rows in {summary.out_dir}")
-        _say("2/4 contracts", "each member checks its files against the consortium's contracts")
+        _say("2/7 contracts", "each member checks its files against the consortium's contracts")
         _check_files(summary)
-        _say("3/4 identity", "each member gets an Ed25519 key; the coordinator registers it on the ledger")
-        db_url, export = _join_ledger(summary, out)
-        _say("4/4 models", f"members train locally under differential privacy (ε = {epsilon:g})")
-        from consortium.cli.demo_models import train_and_evaluate  # noqa: PLC0415 (heavy torch import)
+        from consortium.cli import demo_flow  # noqa: PLC0415 (heavy torch/Flower imports)
 
-        train_and_evaluate(summary, out=out, epsilon=epsilon, seed=seed)
+        _say("3/7 members", "each member gets an Ed25519 key; the founding members are admitted")
+        consortium = demo_flow.join(summary, out=out)
+        _say("4/7 federation", "both models trained together: DP on every member, SecAgg+ between")
+        runs = demo_flow.train_together(summary, consortium, out=out, epsilon=epsilon)
+        _say("5/7 evaluation", "the smallest carrier scores the pooled ETA model against its local baselines")
+        models_cli.evaluate(
+            out / "federation" / "eta" / "model",
+            summary.out_dir / summary.member("aurora-air").file,
+            home=out / "federation" / "eta" / "member-state" / "aurora-air",
+            seed=seed,
+        )
+        _say("6/7 board and market", "the board changes a fee; a cargo owner buys forecasts with points")
+        demo_flow.govern(consortium)
+        demo_flow.sell_forecasts(consortium, runs, out=out)
+        _say("7/7 ledger", "anyone can verify every round, point, vote and payment")
+        export = _verify(consortium.url, out)
         typer.secho("\nDone. What to look at next:", bold=True)
-        typer.echo(f"  consortium validate {summary.out_dir / summary.member('rhine-road').file} --contract legs")
-        typer.echo(f"  consortium ledger verify --export {export}")
-        typer.echo(f"  consortium ledger verify --db {db_url}")
-        typer.echo(f"  model directories and their model cards: {out / 'models'}")
-        typer.echo("  The Streamlit dashboard (pooled forecasts, paid queries, governance) arrives with the")
-        typer.echo("  points/queries/governance work; federation across members with the Flower work.")
+        typer.echo(
+            "  dashboard:   .venv/bin/streamlit run dashboards/app.py --browser.gatherUsageStats false "
+            f"-- --db {consortium.url} --models {out / 'federation'} --members {summary.out_dir} "
+            f"--coordinator-key {out / 'keys' / 'coordinator.key'}"
+        )
+        typer.echo(f"  models:      {out / 'federation' / 'eta' / 'model'} and {out / 'federation' / 'stock' / 'model'} (model_card.json)")
+        typer.echo(f"  ledger:      consortium ledger verify --export {export}")
+        typer.echo(f"  points:      consortium points supply --db {consortium.url}")
+        typer.echo(f"  governance:  consortium proposals list --db {consortium.url}")
+        typer.echo(f"  contracts:   consortium validate {summary.out_dir / summary.member('rhine-road').file} --contract legs")
 
 
 def register(app: typer.Typer) -> None:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from consortium.cli.errors import reported_errors
+
+if TYPE_CHECKING:
+    from consortium.federation.server_app import FederationEvent
 
 
 class FederatedModel(StrEnum):
@@ -76,41 +82,11 @@ def federate(  # noqa: PLR0913
     """
     from consortium.federation.runner import federate as run_federation
     from consortium.federation.runner import read_budgets
-    from consortium.federation.server_app import FederationEvent
 
-    console = Console(stderr=True)
-    if not logging.getLogger().isEnabledFor(logging.INFO):
-        logging.getLogger("flwr").setLevel(logging.WARNING)  # Flower's per-stage INFO lines
     with reported_errors():
         per_member = read_budgets(budgets) if budgets is not None else None
         recorder = _recorder(db, coordinator_key)
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            task = progress.add_task(f"federating {model.value}", total=rounds + 3, info="")
-
-            def show(event: FederationEvent) -> None:
-                if event.stage == "round" and event.report is not None:
-                    r = event.report
-                    eps = ", ".join(f"{m} {e:.2f}" for m, e in sorted(r.epsilon_spent.items()))
-                    loss = "-" if r.loss is None else f"{r.loss:.4f}"
-                    sat = f"; sat out: {', '.join(r.sat_out)}" if r.sat_out else ""
-                    progress.console.print(
-                        f"round {r.server_round}/{rounds} \\[{r.status}] "
-                        f"{r.members_aggregated}/{r.members_total} members, loss {loss}, "
-                        f"ε spent: {eps or '-'}{sat} ({r.seconds:.1f} s)"
-                    )
-                    for failure in r.failures:
-                        progress.console.print(f"  [yellow]{failure}[/yellow]")
-                    info = f"round {r.server_round}/{rounds}"
-                else:
-                    info = event.stage
-                progress.update(task, advance=1, info=info)
-
+        with progress_printer(model.value, rounds) as show:
             run_federation(
                 members,
                 model=model.value,  # type: ignore[arg-type]
@@ -127,6 +103,43 @@ def federate(  # noqa: PLR0913
                 recorder=recorder,
             )
         _summary(out / "model")
+
+
+@contextmanager
+def progress_printer(label: str, rounds: int) -> Iterator[Callable[[FederationEvent], None]]:
+    """Show a federated run: a progress bar over its stages and one line per round."""
+    console = Console(stderr=True)
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        logging.getLogger("flwr").setLevel(logging.WARNING)  # Flower's per-stage INFO lines
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(f"federating {label}", total=rounds + 3, info="")
+
+        def show(event: FederationEvent) -> None:
+            if event.stage == "round" and event.report is not None:
+                r = event.report
+                eps = ", ".join(f"{m} {e:.2f}" for m, e in sorted(r.epsilon_spent.items()))
+                loss = "-" if r.loss is None else f"{r.loss:.4f}"
+                sat = f"; sat out: {', '.join(r.sat_out)}" if r.sat_out else ""
+                progress.console.print(
+                    f"round {r.server_round}/{rounds} \\[{r.status}] "
+                    f"{r.members_aggregated}/{r.members_total} members, loss {loss}, "
+                    f"ε spent: {eps or '-'}{sat} ({r.seconds:.1f} s)",
+                    highlight=False,
+                )
+                for failure in r.failures:
+                    progress.console.print(f"  [yellow]{escape(failure)}[/yellow]")
+                info = f"round {r.server_round}/{rounds}"
+            else:
+                info = event.stage
+            progress.update(task, advance=1, info=info)
+
+        yield show
 
 
 def _recorder(db: str | None, key: Path | None):  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from consortium.cli import demo as demo_cli
 from consortium.cli import federate as federate_cli
 from consortium.cli import governance as governance_cli
 from consortium.cli import points as points_cli
+from consortium.cli import query as query_cli
 from consortium.cli import ledger as ledger_cli
 from consortium.cli import models as models_cli
 from consortium.cli import synth as synth_cli
@@ -37,6 +38,7 @@ for _domain in (
     federate_cli,
     points_cli,
     governance_cli,
+    query_cli,
     ledger_cli,
     demo_cli,
 ):

@@ -9,19 +9,22 @@ checkpoint; :meth:`Checkpoints.latest` returns the last complete one.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from numpy.typing import NDArray
 
 from consortium.errors import ModelError
 
-__all__ = ["Checkpoint", "Checkpoints", "model_version"]
+__all__ = ["Checkpoint", "Checkpoints", "model_version", "weights_version"]
 
 
 def model_version(arrays: Sequence[NDArray[Any]]) -> str:
@@ -32,6 +35,21 @@ def model_version(arrays: Sequence[NDArray[Any]]) -> str:
         digest.update(str(arr.shape).encode())
         digest.update(arr.tobytes())
     return digest.hexdigest()
+
+
+def weights_version(keys: Sequence[str], arrays: Sequence[NDArray[Any]]) -> str:
+    """Return the SHA-256 of the ``weights.pt`` bytes this model's directory will hold.
+
+    This is the *model version* of the ledger and of paid queries
+    (:func:`consortium.forecasts.pooled.model_version` hashes the saved file), so a round entry
+    names exactly the weights that later answer a query.
+    """
+    state = OrderedDict(
+        (k, torch.from_numpy(np.ascontiguousarray(a))) for k, a in zip(keys, arrays, strict=True)
+    )
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
 
 
 @dataclass(frozen=True)

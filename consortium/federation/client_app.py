@@ -275,6 +275,20 @@ class MemberClient(NumPyClient):
         metrics["loss"] = float(trained.fit.final_loss)
         return update, weight, metrics
 
+    # ------------------------------------------------------------------ queries
+    def get_properties(self, config: dict[str, Scalar]) -> dict[str, Scalar]:
+        """Answer a coordinator query: ``warehouses`` (ids this member answers for) or
+        ``warehouse-risk`` (a stock-risk answer from the pooled model, or a decline)."""
+        from consortium.federation.warehouse_queries import answer_on_member  # noqa: PLC0415
+
+        return answer_on_member(
+            config,
+            member=self._me.member,
+            data_path=self._me.data_path,
+            home=self._me.home,
+            answers_queries=bool(self._ctx.node_config.get("answer-queries", True)),
+        )
+
     # ------------------------------------------------------------------ evaluate
     def evaluate(
         self, parameters: NDArrays, config: dict[str, Scalar]

@@ -1,8 +1,8 @@
 """Rounds into the ledger: the coordinator's ``RoundRecorder``.
 
 After every round the coordinator writes one ledger entry -- ``round-completed`` (model, round,
-model version, members in the aggregate, examples each signed for, ε spent each, who sat out,
-degraded or not) or ``round-failed`` (model, round, code) -- and, in the same transaction, mints
+model version, status ``ok``/``degraded``, the members in the aggregate, and per participant the
+examples it reported, its ε spent and whether it sat out) or ``round-failed`` (model, round, code) -- and, in the same transaction, mints
 the round's contribution points under the board's current rule
 (:func:`~consortium.points.rules.contribution_awards`: default, examples trained in the round,
 capped per member; members that sat out, dropped or were rejected earn nothing). Before each round
@@ -90,22 +90,30 @@ class LedgerRecorder:
                     "model_version": version,
                     "status": report.status,
                     "members": sorted(report.examples),
-                    "examples": dict(sorted(report.examples.items())),
-                    "epsilon_spent": {
-                        m: round(e, 6) if math.isfinite(e) else -1.0
+                    # member ids are not snake_case keys (payload policy): one object each
+                    "participants": [
+                        {
+                            "member": m,
+                            "examples": int(report.examples.get(m, 0)),
+                            "epsilon_spent": round(e, 6) if math.isfinite(e) else -1.0,
+                            "sat_out": m in report.sat_out,
+                        }
                         for m, e in sorted(report.epsilon_spent.items())
-                    },
-                    "sat_out": list(report.sat_out),
+                    ],
                     "failures": len(report.failures),
                 },
                 signer=self._coordinator,
             )
             policy = current_policy(session)
+            rule = policy.contribution_rule
+            if rule == "leave-one-out":
+                # Not offered yet: leave-one-out values over secure sums reveal each member's
+                # update by difference (S_all - S_-i), which SecAgg+ exists to prevent; see README.
+                logger.warning("contribution rule leave-one-out is not available; paying examples")
+                rule = "examples"
             scores = {f"member:{m}": int(n) for m, n in report.examples.items()}
             awards = contribution_awards(
-                rule="examples"
-                if policy.contribution_rule == "leave-one-out"
-                else policy.contribution_rule,
+                rule=rule,
                 scores=scores,
                 accepted=list(scores),
                 points_per_example=policy.points_per_example,

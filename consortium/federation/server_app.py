@@ -46,7 +46,7 @@ from flwr.serverapp import Grid, ServerApp
 from consortium import __version__
 from consortium.errors import ConfigError, RoundFailed
 from consortium.federation.admission import AdmittedGrid
-from consortium.federation.checkpoints import Checkpoints, model_version
+from consortium.federation.checkpoints import Checkpoints, weights_version
 from consortium.federation.client_app import lane_shapes
 from consortium.federation.local_grid import LocalGrid
 from consortium.federation.model_io import (
@@ -391,7 +391,7 @@ class Federation:
             loss=loss,
             failures=outcome.failures,
             seconds=time.perf_counter() - started,
-            model_version=model_version(new),
+            model_version=weights_version(list(expected), new),
         )
         self._checkpoint(rnd, new, stats, lanes, report)
         self._report(report)
@@ -501,7 +501,7 @@ class Federation:
             "name": f"federated-dp-{cfg.model}",
             "kit_version": __version__,
             "created_at": datetime.now(UTC).isoformat(),
-            "model_version": model_version(arrays),
+            "model_version": weights_version(list(model.network.state_dict()), arrays),
             "federation": {
                 "members": n_members,
                 "rounds": cfg.rounds,

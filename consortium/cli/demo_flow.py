@@ -1,0 +1,226 @@
+"""The consortium steps of ``consortium demo``: members join, train together, govern, sell forecasts.
+
+Kept apart from :mod:`consortium.cli.demo` so that the heavy torch/Flower imports happen only when
+these steps run. Each step calls the same public API the CLI commands call, against one SQLite
+coordinator database, and prints what it did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from consortium.cli.database import open_database
+from consortium.cli.federate import progress_printer
+from consortium.errors import ConsortiumError
+from consortium.federation.local_grid import LocalRun, coordinator_identity
+from consortium.federation.recording import LedgerRecorder
+from consortium.federation.runner import federate
+from consortium.federation.warehouse_queries import GridWarehouseAnswerer
+from consortium.forecasts.messages import new_query, sign_query
+from consortium.forecasts.service import QueryService, answer_query
+from consortium.governance.execution import execute_proposal
+from consortium.governance.store import (
+    cast_vote,
+    create_proposal,
+    get_proposal,
+    queue_proposal,
+    voting_power,
+)
+from consortium.identity.keys import generate_key_file
+from consortium.identity.registry import bootstrap_coordinator, register_key
+from consortium.ledger.keyring import Role
+from consortium.ledger.signing import Signer
+from consortium.membership.store import admit_member
+from consortium.points.store import balances, deposit, supply
+from consortium.policy.store import current_policy
+from consortium.synth import ConsortiumSummary
+
+#: The demo's federated runs: model -> (rounds, local epochs).
+DEMO_RUNS = {"eta": (3, 2), "stock": (3, 3)}
+
+
+@dataclass
+class DemoConsortium:
+    """What the demo's later steps need: the database, keys and where things are."""
+
+    factory: sessionmaker[Session]
+    url: str
+    coordinator: Signer
+    members: dict[str, Signer]
+    treasurer: Signer
+    cargo_owner: Signer
+    keys: Path
+
+
+def join(summary: ConsortiumSummary, *, out: Path) -> DemoConsortium:
+    """Create the coordinator database; admit every member; register a treasurer and a buyer."""
+    keys = out / "keys"
+    url = f"sqlite:///{(out / 'coordinator.db').resolve()}"
+    factory = open_database(url)
+    coordinator = generate_key_file(keys / "coordinator.key")
+    members = {m.member_id: generate_key_file(keys / f"{m.member_id}.key") for m in summary.members}
+    treasurer = generate_key_file(keys / "treasurer.key")
+    cargo_owner = generate_key_file(keys / "cargo-owner.key")
+    with factory.begin() as session:
+        bootstrap_coordinator(session, coordinator=coordinator)
+        for member, signer in members.items():
+            admit_member(session, member=member, public_key=signer.public_key, signer=coordinator)
+        register_key(
+            session, public_key=treasurer.public_key, role=Role.TREASURER, signer=coordinator
+        )
+        register_key(
+            session, public_key=cargo_owner.public_key, role=Role.CARGO_OWNER, signer=coordinator
+        )
+    typer.echo(
+        f"  {len(members)} founding members admitted, a treasurer and a cargo owner registered "
+        f"(private keys 0600 in {keys}); coordinator database {url}"
+    )
+    return DemoConsortium(factory, url, coordinator, members, treasurer, cargo_owner, keys)
+
+
+def train_together(
+    summary: ConsortiumSummary, consortium: DemoConsortium, *, out: Path, epsilon: float
+) -> dict[str, LocalRun]:
+    """Run one federation per model (DP on every member, SecAgg+), recorded in the ledger."""
+    recorder = LedgerRecorder(consortium.factory, consortium.coordinator)
+    runs: dict[str, LocalRun] = {}
+    for model, (rounds, local_epochs) in DEMO_RUNS.items():
+        typer.secho(
+            f"\n  {model}: {rounds} rounds x {local_epochs} local epochs, ε = {epsilon:g} per member",
+            bold=True,
+        )
+        with progress_printer(model, rounds) as show:
+            runs[model] = federate(
+                summary.out_dir / "members",
+                model=model,  # type: ignore[arg-type]
+                rounds=rounds,
+                epsilon=epsilon,
+                out=out / "federation" / model,
+                local_epochs=local_epochs,
+                on_event=show,
+                recorder=recorder,
+            )
+    with consortium.factory.begin() as session:
+        earned = {a: b for a, b in balances(session).items() if a.startswith("member:")}
+    typer.echo(
+        "  contribution points minted: " + ", ".join(f"{a[7:]} {b}" for a, b in earned.items())
+    )
+    return runs
+
+
+def govern(consortium: DemoConsortium) -> datetime:
+    """A board member proposes a higher lane fee; members vote; it is queued and executed."""
+    factory, coordinator = consortium.factory, consortium.coordinator
+    t0 = datetime.now(UTC)
+    with factory.begin() as session:
+        policy = current_policy(session)
+        old_fee = policy.fees["lane"]
+        proposal = create_proposal(
+            session,
+            kind="fees",
+            params={
+                "lane_query_points": old_fee + 2,
+                "warehouse_query_points": policy.fees["warehouse"],
+            },
+            title="Raise the lane forecast fee",
+            signer=consortium.members["meridian-line"],
+            now=t0,
+        )
+    pid = proposal.proposal_id
+    opens = t0 + timedelta(seconds=policy.voting_delay_s + 1)
+    typer.echo(f"  meridian-line proposes {pid}: lane fee {old_fee} -> {old_fee + 2} points")
+    for member, signer in consortium.members.items():
+        with factory.begin() as session:
+            power = voting_power(session, pid, member)
+            if power == 0:
+                continue
+            support = "against" if member == "aurora-air" else "for"
+            cast_vote(session, proposal_id=pid, support=support, signer=signer, now=opens)
+        typer.echo(f"    {member:<20} votes {support:<8} with power {power} (at the snapshot)")
+    closes = opens + timedelta(seconds=policy.voting_period_s + policy.late_quorum_extension_s + 1)
+    with factory.begin() as session:
+        queued = queue_proposal(session, proposal_id=pid, now=closes, signer=coordinator)
+    executed_at = queued.eta or closes
+    with factory.begin() as session:
+        execute_proposal(session, proposal_id=pid, now=executed_at, signer=coordinator)
+        state = get_proposal(session, pid).state(now=executed_at)
+        new_fee = current_policy(session).fees["lane"]
+    typer.echo(f"  {pid}: {state}; the lane fee in force is now {new_fee} points")
+    return t0
+
+
+def sell_forecasts(consortium: DemoConsortium, runs: dict[str, LocalRun], *, out: Path) -> None:
+    """A treasurer credits a cargo owner, who buys a lane and a warehouse forecast."""
+    factory, owner = consortium.factory, consortium.cargo_owner
+    account = f"cargo:{owner.key_id}"
+    with factory.begin() as session:
+        deposit(
+            session,
+            account=account,
+            amount=200,
+            external_ref="INV-DEMO-0001",
+            signer=consortium.treasurer,
+        )
+    typer.echo(f"  the treasurer credits {account[:22]}... with 200 points (invoice INV-DEMO-0001)")
+    run = runs["stock"]
+    with coordinator_identity(run.grid.run.run_id):
+        answerer = GridWarehouseAnswerer(run.grid)
+        service = QueryService(
+            coordinator=consortium.coordinator,
+            eta_model_dir=out / "federation" / "eta" / "model",
+            stock_model_dir=out / "federation" / "stock" / "model",
+            answerer=answerer,
+        )
+        now = datetime.now(UTC)
+        lane = {
+            "origin": "CNSHA",
+            "destination": "DEHAM",
+            "mode": "sea",
+            "departure_from": (now + timedelta(days=1)).replace(microsecond=0).isoformat(),
+            "departure_to": (now + timedelta(days=8)).replace(microsecond=0).isoformat(),
+        }
+        for kind, params in (
+            ("lane", lane),
+            ("warehouse", {"warehouse_id": "WH-DEDUI-01", "horizon_days": 7}),
+        ):
+            query = new_query(kind=kind, params=params, issuer=owner, max_price_points=50, now=now)
+            try:
+                with factory.begin() as session:
+                    paid = answer_query(
+                        session,
+                        query=query,
+                        signature=sign_query(query, signer=owner),
+                        service=service,
+                        now=now,
+                    )
+            except ConsortiumError as exc:  # the demo shows the refusal and goes on
+                typer.echo(f"  {kind} query refused, nothing charged: {exc}")
+                continue
+            split = ", ".join(f"{a.split(':')[-1][:14]} {p}" for a, p in sorted(paid.parts.items()))
+            typer.echo(f"  {kind} query answered for {paid.fee} points: {_describe(paid.answer.summary())}")
+            typer.echo(f"    split: {split}")
+    with factory.begin() as session:
+        books = supply(session)
+    typer.echo(
+        f"  supply: minted {books.minted}, burned {books.burned}, circulating {books.circulating}"
+    )
+
+
+def _describe(answer: dict[str, object]) -> str:
+    if "on_time_rate" in answer:
+        return (
+            f"{answer['origin']}->{answer['destination']} by {answer['mode']}: on time "
+            f"{float(answer['on_time_rate']):.0%} (within {answer['tolerance_minutes']} min), "
+            f"transit {answer['transit_hours_lower']}-{answer['transit_hours_upper']} h "
+            f"({float(answer['interval_level']):.0%} interval), {answer['departures']} departures, "
+            f">= {answer['legs_in_pool']} legs in the pool"
+        )
+    return (
+        f"{answer['warehouse_id']}: stock-out risk {float(answer['p_stockout_mean']):.0%} "
+        f"per SKU series within {answer['horizon_days']} days ({answer['sku_series']}+ series)"
+    )

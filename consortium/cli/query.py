@@ -1,0 +1,182 @@
+"""`consortium query lane|warehouse`: buy a forecast with points, and see how the fee was split.
+
+The one-machine setup: this command signs the query with the cargo owner's key (``--key``) and
+answers it as the coordinator (``--coordinator-key``) against the coordinator's database
+(``--db``). Warehouse queries are answered by the warehouse members' own computation, run here
+from a folder of member data (``--members``, e.g. the output of ``consortium synth``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from consortium.cli.errors import reported_errors
+from consortium.config import load_settings
+from consortium.errors import ConfigError
+
+query_app = typer.Typer(
+    help="Buy a forecast with points: a lane's on-time rate and ETA interval, or a warehouse's "
+    "stock-out risk. The fee is split among the contributors of the answering model.",
+    no_args_is_help=True,
+)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLAlchemy URL of the coordinator's database (default: settings)."),
+]
+KeyOption = Annotated[
+    Path, typer.Option("--key", help="The cargo owner's private key file (signs the query).")
+]
+CoordinatorKeyOption = Annotated[
+    Path,
+    typer.Option(
+        "--coordinator-key", help="The coordinator's key file (signs the ledger entries)."
+    ),
+]
+MaxPriceOption = Annotated[
+    int, typer.Option("--max-price", min=1, help="The most points you agree to pay.")
+]
+ModelDirOption = Annotated[
+    Path, typer.Option("--model-dir", help="The pooled model directory that answers.")
+]
+
+
+def _signer(path: Path, label: str):  # type: ignore[no-untyped-def]
+    from consortium.identity.keys import load_signer
+
+    passphrase = None
+    try:
+        encrypted = b"ENCRYPTED" in path.read_bytes()[:64]
+    except OSError:
+        encrypted = False  # load_signer reports the unreadable file precisely
+    if encrypted:
+        passphrase = typer.prompt(f"Passphrase of the {label} key {path}", hide_input=True).encode()
+    return load_signer(path, passphrase=passphrase)
+
+
+def _parse_time(value: str, option: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(option, f"not an ISO 8601 date-time: {value!r}") from exc
+    if moment.utcoffset() is None:
+        raise ConfigError(option, "give a UTC offset, e.g. 2026-03-02T00:00:00Z or +01:00")
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _ask(
+    *,
+    kind: str,
+    params: dict[str, Any],
+    max_price: int,
+    key: Path,
+    coordinator_key: Path,
+    db: str | None,
+    eta_model_dir: Path | None = None,
+    stock_model_dir: Path | None = None,
+    members: Path | None = None,
+) -> None:
+    from consortium.cli.database import open_database
+    from consortium.forecasts.messages import new_query, sign_query
+    from consortium.forecasts.service import (
+        QueryService,
+        compute_answer,
+        quote_query,
+        settle_answer,
+    )
+    from consortium.forecasts.warehouse import LocalWarehouseAnswerer
+
+    with reported_errors():
+        owner = _signer(key, "cargo owner")
+        coordinator = _signer(coordinator_key, "coordinator")
+        answerer = LocalWarehouseAnswerer.from_consortium_dir(members) if members else None
+        service = QueryService(
+            coordinator=coordinator,
+            eta_model_dir=eta_model_dir,
+            stock_model_dir=stock_model_dir,
+            answerer=answerer,
+            settings=load_settings(),
+        )
+        now = datetime.now(UTC)
+        query = new_query(
+            kind=kind, params=params, issuer=owner, max_price_points=max_price, now=now
+        )
+        factory = open_database(db)
+        signature = sign_query(query, signer=owner)
+        with factory.begin() as session:  # short: checks and price only
+            quote = quote_query(session, query=query, signature=signature, service=service, now=now)
+        answer = compute_answer(quote, service=service)  # outside any transaction
+        with factory.begin() as session:  # re-checks, then charges, splits and records
+            paid = settle_answer(session, quote=quote, answer=answer, service=service)
+    typer.echo(f"query {paid.query_id} ({paid.kind}) answered by model {paid.model_version[:16]}")
+    for name, value in paid.answer.summary().items():
+        if name != "model_version":
+            typer.echo(f"  {name:<22} {value}")
+    typer.echo(f"fee: {paid.fee} points from {paid.payer[:22]}...")
+    typer.echo("split:")
+    for account, amount in paid.parts.items():
+        typer.echo(f"  {account:<40} {amount:>8}")
+    typer.echo(
+        f"ledger entries: query-settled {paid.settled_seq}, query-answered {paid.answered_seq}"
+    )
+
+
+@query_app.command("lane")
+def lane(
+    origin: Annotated[str, typer.Option("--origin", help="UN/LOCODE or IATA code, e.g. CNSHA.")],
+    destination: Annotated[str, typer.Option("--destination", help="e.g. NLRTM.")],
+    mode: Annotated[str, typer.Option("--mode", help="sea, road, rail or air.")],
+    departure_from: Annotated[
+        str, typer.Option("--from", help="Start of the departure window (ISO 8601 with offset).")
+    ],
+    departure_to: Annotated[str, typer.Option("--to", help="End of the departure window.")],
+    max_price: MaxPriceOption,
+    key: KeyOption,
+    coordinator_key: CoordinatorKeyOption,
+    model_dir: ModelDirOption,
+    db: DbOption = None,
+) -> None:
+    """On-time rate and ETA interval of a lane for departures in a window."""
+    with reported_errors():
+        params = {
+            "origin": origin,
+            "destination": destination,
+            "mode": mode,
+            "departure_from": _parse_time(departure_from, "--from"),
+            "departure_to": _parse_time(departure_to, "--to"),
+        }
+    _ask(kind="lane", params=params, max_price=max_price, key=key,
+         coordinator_key=coordinator_key, db=db, eta_model_dir=model_dir)  # fmt: skip
+
+
+@query_app.command("warehouse")
+def warehouse(
+    warehouse_id: Annotated[
+        str, typer.Option("--warehouse", help="Warehouse id, e.g. WH-NLRTM-01.")
+    ],
+    max_price: MaxPriceOption,
+    key: KeyOption,
+    coordinator_key: CoordinatorKeyOption,
+    model_dir: ModelDirOption,
+    members: Annotated[
+        Path,
+        typer.Option("--members", help="Folder of the warehouse members' data (consortium synth)."),
+    ],
+    horizon_days: Annotated[
+        int, typer.Option("--horizon-days", min=1, max=90, help="Days ahead.")
+    ] = 7,
+    db: DbOption = None,
+) -> None:
+    """Stock-out risk at a warehouse, computed by that warehouse's own node (it may decline)."""
+    _ask(kind="warehouse", params={"warehouse_id": warehouse_id, "horizon_days": horizon_days},
+         max_price=max_price, key=key, coordinator_key=coordinator_key, db=db,
+         stock_model_dir=model_dir, members=members)  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``consortium query`` to the root app."""
+    app.add_typer(query_app, name="query")

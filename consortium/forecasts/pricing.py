@@ -1,0 +1,116 @@
+"""Price a paid query and split its fee among the contributors of the answering model version.
+
+The fee is ``policy.fees[kind]`` of the policy in force. The split goes to the contributors of the
+model version that answered: the round whose ``round-completed`` entry produced that version is
+found in the ledger, the contribution points minted for that model up to that round are the
+weights (under the board's ``split_rule``), and :func:`consortium.points.rules.split_revenue`
+divides the fee exactly, the board's treasury share first. A version no round produced (a model
+trained outside the federation) weighs every contribution minted for that model so far.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consortium.errors import InsufficientPoints, QueryRejected
+from consortium.forecasts.messages import CheckedQuery
+from consortium.forecasts.store import seen_before
+from consortium.ledger.models import EntryRow
+from consortium.ledger.store import load_entries
+from consortium.points import store as points
+from consortium.points.rules import cargo_account, split_revenue, split_weights
+from consortium.policy.model import ConsortiumPolicy
+from consortium.policy.store import current_policy
+
+logger = logging.getLogger(__name__)
+
+ROUND_COMPLETED = "round-completed"
+MODEL_OF_KIND: Mapping[str, str] = {"lane": "eta", "warehouse": "stock"}
+"""Which pooled model answers each query kind (the ``model`` of its contribution mints)."""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A checked query with its price: what :func:`quote_query` establishes before answering."""
+
+    checked: CheckedQuery
+    payer: str
+    fee: int
+    min_group_size: int
+
+
+def price_query(session: Session, checked: CheckedQuery) -> tuple[Quote, ConsortiumPolicy]:
+    """Price a checked query with the policy in force; read-only.
+
+    Refuses replays (query id or nonce already answered), a fee above ``max_price_points`` and
+    a balance below the fee. Returns the quote and the policy it was priced with.
+
+    Raises
+    ------
+    QueryRejected
+        ``replay``, ``not-offered`` or ``over-max-price``.
+    InsufficientPoints
+        The owner's balance is below the fee.
+    """
+    subject = checked.subject
+    if seen_before(session, query_id=checked.query_id, nonce=checked.nonce):
+        raise QueryRejected(subject, code="replay", reason="this query id or nonce was used before")
+    policy = current_policy(session)
+    fee = policy.fees.get(checked.kind)
+    if not isinstance(fee, int) or isinstance(fee, bool) or fee < 0:
+        raise QueryRejected(subject, code="not-offered", reason="the fee schedule has no price")
+    if fee > checked.max_price_points:
+        raise QueryRejected(
+            subject,
+            code="over-max-price",
+            reason=f"the fee is {fee} points, above max_price_points {checked.max_price_points}",
+        )
+    payer = cargo_account(checked.issuer_key_id)
+    available = points.balance(session, payer)
+    if available < fee:
+        raise InsufficientPoints(payer, available, fee)
+    quote = Quote(checked=checked, payer=payer, fee=fee, min_group_size=policy.min_group_size)
+    return quote, policy
+
+
+def model_round(session: Session, *, model: str, version: str) -> int | None:
+    """Return the round whose ``round-completed`` entry produced ``version`` of ``model``."""
+    t = EntryRow.__table__.c
+    rows = session.execute(
+        select(t.seq)
+        .where(t.kind == ROUND_COMPLETED, t.payload.contains(f'"model_version":"{version}"'))
+        .order_by(t.seq.desc())
+    ).scalars()
+    for seq in rows:
+        payload = load_entries(session, start=seq, stop=seq + 1)[0].payload_object()
+        round_ = payload.get("round")
+        if payload.get("model") == model and isinstance(round_, int):
+            return round_
+    return None
+
+
+def split_fee(
+    session: Session, *, quote: Quote, policy: ConsortiumPolicy, model_version: str
+) -> tuple[int | None, dict[str, int]]:
+    """Return the round that produced ``model_version`` (if any) and the split of the fee.
+
+    Examples
+    --------
+    >>> # round_, parts = split_fee(session, quote=quote, policy=policy,
+    >>> #                           model_version=answer.model_version)
+    >>> # sum(parts.values()) == quote.fee
+    """
+    model = MODEL_OF_KIND[quote.checked.kind]
+    round_ = model_round(session, model=model, version=model_version)
+    weights = split_weights(
+        rule=policy.split_rule,
+        contributions=points.contributions(session, model=model, up_to_round=round_),
+    )
+    return round_, split_revenue(
+        quote.fee, weights=weights, treasury_share_bps=policy.treasury_share_bps
+    )

@@ -1,0 +1,40 @@
+"""The coordinator's dashboard: an ``st.navigation`` router over the pages in ``views/``.
+
+Run from the repository root::
+
+    streamlit run dashboards/app.py -- --db sqlite:///demo_output/coordinator.db
+        --models demo_output --members demo_output/consortium
+        --coordinator-key demo_output/keys/coordinator.key
+
+See :mod:`dashboards.context` for every setting and where it can come from.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+# `streamlit run dashboards/app.py` puts only this folder on sys.path; the pages import
+# `dashboards.*`, so make the repository root importable too.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+st.set_page_config(page_title="Logistics Consortium", page_icon=":material/hub:", layout="wide")
+
+PAGES = {
+    "Consortium": [
+        st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("views/forecasts.py", title="Pooled forecasts", icon=":material/timeline:"),
+        st.Page("views/paid_queries.py", title="Paid queries", icon=":material/paid:"),
+    ],
+    "Trust": [
+        st.Page("views/governance.py", title="Governance", icon=":material/how_to_vote:"),
+        st.Page("views/ledger.py", title="Ledger", icon=":material/receipt_long:"),
+        st.Page("views/points.py", title="Points", icon=":material/toll:"),
+    ],
+}
+
+st.navigation(PAGES).run()

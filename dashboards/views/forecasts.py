@@ -1,0 +1,135 @@
+"""Pooled forecasts: preview a lane forecast, and each model card's per-member metrics and ε."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import altair as alt
+import streamlit as st
+
+from consortium.errors import ConsortiumError
+from consortium.queries.lanes import interval_frame, lane_preview
+from consortium.queries.models import card_epsilon_frame, member_metrics_frame, model_cards
+from consortium.queries.rounds import epsilon_frame, rounds_frame
+from dashboards.context import dashboard_context
+
+MODES = ["sea", "road", "rail", "air"]
+
+ctx = dashboard_context()
+st.title("Pooled forecasts")
+models_dir = ctx.config.models_dir
+if models_dir is None:
+    st.info(
+        "No models folder configured: pass `-- --models DIR` (e.g. `demo_output`) or set "
+        "`models_dir` in the secrets."
+    )
+    st.stop()
+cards = model_cards(models_dir)
+eta_dir = ctx.model_dir("eta")
+
+st.subheader("Lane forecast preview")
+if eta_dir is None:
+    st.warning(f"No federated ETA model with a lane catalog under {models_dir}.")
+else:
+    st.caption(
+        f"From the pooled ETA model in `{eta_dir}`; free and unrecorded (a paid query "
+        "returns the same aggregates)."
+    )
+    with st.form("lane-preview"):
+        form_cols = st.columns(5)
+        origin = form_cols[0].text_input(
+            "Origin", value="", key="preview-origin", placeholder="CNSHA"
+        )
+        destination = form_cols[1].text_input(
+            "Destination", value="", key="preview-destination", placeholder="NLRTM"
+        )
+        mode = form_cols[2].selectbox("Mode", MODES, key="preview-mode")
+        start = form_cols[3].date_input("Departures from", value=date.today(), key="preview-from")
+        days = form_cols[4].number_input(
+            "Window (days)", min_value=1, max_value=92, value=7, key="preview-days"
+        )
+        asked = st.form_submit_button("Forecast", key="preview-submit")
+    if asked:
+        window_start = datetime.combine(start, time(0, 0), tzinfo=UTC)
+        try:
+            with ctx.session() as s:
+                answer = lane_preview(
+                    s,
+                    model_dir=eta_dir,
+                    origin=origin,
+                    destination=destination,
+                    mode=mode,
+                    departure_from=window_start,
+                    departure_to=window_start + timedelta(days=int(days)),
+                )
+        except ConsortiumError as exc:
+            st.error(exc.diagnostics())
+        else:
+            answer_cols = st.columns(4)
+            answer_cols[0].metric(
+                f"On time (within {answer.tolerance_minutes} min)",
+                f"{100 * answer.on_time_rate:.1f} %",
+            )
+            answer_cols[1].metric("Median delay", f"{answer.delay_minutes_median:.0f} min")
+            answer_cols[2].metric(
+                f"ETA interval ({100 * answer.interval_level:.0f} %)",
+                f"{answer.transit_hours_lower:.1f}-{answer.transit_hours_upper:.1f} h",
+            )
+            answer_cols[3].metric("Legs in the pool", f"{answer.legs_in_pool}+")
+            interval = interval_frame(answer)
+            span = (
+                alt.Chart(interval)
+                .transform_pivot("bound", value="transit_hours")
+                .mark_rule(strokeWidth=6, opacity=0.5)
+                .encode(x=alt.X("lower:Q", title="transit time (hours)"), x2="upper:Q")
+            )
+            points = (
+                alt.Chart(interval)
+                .mark_point(filled=True, size=120)
+                .encode(
+                    x="transit_hours:Q",
+                    color=alt.Color("bound:N", sort=["lower", "median", "upper"]),
+                )
+            )
+            st.altair_chart(span + points, key="preview-interval")
+            st.caption(
+                f"{answer.departures} departures scored, model version {answer.model_version[:12]}."
+            )
+
+st.subheader("Model cards")
+if not cards:
+    st.info(f"No model directory (with a model_card.json) under {models_dir}.")
+    st.stop()
+by_path = {str(c.path): c for c in cards}
+chosen = st.selectbox(
+    "Model",
+    options=list(by_path),
+    key="cards-model",
+    format_func=lambda p: f"{by_path[p].name} ({by_path[p].kind}) - {p}",
+)
+card = by_path[chosen]
+card_cols = st.columns(4)
+card_cols[0].metric("Kind", card.kind)
+card_cols[1].metric("Members", "-" if card.members is None else card.members)
+card_cols[2].metric("Rounds", "-" if card.rounds is None else card.rounds)
+card_cols[3].metric("Aggregation", card.secure_aggregation or "local")
+
+metrics = member_metrics_frame(card.path)
+if metrics.empty:
+    st.info("This card has no per-member metrics (it was not trained by a federation).")
+else:
+    st.markdown("**The global model on each member's own test rows**")
+    metric = st.selectbox("Metric", sorted(metrics["metric"].unique()), key="cards-metric")
+    st.bar_chart(metrics[metrics["metric"] == metric], x="member", y="value")
+
+st.markdown("**ε spent per member after each round** (cumulative; never decreases)")
+with ctx.session() as s:
+    epsilon = epsilon_frame(s, model=card.kind)
+    rounds = rounds_frame(s, model=card.kind)
+if epsilon.empty:
+    epsilon = card_epsilon_frame(card.path)
+if epsilon.empty:
+    st.info("No round has been recorded for this model.")
+else:
+    st.line_chart(epsilon, x="round", y="epsilon_spent", color="member")
+st.dataframe(rounds, hide_index=True, key="cards-rounds")

@@ -1,0 +1,73 @@
+"""Ledger: verification status, the latest signed tree head, and recent entries."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from consortium.queries.ledger import (
+    VerificationStatus,
+    entry_kinds,
+    ledger_overview,
+    recent_entries,
+    verification_status,
+)
+from dashboards.context import dashboard_context, session_factory
+
+ctx = dashboard_context()
+
+
+@st.cache_data(ttl=60, show_spinner="Verifying every entry, signature and tree head ...")
+def _verify(database_url: str, size: int, heads: int) -> VerificationStatus:
+    # Keyed on the ledger's size and tree heads: a new entry or head re-runs the verification.
+    with session_factory(database_url).begin() as session:
+        return verification_status(session)
+
+
+with ctx.session() as s:
+    overview = ledger_overview(s)
+    kinds = entry_kinds(s)
+
+st.title("Ledger")
+if st.button(
+    "Verify again",
+    key="ledger-verify",
+    help="Verification is otherwise reused for a minute unless the ledger grows.",
+):
+    _verify.clear()
+status = _verify(ctx.config.database_url, overview.size, overview.heads)
+if status.ok:
+    st.success(
+        f"Verified: {status.size} entries, every signature and hash, {status.heads_checked} "
+        f"signed tree head(s); root {status.root}."
+    )
+else:
+    where = "" if status.index is None else f" (first failing entry: {status.index})"
+    st.error(f"Verification failed{where}: {status.error}")
+
+head = overview.latest_head
+st.subheader("Latest signed tree head")
+if head is None:
+    st.info("No tree head has been published yet.")
+else:
+    cols = st.columns(3)
+    cols[0].metric("Entries covered", head.size)
+    cols[1].metric("Entries after it", overview.uncovered)
+    cols[2].metric("Tree heads published", overview.heads)
+    st.code(
+        f"size {head.size}\nroot {head.root}\ntime {head.time}\nkey  {head.key_id}", language=None
+    )
+
+st.subheader("Entries by kind")
+st.bar_chart(kinds, x="kind", y="entries", horizontal=True)
+
+st.subheader("Recent entries")
+left, right = st.columns([3, 1])
+chosen = left.multiselect(
+    "Kinds", options=kinds["kind"].tolist(), key="ledger-kinds", placeholder="All kinds"
+)
+limit = right.number_input(
+    "Show", min_value=5, max_value=1000, value=50, step=5, key="ledger-limit"
+)
+with ctx.session() as s:
+    entries = recent_entries(s, limit=int(limit), kinds=chosen or None)
+st.dataframe(entries, hide_index=True, key="ledger-entries")

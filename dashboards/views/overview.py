@@ -1,0 +1,54 @@
+"""Overview: the consortium at a glance (ledger, members, points, proposals, rounds, queries)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from consortium.queries.governance import proposals
+from consortium.queries.ledger import entry_kinds, ledger_overview
+from consortium.queries.members import members_frame
+from consortium.queries.paid import paid_queries_frame
+from consortium.queries.points import points_overview
+from consortium.queries.rounds import rounds_frame
+from dashboards.context import dashboard_context
+
+ctx = dashboard_context()
+with ctx.session() as s:
+    ledger = ledger_overview(s)
+    kinds = entry_kinds(s)
+    points = points_overview(s)
+    members = members_frame(s)
+    open_proposals = [p for p in proposals(s, now=ctx.now()) if p.state in ("pending", "active")]
+    rounds = rounds_frame(s)
+    paid = paid_queries_frame(s, limit=None)
+
+st.title("Logistics Consortium")
+st.caption(
+    "The coordinator's view of the consortium: who takes part, what was trained, "
+    "what was paid, and the ledger that records it all."
+)
+cols = st.columns(6)
+cols[0].metric("Ledger entries", ledger.size)
+cols[1].metric("Active members", int((members["status"] == "active").sum()))
+cols[2].metric("Points in circulation", points.circulating)
+cols[3].metric("Open proposals", len(open_proposals))
+cols[4].metric("Federated rounds", int((rounds["status"] != "failed").sum()))
+cols[5].metric("Paid queries", len(paid))
+if ledger.latest_head is None:
+    st.info("No signed tree head has been published yet.")
+else:
+    st.caption(
+        f"Latest signed tree head covers {ledger.latest_head.size} of {ledger.size} "
+        f"entries (root {ledger.latest_head.root[:16]}...)."
+    )
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Ledger entries by kind")
+    st.bar_chart(kinds, x="kind", y="entries", horizontal=True)
+with right:
+    st.subheader("Points held by members")
+    st.bar_chart(members[members["status"] == "active"], x="member", y="points")
+
+st.subheader("Members")
+st.dataframe(members, hide_index=True, key="overview-members")

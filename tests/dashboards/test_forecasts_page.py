@@ -1,0 +1,86 @@
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+
+from streamlit.testing.v1 import AppTest
+
+from consortium.queries.lanes import lane_preview
+from tests.dashboards.charts import chart_specs, fields
+from tests.dashboards.conftest import VIEWS
+from tests.queries.world import LANE, MEMBERS, World
+
+DAY = date(2026, 6, 1)
+
+
+def _ask(at: AppTest, origin: str, destination: str, mode: str) -> AppTest:
+    at.text_input(key="preview-origin").input(origin)
+    at.text_input(key="preview-destination").input(destination)
+    at.selectbox(key="preview-mode").set_value(mode)
+    at.date_input(key="preview-from").set_value(DAY)
+    at.number_input(key="preview-days").set_value(14)
+    at.button(key="preview-submit").click()
+    return at.run()
+
+
+def test_lane_preview_shows_the_pooled_models_answer(
+    page: Callable[..., AppTest], world: World
+) -> None:
+    # Prepare
+    start = datetime.combine(DAY, time(0, 0), tzinfo=UTC)
+    origin, destination, mode = LANE
+    with world.factory.begin() as s:
+        expected = lane_preview(
+            s, model_dir=world.models.eta_dir, origin=origin, destination=destination, mode=mode,
+            departure_from=start, departure_to=start + timedelta(days=14),
+        )  # fmt: skip
+    at = page("forecasts", world)
+    # Execute
+    _ask(at, origin, destination, mode)
+    # Assert
+    assert not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["On time (within 15 min)"] == f"{100 * expected.on_time_rate:.1f} %"
+    assert metrics["Median delay"] == f"{expected.delay_minutes_median:.0f} min"
+    assert metrics["Legs in the pool"] == f"{expected.legs_in_pool}+"
+    interval = chart_specs(at)[0]
+    assert len(interval["layer"]) == 2
+    assert "transit_hours" in fields(interval)
+
+
+def test_lane_preview_explains_a_refusal(page: Callable[..., AppTest], world: World) -> None:
+    at = _ask(page("forecasts", world), "ITMIL", "FRPAR", "air")
+    assert "[unknown-lane]" in at.error[0].value
+
+
+def test_model_cards_chart_member_metrics_and_epsilon(
+    page: Callable[..., AppTest], world: World
+) -> None:
+    # Execute
+    at = page("forecasts", world)
+    at.selectbox(key="cards-metric").set_value("rmse").run()
+    # Assert
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Kind"], metrics["Members"], metrics["Rounds"]) == ("eta", "4", "2")
+    specs = chart_specs(at)
+    assert fields(specs[0]) == {"member", "value"}
+    assert fields(specs[1]) == {"round", "epsilon_spent", "member"}
+    rounds = at.dataframe[0].value
+    assert rounds["round"].tolist() == [1, 2]
+    assert set(at.selectbox(key="cards-metric").options) >= {"mae", "rmse", "coverage"}
+    assert len(MEMBERS) == 4
+
+
+def test_a_card_without_rounds_says_so(page: Callable[..., AppTest], world: World) -> None:
+    at = page("forecasts", world)
+    at.selectbox(key="cards-model").set_value(str(world.models.stock_dir)).run()
+    infos = [i.value for i in at.info]
+    assert any("no per-member metrics" in text for text in infos)
+    assert any("No round has been recorded" in text for text in infos)
+    assert at.dataframe[0].value["status"].tolist() == ["failed"]
+
+
+def test_without_a_models_folder_the_page_says_how_to_set_one(world: World) -> None:
+    at = AppTest.from_file(str(VIEWS / "forecasts.py"), default_timeout=60)
+    at.secrets["database_url"] = world.url
+    at.run()
+    assert not at.exception
+    assert "No models folder configured" in at.info[0].value
