@@ -9,9 +9,10 @@ checkpoint; :meth:`Checkpoints.latest` returns the last complete one.
 from __future__ import annotations
 
 import hashlib
-import io
+import tempfile
 import json
 import os
+import zipfile
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import torch
 from numpy.typing import NDArray
 
 from consortium.errors import ModelError
+from consortium.models.store import WEIGHTS
 
 __all__ = ["Checkpoint", "Checkpoints", "model_version", "weights_version"]
 
@@ -37,19 +39,26 @@ def model_version(arrays: Sequence[NDArray[Any]]) -> str:
     return digest.hexdigest()
 
 
-def weights_version(keys: Sequence[str], arrays: Sequence[NDArray[Any]]) -> str:
-    """Return the SHA-256 of the ``weights.pt`` bytes this model's directory will hold.
+def weights_version(network: torch.nn.Module, arrays: Sequence[NDArray[Any]]) -> str:
+    """Return the SHA-256 of the ``weights.pt`` bytes a model directory of these weights holds.
 
     This is the *model version* of the ledger and of paid queries
     (:func:`consortium.forecasts.pooled.model_version` hashes the saved file), so a round entry
-    names exactly the weights that later answer a query.
+    names exactly the weights that later answer a query. ``network`` (a template of the model's
+    architecture) is loaded with ``arrays`` and saved as :func:`~consortium.models.store.save_model`
+    saves it, ``state_dict`` metadata included.
     """
-    state = OrderedDict(
-        (k, torch.from_numpy(np.ascontiguousarray(a))) for k, a in zip(keys, arrays, strict=True)
+    keys = list(network.state_dict())
+    network.load_state_dict(
+        OrderedDict(
+            (k, torch.from_numpy(np.array(a, copy=True))) for k, a in zip(keys, arrays, strict=True)
+        )
     )
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return hashlib.sha256(buffer.getvalue()).hexdigest()
+    # torch names the archive's top folder after the file, so hash a real ``weights.pt``.
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / WEIGHTS
+        torch.save(network.state_dict(), path)
+        return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,7 @@ class Checkpoints:
             meta = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
             with np.load(stem.with_suffix(".npz")) as data:
                 arrays = tuple(data[f"arr_{i}"] for i in range(len(data.files)))
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise ModelError(str(stem), f"unreadable checkpoint: {exc}") from exc
         if model_version(arrays) != meta.get("model_version"):
             raise ModelError(str(stem), "checkpoint arrays do not match their recorded version")

@@ -275,6 +275,7 @@ class Federation:
             first = resumed.server_round + 1
             logger.info("resuming after round %d", resumed.server_round)
         model = build_global_model(cfg.model, stats=stats, **cfg.settings())
+        self.template = build_global_model(cfg.model, stats=stats, **cfg.settings())
         expected = specs_of(model.network.state_dict())
         for rnd in range(first, cfg.rounds + 1):
             arrays = self._round(rnd, arrays, expected, stats, lanes)
@@ -391,7 +392,7 @@ class Federation:
             loss=loss,
             failures=outcome.failures,
             seconds=time.perf_counter() - started,
-            model_version=weights_version(list(expected), new),
+            model_version=weights_version(self.template.network, new),
         )
         self._checkpoint(rnd, new, stats, lanes, report)
         self._report(report)
@@ -501,7 +502,7 @@ class Federation:
             "name": f"federated-dp-{cfg.model}",
             "kit_version": __version__,
             "created_at": datetime.now(UTC).isoformat(),
-            "model_version": weights_version(list(model.network.state_dict()), arrays),
+            "model_version": weights_version(self.template.network, arrays),
             "federation": {
                 "members": n_members,
                 "rounds": cfg.rounds,
