@@ -18,6 +18,8 @@ BENCHMARKS = (
     "bench_secagg",
     "bench_points",
     "bench_queries",
+    "bench_federation",
+    "bench_secagg_scale",
 )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from flwr.app import ConfigRecord, Error, Message, RecordDict
 from flwr.common import bytes_to_ndarray
 from flwr.common.constant import ErrorCode
-from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key
+from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key, Stage
 from flwr.proto.node_pb2 import NodeInfo
 from flwr.serverapp import Grid
 from flwr.supercore.run import Run
@@ -42,6 +42,8 @@ class ScreeningGrid(Grid):
         self._layout = layout
         self._label = label
         self.notes: list[str] = []
+        self.missed_keys: set[int] = set()  # sampled nodes that missed setup or share keys
+        self.aborted = False
 
     def set_run(self, run: Run) -> None:  # noqa: D102
         self._inner.set_run(run)
@@ -77,19 +79,34 @@ class ScreeningGrid(Grid):
     ) -> Iterable[Message]:
         sent = list(messages)
         stages = {m.metadata.dst_node_id: _stage_of(m) for m in sent}
+        if self.missed_keys and any(_secagg_stage(m) == Stage.COLLECT_MASKED_VECTORS for m in sent):
+            # Flower's SecAgg+ cannot unmask once a sampled node missed the key exchange (no one
+            # holds its key shares), and members train in this stage: stop before anyone spends
+            # privacy budget, so that the caller can restart the round without those nodes.
+            self.aborted = True
+            return []
         replies = list(self._inner.send_and_receive(sent, timeout=timeout))
         by_id = {m.metadata.message_id: m for m in sent}
         screened = [self._screen(r, by_id.get(r.metadata.reply_to_message_id)) for r in replies]
         answered = {r.metadata.src_node_id for r in screened}
+        key_stage = {
+            m.metadata.dst_node_id
+            for m in sent
+            if _secagg_stage(m) in (Stage.SETUP, Stage.SHARE_KEYS)
+        }
         for reply in screened:
             if reply.has_error():
                 node_id = reply.metadata.src_node_id
+                if node_id in key_stage:
+                    self.missed_keys.add(node_id)
                 self.notes.append(
                     f"member {self._label(node_id)} failed at {stages.get(node_id, '?')}: "
                     f"{reply.error.reason}"
                 )
         for node_id, stage in stages.items():
             if node_id not in answered:
+                if node_id in key_stage:
+                    self.missed_keys.add(node_id)
                 self.notes.append(f"member {self._label(node_id)} did not answer at {stage}")
         return screened
 
@@ -111,6 +128,13 @@ class ScreeningGrid(Grid):
             reason = f"rejected by the coordinator: {err}"
             return Message(Error(ErrorCode.UNKNOWN, reason), reply_to=instruction)
         return reply
+
+
+def _secagg_stage(msg: Message) -> str | None:
+    """Return the SecAgg+ stage an instruction belongs to, or ``None``."""
+    if msg.has_content() and RECORD_KEY_CONFIGS in msg.content.config_records:
+        return str(msg.content.config_records[RECORD_KEY_CONFIGS].get(Key.STAGE))
+    return None
 
 
 def _stage_of(msg: Message) -> str:

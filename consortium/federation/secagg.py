@@ -40,7 +40,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -63,6 +63,7 @@ from flwr.serverapp import Grid
 from numpy.typing import NDArray
 
 from consortium.errors import ConfigError, RoundFailed, UpdateRejected
+from consortium.federation.admission import AdmittedGrid
 from consortium.federation.records import ArraySpec, check_ndarrays, specs_of_ndarrays
 from consortium.federation.screening import ScreeningGrid
 from consortium.federation.strategy import DeltaFedAvg, RoundOutcome
@@ -339,6 +340,32 @@ def run_fedavg_round(  # noqa: PLR0913
     screened = ScreeningGrid(grid, masked_layout, strategy.label)
     DefaultWorkflow(fit_workflow=fit_workflow)(screened, scratch)
     failures = tuple(dict.fromkeys([*screened.notes, *strategy.rejections]))
+    if strategy.aggregated is None and screened.aborted:
+        alive = [nid for nid in grid.get_node_ids() if nid not in screened.missed_keys]
+        logger.warning(
+            "round %s: %d member(s) missed the SecAgg+ key exchange; restarting with the other %d",
+            server_round,
+            len(screened.missed_keys),
+            len(alive),
+        )
+        if len(alive) < MIN_MEMBERS:
+            raise RoundFailed(
+                server_round,
+                code="too-few-members",
+                reason=f"{len(alive)} members left after the key exchange, SecAgg+ needs 3",
+                failures=failures,
+            )
+        outcome = run_fedavg_round(
+            AdmittedGrid(grid, alive),
+            context,
+            global_arrays=global_arrays,
+            expected=expected,
+            server_round=server_round,
+            secagg=secagg,
+            node_labels=node_labels,
+            fit_config=fit_config,
+        )
+        return replace(outcome, failures=tuple(dict.fromkeys([*failures, *outcome.failures])))
     if strategy.aggregated is None:
         if plan is not None and not strategy.aggregate_called:
             reason = (

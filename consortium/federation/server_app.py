@@ -92,7 +92,7 @@ class FederationConfig:
     epsilon: float = 8.0
     max_epsilon_per_round: float = math.inf
     update_clipping_range: float = 0.5
-    max_weight: float = 1e6
+    max_weight: float = 1000.0
     resume: bool = False
     interval_level: float = 0.8
     tolerance_minutes: int = 15
@@ -471,7 +471,7 @@ class Federation:
         lanes: np.ndarray | None,
         report: RoundReport | None = None,
     ) -> None:
-        del report  # already in self.reports after _report; written below for resume
+        reports = [*self.reports, *([report] if report is not None else [])]
         self.checkpoints.save(
             rnd,
             arrays,
@@ -479,7 +479,7 @@ class Federation:
                 "model": self.cfg.model,
                 "stats": stats_to_json(stats),
                 "lanes": np.asarray(lanes).tolist() if lanes is not None else None,
-                "reports": [asdict(r) for r in self.reports],
+                "reports": [asdict(r) for r in reports],
             },
         )
 
