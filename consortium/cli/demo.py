@@ -70,6 +70,10 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic consortium.")] = 7,
     scale: Annotated[float, typer.Option(help="Size of the synthetic consortium (1 = default).")] = 1.0,
     epsilon: Annotated[float, typer.Option(help="Each member's privacy budget ε per model.")] = 8.0,
+    rounds: Annotated[
+        int | None,
+        typer.Option(help="Federated rounds for both models (default: chosen by validation).", hidden=True),
+    ] = None,
 ) -> None:
     """Run a whole consortium on the embedded synthetic default and say what was done."""
     with reported_errors():
@@ -87,7 +91,9 @@ def demo(
         _say("3/7 members", "each member gets an Ed25519 key; the founding members are admitted")
         consortium = demo_flow.join(summary, out=out)
         _say("4/7 federation", "both models trained together: DP on every member, SecAgg+ between")
-        runs = demo_flow.train_together(summary, consortium, out=out, epsilon=epsilon)
+        runs = demo_flow.train_together(
+            summary, consortium, out=out, epsilon=epsilon, rounds=rounds
+        )
         _say("5/7 evaluation", "the smallest carrier scores the pooled ETA model against its local baselines")
         models_cli.evaluate(
             out / "federation" / "eta" / "model",

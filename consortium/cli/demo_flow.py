@@ -40,8 +40,9 @@ from consortium.points.store import balances, deposit, supply
 from consortium.policy.store import current_policy
 from consortium.synth import ConsortiumSummary
 
-#: The demo's federated runs: model -> (rounds, local epochs).
-DEMO_RUNS = {"eta": (3, 2), "stock": (3, 3)}
+#: The demo's federated runs: model -> (rounds, local epochs), chosen by validation on the members'
+#: past (benchmarks/RESULTS.md, "Federated training").
+DEMO_RUNS = {"eta": (12, 2), "stock": (3, 8)}
 
 
 @dataclass
@@ -84,12 +85,19 @@ def join(summary: ConsortiumSummary, *, out: Path) -> DemoConsortium:
 
 
 def train_together(
-    summary: ConsortiumSummary, consortium: DemoConsortium, *, out: Path, epsilon: float
+    summary: ConsortiumSummary,
+    consortium: DemoConsortium,
+    *,
+    out: Path,
+    epsilon: float,
+    rounds: int | None = None,
 ) -> dict[str, LocalRun]:
     """Run one federation per model (DP on every member, SecAgg+), recorded in the ledger."""
     recorder = LedgerRecorder(consortium.factory, consortium.coordinator)
+    rounds_override = rounds
     runs: dict[str, LocalRun] = {}
-    for model, (rounds, local_epochs) in DEMO_RUNS.items():
+    for model, (default_rounds, local_epochs) in DEMO_RUNS.items():
+        rounds = rounds_override or default_rounds
         typer.secho(
             f"\n  {model}: {rounds} rounds x {local_epochs} local epochs, ε = {epsilon:g} per member",
             bold=True,
