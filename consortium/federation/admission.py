@@ -11,44 +11,27 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from flwr.app import Message, RecordDict
+from flwr.app import Message
 from flwr.proto.node_pb2 import NodeInfo
 from flwr.serverapp import Grid
-from flwr.supercore.run import Run
 
 from consortium.errors import MembershipError
+from consortium.federation.grids import DelegatingGrid
 
 __all__ = ["AdmittedGrid"]
 
 logger = logging.getLogger(__name__)
 
 
-class AdmittedGrid(Grid):
+class AdmittedGrid(DelegatingGrid):
     """Delegates to ``inner`` but exposes only the node ids in ``admitted``."""
 
     def __init__(self, inner: Grid, admitted: Iterable[int]) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._admitted = frozenset(admitted)
         refused = [n for n in inner.get_node_ids() if n not in self._admitted]
         if refused:
             logger.warning("%d node(s) refused: not active members", len(refused))
-
-    def set_run(self, run: Run) -> None:  # noqa: D102
-        self._inner.set_run(run)
-
-    @property
-    def run(self) -> Run:  # noqa: D102
-        return self._inner.run
-
-    def create_message(  # noqa: D102, PLR0913
-        self,
-        content: RecordDict,
-        message_type: str,
-        dst_node_id: int,
-        group_id: str,
-        ttl: float | None = None,
-    ) -> Message:
-        return self._inner.create_message(content, message_type, dst_node_id, group_id, ttl)
 
     def get_node_ids(self) -> Iterable[int]:  # noqa: D102
         return [n for n in self._inner.get_node_ids() if n in self._admitted]
@@ -69,9 +52,6 @@ class AdmittedGrid(Grid):
 
     def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:  # noqa: D102
         return self._inner.push_messages(self._check(messages))
-
-    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:  # noqa: D102
-        return self._inner.pull_messages(message_ids)
 
     def send_and_receive(  # noqa: D102
         self, messages: Iterable[Message], *, timeout: float | None = None

@@ -12,15 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 
-from flwr.app import ConfigRecord, Error, Message, RecordDict
+from flwr.app import ConfigRecord, Error, Message
 from flwr.common import bytes_to_ndarray
 from flwr.common.constant import ErrorCode
 from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key, Stage
-from flwr.proto.node_pb2 import NodeInfo
 from flwr.serverapp import Grid
-from flwr.supercore.run import Run
 
 from consortium.errors import UpdateRejected
+from consortium.federation.grids import DelegatingGrid
 from consortium.federation.records import ArraySpec, check_ndarrays
 
 __all__ = ["ScreeningGrid"]
@@ -28,7 +27,7 @@ __all__ = ["ScreeningGrid"]
 logger = logging.getLogger(__name__)
 
 
-class ScreeningGrid(Grid):
+class ScreeningGrid(DelegatingGrid):
     """Delegates to a grid; rejects masked vectors of the wrong layout; notes who failed.
 
     ``notes`` gets one line per error reply and per missing reply, naming the member and the
@@ -38,41 +37,12 @@ class ScreeningGrid(Grid):
     def __init__(
         self, inner: Grid, layout: Mapping[str, ArraySpec], label: Callable[[int], str]
     ) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._layout = layout
         self._label = label
         self.notes: list[str] = []
         self.missed_keys: set[int] = set()  # sampled nodes that missed setup or share keys
         self.aborted = False
-
-    def set_run(self, run: Run) -> None:  # noqa: D102
-        self._inner.set_run(run)
-
-    @property
-    def run(self) -> Run:  # noqa: D102
-        return self._inner.run
-
-    def create_message(  # noqa: D102, PLR0913
-        self,
-        content: RecordDict,
-        message_type: str,
-        dst_node_id: int,
-        group_id: str,
-        ttl: float | None = None,
-    ) -> Message:
-        return self._inner.create_message(content, message_type, dst_node_id, group_id, ttl)
-
-    def get_node_ids(self) -> Iterable[int]:  # noqa: D102
-        return self._inner.get_node_ids()
-
-    def get_nodes(self) -> Iterable[NodeInfo]:  # noqa: D102
-        return self._inner.get_nodes()
-
-    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:  # noqa: D102
-        return self._inner.push_messages(messages)
-
-    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:  # noqa: D102
-        return self._inner.pull_messages(message_ids)
 
     def send_and_receive(  # noqa: D102
         self, messages: Iterable[Message], *, timeout: float | None = None
