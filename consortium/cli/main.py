@@ -12,6 +12,7 @@ from consortium import __version__
 from consortium.cli import data as data_cli
 from consortium.cli import demo as demo_cli
 from consortium.cli import federate as federate_cli
+from consortium.cli import federation as federation_cli
 from consortium.cli import governance as governance_cli
 from consortium.cli import points as points_cli
 from consortium.cli import query as query_cli
@@ -36,6 +37,7 @@ for _domain in (
     synth_cli,
     models_cli,
     federate_cli,
+    federation_cli,
     points_cli,
     governance_cli,
     query_cli,

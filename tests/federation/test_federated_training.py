@@ -38,7 +38,6 @@ from numpy.typing import NDArray
 from typer.testing import CliRunner
 
 from consortium.cli.main import app as cli
-from consortium.errors import RoundFailed
 from consortium.federation.checkpoints import Checkpoints, model_version
 from consortium.federation.client_app import LAST_UPDATE_KEY, MemberClient
 from consortium.federation.client_app import app as client_app
