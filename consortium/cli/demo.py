@@ -16,10 +16,10 @@ from typing import Annotated
 
 import typer
 
+from consortium.cli import models as models_cli
 from consortium.cli.errors import reported_errors
 from consortium.config import load_settings
 from consortium.data import validate_file
-from consortium.cli import models as models_cli
 from consortium.ledger.audit import export_ledger, verify_database
 from consortium.ledger.store import publish_checkpoint
 from consortium.synth import ConsortiumSummary, generate_consortium

@@ -210,7 +210,9 @@ def sell_forecasts(consortium: DemoConsortium, runs: dict[str, LocalRun], *, out
                 typer.echo(f"  {kind} query refused, nothing charged: {exc}")
                 continue
             split = ", ".join(f"{a.split(':')[-1][:14]} {p}" for a, p in sorted(paid.parts.items()))
-            typer.echo(f"  {kind} query answered for {paid.fee} points: {_describe(paid.answer.summary())}")
+            typer.echo(
+                f"  {kind} query answered for {paid.fee} points: {_describe(paid.answer.summary())}"
+            )
             typer.echo(f"    split: {split}")
     with factory.begin() as session:
         books = supply(session)

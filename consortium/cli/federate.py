@@ -149,11 +149,10 @@ def _recorder(db: str | None, key: Path | None):  # type: ignore[no-untyped-def]
         from consortium.errors import ConfigError
 
         raise ConfigError("--db", "--db and --coordinator-key go together")
-    from consortium.cli.database import open_database
+    from consortium.cli.database import load_key, open_database
     from consortium.federation.recording import LedgerRecorder
-    from consortium.identity.keys import load_signer
 
-    return LedgerRecorder(open_database(db), load_signer(key))
+    return LedgerRecorder(open_database(db), load_key(key, "coordinator"))
 
 
 def _summary(model_dir: Path) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from consortium.cli.database import DbOption, load_key
 from consortium.cli.errors import reported_errors
 from consortium.errors import ConfigError
 from consortium.governance.rules import BPS, ProposalKind, Support, quorum
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from consortium.governance.models import ProposalRecord
-    from consortium.ledger.signing import Signer
 
 proposals_app = typer.Typer(
     help="List, inspect, queue and cancel board proposals.", no_args_is_help=True
@@ -34,11 +34,6 @@ members_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="SQLAlchemy URL of the coordinator's database "
-                 "(default: CONSORTIUM_DATABASE_URL)."),
-]  # fmt: skip
 KeyOption = Annotated[
     Path, typer.Option("--key", help="Your Ed25519 private key file (prompts if encrypted).")
 ]
@@ -53,17 +48,6 @@ def _session_factory(db: str | None) -> sessionmaker[Session]:
     from consortium.cli.database import open_database
 
     return open_database(db)
-
-
-def _signer(path: Path) -> Signer:
-    from consortium.identity.keys import load_signer
-
-    try:
-        encrypted = b"ENCRYPTED" in path.read_bytes()[:64]
-    except OSError:
-        encrypted = False  # load_signer reports the missing or unreadable file
-    secret = typer.prompt(f"Passphrase for {path}", hide_input=True).encode() if encrypted else None
-    return load_signer(path, passphrase=secret)
 
 
 def _now(now: str | None) -> datetime:
@@ -127,7 +111,7 @@ def propose(
         if member is not None:
             values["member_id"] = member
         raw_key = load_public_key(public_key) if public_key is not None else None
-        signer = _signer(key)
+        signer = load_key(key)
         with _session_factory(db).begin() as session:
             record = create_proposal(
                 session, kind=kind, params=values, title=title, description=description,
@@ -157,7 +141,7 @@ def vote(
     from consortium.governance.store import cast_vote
 
     with reported_errors():
-        signer = _signer(key)
+        signer = load_key(key)
         with _session_factory(db).begin() as session:
             cast = cast_vote(session, proposal_id=proposal, support=support, signer=signer,
                              now=_now(now), comment=comment)  # fmt: skip
@@ -174,7 +158,7 @@ def execute(
     from consortium.governance.execution import execute_proposal
 
     with reported_errors():
-        signer = _signer(key)
+        signer = load_key(key)
         with _session_factory(db).begin() as session:
             record = execute_proposal(session, proposal_id=proposal, now=_now(now), signer=signer)
     typer.echo(
@@ -259,7 +243,7 @@ def queue(
     from consortium.governance.store import queue_proposal
 
     with reported_errors():
-        signer = _signer(key)
+        signer = load_key(key)
         with _session_factory(db).begin() as session:
             record = queue_proposal(session, proposal_id=proposal, now=_now(now), signer=signer)
     eta = format_time(record.eta) if record.eta is not None else "-"
@@ -274,7 +258,7 @@ def cancel(
     from consortium.governance.store import cancel_proposal
 
     with reported_errors():
-        signer = _signer(key)
+        signer = load_key(key)
         with _session_factory(db).begin() as session:
             record = cancel_proposal(session, proposal_id=proposal, now=_now(now), signer=signer)
     typer.echo(f"canceled {record.proposal_id}")
@@ -315,7 +299,7 @@ def members_admit(
 
     with reported_errors():
         raw = load_public_key(public_key)
-        signer = _signer(key)
+        signer = load_key(key)
         with _session_factory(db).begin() as session:
             role = Role.BOARD if board else Role.MEMBER
             record = admit_member(session, member=member, public_key=raw, role=role, signer=signer)
@@ -334,7 +318,7 @@ def members_exit(
     from consortium.membership import request_exit
 
     with reported_errors():
-        signer = _signer(key)
+        signer = load_key(key)
         with _session_factory(db).begin() as session:
             record = request_exit(session, member=member, signer=signer)
     typer.echo(f"exit of {record.member} requested at entry {record.exit_requested_seq}")
@@ -350,7 +334,7 @@ def members_remove(
     from consortium.membership import remove_member
 
     with reported_errors():
-        signer = _signer(key)
+        signer = load_key(key)
         with _session_factory(db).begin() as session:
             record = remove_member(session, member=member, signer=signer)
     rounds = ", ".join(f"{m} from round {n}" for m, n in sorted(record.joined_round.items()))

@@ -14,10 +14,10 @@ from consortium.cli import demo as demo_cli
 from consortium.cli import federate as federate_cli
 from consortium.cli import federation as federation_cli
 from consortium.cli import governance as governance_cli
-from consortium.cli import points as points_cli
-from consortium.cli import query as query_cli
 from consortium.cli import ledger as ledger_cli
 from consortium.cli import models as models_cli
+from consortium.cli import points as points_cli
+from consortium.cli import query as query_cli
 from consortium.cli import synth as synth_cli
 
 app = typer.Typer(

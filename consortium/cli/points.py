@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from consortium.cli.database import DbOption, load_key
 from consortium.cli.errors import reported_errors
 from consortium.config import load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from consortium.ledger.signing import Signer
 
 points_app = typer.Typer(
     help=(
@@ -32,11 +32,6 @@ policy_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="SQLAlchemy URL of the coordinator database "
-                 "(default: CONSORTIUM_DATABASE_URL)."),
-]  # fmt: skip
 AccountOption = Annotated[
     str, typer.Option("--account", help="Account: member:<member id>, cargo:<key id> or treasury.")
 ]
@@ -59,19 +54,6 @@ def _session_factory(db: str | None) -> sessionmaker[Session]:
 
     settings = load_settings(database_url=db) if db else load_settings()
     return make_session_factory(engine_from_settings(settings))
-
-
-def _signer(path: Path) -> Signer:
-    from consortium.identity.keys import load_signer
-
-    try:
-        encrypted = path.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    except OSError:
-        encrypted = False  # load_signer names the problem
-    passphrase = None
-    if encrypted:
-        passphrase = typer.prompt(f"Passphrase for {path.name}", hide_input=True).encode()
-    return load_signer(path, passphrase=passphrase)
 
 
 @points_app.command("balance")
@@ -100,7 +82,7 @@ def _payment(direction: str, account: str, amount: int, external_ref: str, key: 
 
     operation = deposit if direction == "deposit" else redeem
     with reported_errors():
-        signer = _signer(key)
+        signer = load_key(key, "treasurer")
         with _session_factory(db).begin() as session:
             entry = operation(
                 session, account=account, amount=amount, external_ref=external_ref, signer=signer

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from consortium.cli.database import DbOption, load_key
 from consortium.cli.errors import reported_errors
 from consortium.config import load_settings
 from consortium.errors import ConfigError
@@ -24,10 +25,6 @@ query_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="SQLAlchemy URL of the coordinator's database (default: settings)."),
-]
 KeyOption = Annotated[
     Path, typer.Option("--key", help="The cargo owner's private key file (signs the query).")
 ]
@@ -43,19 +40,6 @@ MaxPriceOption = Annotated[
 ModelDirOption = Annotated[
     Path, typer.Option("--model-dir", help="The pooled model directory that answers.")
 ]
-
-
-def _signer(path: Path, label: str):  # type: ignore[no-untyped-def]
-    from consortium.identity.keys import load_signer
-
-    passphrase = None
-    try:
-        encrypted = b"ENCRYPTED" in path.read_bytes()[:64]
-    except OSError:
-        encrypted = False  # load_signer reports the unreadable file precisely
-    if encrypted:
-        passphrase = typer.prompt(f"Passphrase of the {label} key {path}", hide_input=True).encode()
-    return load_signer(path, passphrase=passphrase)
 
 
 def _parse_time(value: str, option: str) -> str:
@@ -91,8 +75,8 @@ def _ask(
     from consortium.forecasts.warehouse import LocalWarehouseAnswerer
 
     with reported_errors():
-        owner = _signer(key, "cargo owner")
-        coordinator = _signer(coordinator_key, "coordinator")
+        owner = load_key(key, "cargo owner")
+        coordinator = load_key(coordinator_key, "coordinator")
         answerer = LocalWarehouseAnswerer.from_consortium_dir(members) if members else None
         service = QueryService(
             coordinator=coordinator,
