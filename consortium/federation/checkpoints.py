@@ -9,9 +9,9 @@ checkpoint; :meth:`Checkpoints.latest` returns the last complete one.
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import json
 import os
+import tempfile
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass

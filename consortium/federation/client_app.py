@@ -26,6 +26,15 @@ Every train instruction carries a ``task`` in its config:
 ``calibrate``
     Return the calibration contributions of the global model on its validation rows.
 
+When the leave-one-out contribution rule is on, a train instruction also carries
+``score-noise-multiplier`` (and ``score-clip``, ``score-scale``) and one extra zero slot per
+weight array: the member first releases its DP validation gradient at the global model
+(:mod:`consortium.privacy.gradient_release`, recorded in its accountant before it trains) and
+returns it, scaled, in those slots, so it is summed under the same SecAgg+ mask as the update.
+An evaluate instruction with ``task = score`` then carries the summed gradient ``g`` and the
+member answers with one number, ``g · u`` for its own last update ``u``
+(:mod:`consortium.points.valuation`).
+
 Evaluate instructions score the calibrated global model on the member's own test rows and
 return metrics only. The only plaintext figures a member sends are the counts and metrics in
 ``FitRes.metrics``/``EvaluateRes.metrics``: rows used, ε spent (not secret) and aggregate scores.
@@ -46,11 +55,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from flwr.app import ArrayRecord, Context
+from flwr.app import ArrayRecord, ConfigRecord, Context
 from flwr.client import Client, NumPyClient
 from flwr.client.mod import secaggplus_mod
 from flwr.clientapp import ClientApp
 from flwr.common import NDArrays, Scalar
+from numpy.typing import NDArray
 
 from consortium.data import load_table
 from consortium.errors import BudgetExceeded, ConfigError
@@ -75,8 +85,9 @@ from consortium.models.federated import (
 from consortium.models.store import save_model
 from consortium.models.targets import Split, time_split
 from consortium.models.training import TrainConfig
+from consortium.privacy.gradient_release import record_release, release_gradient
 from consortium.privacy.ledger import PrivacyLedger
-from consortium.privacy.training import DEFAULT_TRAIN, TIME_COLUMN, train_local
+from consortium.privacy.training import DEFAULT_TRAIN, TIME_COLUMN, requested_budget, train_local
 
 __all__ = ["app", "lane_shapes", "round_epsilon_cap"]
 
@@ -84,6 +95,8 @@ logger = logging.getLogger(__name__)
 
 LAST_UPDATE_KEY = "consortium.last-update"
 """Where a member keeps its own last plaintext update (its state; never sent)."""
+LAST_ROUND_KEY = "consortium.last-update-round"
+"""Which model and round that update belongs to (answers ``score`` instructions)."""
 
 
 def round_epsilon_cap(
@@ -227,7 +240,13 @@ class MemberClient(NumPyClient):
         )
         stats = stats_from_json(kind, str(config["stats"]))
         model = build_global_model(kind, stats=stats, **_settings(config))
+        n_weights = len(model.network.state_dict())
+        scoring = "score-noise-multiplier" in config
+        if scoring and len(parameters) != 2 * n_weights:
+            raise ConfigError("score-noise-multiplier", "a scored round sends 2 slots per array")
+        parameters = parameters[:n_weights]
         _load_weights(model.network, parameters)
+        released = self._release(kind, model, split, cap=cap, config=config) if scoring else None
         base = DEFAULT_TRAIN[kind]
         train_cfg = TrainConfig(
             epochs=int(config.get("local-epochs", 1)),
@@ -236,7 +255,7 @@ class MemberClient(NumPyClient):
             max_grad_norm=base.max_grad_norm,
             weight_decay=base.weight_decay,
         )
-        zero = [np.zeros_like(p) for p in parameters]
+        zero = [np.zeros_like(p) for p in parameters] * (2 if scoring else 1)
         if cap <= spent:
             logger.warning(
                 "%s: ε budget spent (%.3f of %.3f), sitting out",
@@ -264,21 +283,59 @@ class MemberClient(NumPyClient):
             logger.warning("%s: %s; sitting out this round", self._me.member, exc)
             return zero, 0, _round_metrics(_spent(self._me, kind), self._me.epsilon, sat_out=True)
         local = state_dict_to_ndarrays(trained.model.network.state_dict())
+        bound = float(config.get("update-clipping-range", math.inf))
         update = [
-            np.asarray(new, dtype=np.float64) - np.asarray(old, dtype=np.float64)
+            np.clip(np.asarray(new, dtype=np.float64) - np.asarray(old, dtype=np.float64),
+                    -bound, bound)  # what the guard mod would clip: keep what is really sent
             for new, old in zip(local, parameters, strict=True)
-        ]
+        ]  # fmt: skip
         self._ctx.state[LAST_UPDATE_KEY] = ArrayRecord(update)
+        self._ctx.state[LAST_ROUND_KEY] = ConfigRecord({"model": kind, "round": server_round})
         privacy = trained.card["privacy"]
         weight = min(len(trained.split.train), int(config.get("max-weight", 10**6)))
         metrics = _round_metrics(float(privacy["epsilon_spent"]), self._me.epsilon, sat_out=False)
         metrics["loss"] = float(trained.fit.final_loss)
+        if scoring:
+            scale = float(config.get("score-scale", 1.0))
+            slots = released or [np.zeros_like(p, dtype=np.float64) for p in parameters]
+            update = update + [np.clip(g * scale, -bound, bound) for g in slots]
+            metrics["score_gradient"] = int(released is not None)
         return update, weight, metrics
+
+    def _release(
+        self, kind: ModelKind, model: Any, split: Split, *, cap: float, config: dict[str, Scalar]
+    ) -> list[NDArray[np.float64]] | None:
+        """Release the DP validation gradient at the global model, or decline (``None``).
+
+        The release is recorded in the accountant first; a member declines when it would use
+        up the round's ε cap (training comes first).
+        """
+        sigma = float(config["score-noise-multiplier"])
+        with PrivacyLedger.locked(self._me.home, kind) as ledger:
+            budget = requested_budget(
+                self._me.epsilon, self._me.delta, ledger=ledger, n_rows=len(split.train)
+            )
+            if not record_release(ledger, noise_multiplier=sigma, delta=budget.delta, cap=cap):
+                logger.warning("%s: no ε left for the validation gradient", self._me.member)
+                return None
+        data, criterion = model.labelled(split.valid)
+        release = release_gradient(
+            model.network,
+            data,
+            criterion,
+            clip=float(config.get("score-clip", 1.0)),
+            noise_multiplier=sigma,
+            seed=int(config.get("round", 0)),
+        )
+        return release.arrays
 
     # ------------------------------------------------------------------ queries
     def get_properties(self, config: dict[str, Scalar]) -> dict[str, Scalar]:
-        """Answer a coordinator query: ``warehouses`` (ids this member answers for) or
-        ``warehouse-risk`` (a stock-risk answer from the pooled model, or a decline)."""
+        """Answer a coordinator query about warehouses.
+
+        ``warehouses``: the ids this member answers for; ``warehouse-risk``: a stock-risk
+        answer from the pooled model, or a decline.
+        """
         from consortium.federation.warehouse_queries import answer_on_member  # noqa: PLC0415
 
         return answer_on_member(
@@ -289,12 +346,39 @@ class MemberClient(NumPyClient):
             answers_queries=bool(self._ctx.node_config.get("answer-queries", True)),
         )
 
+    # ------------------------------------------------------------------ score
+    def _project(
+        self, kind: ModelKind, gradient: NDArrays, config: dict[str, Scalar]
+    ) -> tuple[float, int, dict[str, Scalar]]:
+        state = self._ctx.state
+        marker = state.config_records.get(LAST_ROUND_KEY)
+        current = marker is not None and (marker.get("model"), marker.get("round")) == (
+            kind,
+            int(config.get("round", -1)),
+        )
+        if not current or LAST_UPDATE_KEY not in state.array_records:
+            return 0.0, 0, {"declined": 1}
+        update = state.array_records[LAST_UPDATE_KEY].to_numpy_ndarrays()
+        if [np.shape(g) for g in gradient] != [np.shape(u) for u in update]:
+            raise ConfigError("score", "the gradient does not match this member's update")
+        projection = sum(
+            float(np.dot(np.asarray(g, dtype=np.float64).ravel(), np.asarray(u).ravel()))
+            for g, u in zip(gradient, update, strict=True)
+        )
+        return 0.0, 1, {"projection": projection}
+
     # ------------------------------------------------------------------ evaluate
     def evaluate(
         self, parameters: NDArrays, config: dict[str, Scalar]
     ) -> tuple[float, int, dict[str, Scalar]]:
-        """Score the calibrated global model on this member's test rows; keep a copy of it."""
+        """Score the calibrated global model on this member's test rows; keep a copy of it.
+
+        With ``task = score`` instead: return ``g · u`` (``g`` = ``parameters``, ``u`` = this
+        member's update of that round) as the metric ``projection``, or ``declined``.
+        """
         kind = _kind(config)
+        if str(config.get("task", "")) == "score":
+            return self._project(kind, parameters, config)
         split = load_split(self._me, kind, "evaluation")
         settings = _settings(config)
         model = build_global_model(

@@ -1,13 +1,16 @@
 """Rounds into the ledger: the coordinator's ``RoundRecorder``.
 
 After every round the coordinator writes one ledger entry -- ``round-completed`` (model, round,
-model version, status ``ok``/``degraded``, the members in the aggregate, and per participant the
-examples it reported, its ε spent and whether it sat out) or ``round-failed`` (model, round, code) -- and, in the same transaction, mints
-the round's contribution points under the board's current rule
-(:func:`~consortium.points.rules.contribution_awards`: default, examples trained in the round,
-capped per member; members that sat out, dropped or were rejected earn nothing). Before each round
-it reads the board's ε cap per round, and before the run which members are active: a removed
-member's node is refused.
+model version, status ``ok``/``degraded``, the members in the aggregate, per participant the
+examples it reported, its ε spent and whether it sat out, the contribution rule in force and,
+for scored rounds, each member's integer leave-one-out quality score) or ``round-failed``
+(model, round, code) -- and, in the same transaction, mints the round's contribution points
+under the board's current rule (:func:`~consortium.points.rules.contribution_awards`). Under
+``examples`` (the default) a member earns the examples it trained, capped; under
+``leave-one-out`` the same pot is split by quality score, and a round whose scores are missing
+or failed the consistency check mints nothing. Members that sat out, dropped or were rejected
+earn nothing. Before each round it reads the board's ε cap per round and contribution rule, and
+before the run which members are active: a removed member's node is refused.
 """
 
 from __future__ import annotations
@@ -54,6 +57,11 @@ class LedgerRecorder:
         with self._factory.begin() as session:
             return float(current_policy(session).max_epsilon_per_round)
 
+    def contribution_rule(self) -> str:
+        """Return the board's current contribution rule."""
+        with self._factory.begin() as session:
+            return str(current_policy(session).contribution_rule)
+
     def admitted(self, members: Iterable[str]) -> set[str]:
         """Return the subset of ``members`` that are active members of the consortium."""
         with self._factory.begin() as session:
@@ -81,43 +89,31 @@ class LedgerRecorder:
                 )
                 return
             version = report.model_version or ""
+            policy = current_policy(session)
+            rule = policy.contribution_rule
+            scored = rule == "leave-one-out" and report.scoring == "ok"
             append_entry(
                 session,
                 kind=ROUND_COMPLETED,
-                payload={
-                    "model": report.model,
-                    "round": report.server_round,
-                    "model_version": version,
-                    "status": report.status,
-                    "members": sorted(report.examples),
-                    # member ids are not snake_case keys (payload policy): one object each
-                    "participants": [
-                        {
-                            "member": m,
-                            "examples": int(report.examples.get(m, 0)),
-                            "epsilon_spent": round(e, 6) if math.isfinite(e) else -1.0,
-                            "sat_out": m in report.sat_out,
-                        }
-                        for m, e in sorted(report.epsilon_spent.items())
-                    ],
-                    "failures": len(report.failures),
-                },
+                payload=_round_payload(report, version, rule=rule),
                 signer=self._coordinator,
             )
-            policy = current_policy(session)
-            rule = policy.contribution_rule
-            if rule == "leave-one-out":
-                # Not offered yet: leave-one-out values over secure sums reveal each member's
-                # update by difference (S_all - S_-i), which SecAgg+ exists to prevent; see README.
-                logger.warning("contribution rule leave-one-out is not available; paying examples")
-                rule = "examples"
             scores = {f"member:{m}": int(n) for m, n in report.examples.items()}
+            if rule == "leave-one-out" and not scored:
+                # unscored or refused scores (a misreport breaks Σ w p = W g·Δ): nothing minted
+                logger.warning(
+                    "round %d: leave-one-out scores %s; no points minted",
+                    report.server_round,
+                    report.scoring or "missing",
+                )
+                scores = {}
             awards = contribution_awards(
                 rule=rule,
                 scores=scores,
                 accepted=list(scores),
                 points_per_example=policy.points_per_example,
                 cap=policy.contribution_cap_per_round,
+                quality={f"member:{m}": q for m, q in report.quality.items()},
             )
             mint_contributions(
                 session,
@@ -131,3 +127,32 @@ class LedgerRecorder:
             )
         self.minted[(report.model, report.server_round)] = awards
         logger.info("round %d recorded; minted %s", report.server_round, awards)
+
+
+def _round_payload(report: RoundReport, version: str, *, rule: str) -> dict[str, object]:
+    """Return the ``round-completed`` payload: all that recomputing the awards needs."""
+    participants: list[dict[str, object]] = []
+    for m, e in sorted(report.epsilon_spent.items()):
+        row: dict[str, object] = {
+            "member": m,
+            "examples": int(report.examples.get(m, 0)),
+            "epsilon_spent": round(e, 6) if math.isfinite(e) else -1.0,
+            "sat_out": m in report.sat_out,
+        }
+        if report.scoring == "ok" and m in report.quality:
+            row["quality"] = int(report.quality[m])
+            row["loo_gain"] = float(f"{report.gains.get(m, 0.0):.9g}")
+        participants.append(row)  # member ids are not snake_case keys (payload policy)
+    payload: dict[str, object] = {
+        "model": report.model,
+        "round": report.server_round,
+        "model_version": version,
+        "status": report.status,
+        "members": sorted(report.examples),
+        "participants": participants,
+        "failures": len(report.failures),
+        "contribution_rule": rule,
+    }
+    if report.scoring is not None:
+        payload["scoring"] = report.scoring
+    return payload

@@ -390,4 +390,5 @@ def run_fedavg_round(  # noqa: PLR0913
         failures=failures,
         secure=secagg is not None,
         member_metrics=strategy.member_metrics,
+        member_nodes=strategy.member_nodes,
     )

@@ -21,7 +21,12 @@ The result is a model directory (``<out-dir>/model``) that ``consortium predict`
 Run-config keys (``[tool.flwr.app.config]``, kebab-case): ``model``, ``rounds``, ``local-epochs``,
 ``secure``, ``out-dir``, ``epsilon`` (default member budget), ``max-epsilon-per-round``,
 ``update-clipping-range``, ``max-weight``, ``resume``, ``interval-level``,
-``tolerance-minutes``, ``horizon-days``, ``round-timeout``, ``seed``.
+``tolerance-minutes``, ``horizon-days``, ``round-timeout``, ``seed``, ``score-contributions``,
+``score-noise-multiplier``, ``score-clip``.
+
+Rounds are *scored* (leave-one-out contribution values, :mod:`consortium.federation.scoring`)
+when the board's contribution rule is ``leave-one-out`` (asked of the recorder before every
+round) or ``score-contributions`` is true.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from consortium.federation.model_io import (
     stats_to_json,
 )
 from consortium.federation.records import specs_of, state_dict_to_ndarrays
+from consortium.federation.scoring import ScoreSettings, score_round
 from consortium.federation.secagg import SecAggSettings, plan_secagg, run_fedavg_round
 from consortium.federation.secure_sum import run_secure_sum
 from consortium.forecasts.catalog import LaneCatalog
@@ -99,6 +105,9 @@ class FederationConfig:
     horizon_days: int = 7
     round_timeout: float | None = None
     seed: int = 0
+    score_contributions: bool = False
+    score_noise_multiplier: float = 20.0
+    score_clip: float = 1.0
 
     def __post_init__(self) -> None:
         if self.model not in ("eta", "stock"):
@@ -111,6 +120,7 @@ class FederationConfig:
             raise ConfigError("epsilon", "must be > 0")
         if not self.max_epsilon_per_round > 0:
             raise ConfigError("max-epsilon-per-round", "must be > 0")
+        ScoreSettings(self.score_noise_multiplier, self.score_clip)  # validates both
 
     @classmethod
     def from_run_config(cls, run_config: Mapping[str, Any]) -> FederationConfig:
@@ -172,6 +182,13 @@ class RoundReport:
     code: str | None = None
     seconds: float = 0.0
     model_version: str | None = None
+    scoring: str | None = None
+    """``None`` (not scored) or the valuation's status: ``ok``, ``inconsistent``, ..."""
+    quality: dict[str, int] = field(default_factory=dict)
+    """Integer leave-one-out scores (parts per million of the round's positive gains)."""
+    gains: dict[str, float] = field(default_factory=dict)
+    """First-order leave-one-out gains (validation-loss units)."""
+    scoring_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -198,6 +215,10 @@ class RoundRecorder(Protocol):
 
     def record_round(self, report: RoundReport) -> None:
         """Record a completed or failed round (and mint contribution points)."""
+        ...
+
+    def contribution_rule(self) -> str:
+        """Return the board's current contribution rule (``examples``, ``leave-one-out``)."""
         ...
 
 
@@ -338,14 +359,20 @@ class Federation:
             if cfg.secure
             else None
         )
+        scoring = self._score_settings()
+        send, layout = list(arrays), dict(expected)
+        if scoring is not None:  # one zero slot per array for the members' validation gradient
+            fit_config |= scoring.member_config(secagg)
+            send += [np.zeros_like(a) for a in arrays]
+            layout |= {f"{name} (gradient)": spec for name, spec in expected.items()}
         started = time.perf_counter()
         n = len(list(self.grid.get_node_ids()))
         try:
             outcome = run_fedavg_round(
                 self.grid,
                 self.context,
-                global_arrays=arrays,
-                expected=expected,
+                global_arrays=send,
+                expected=layout,
                 server_round=rnd,
                 secagg=secagg,
                 node_labels=self.labels,
@@ -367,8 +394,23 @@ class Federation:
             return arrays  # the previous global model stays in force
         new = [
             np.asarray(a, dtype=np.asarray(o).dtype)
-            for a, o in zip(outcome.arrays, arrays, strict=True)
+            for a, o in zip(outcome.arrays[: len(arrays)], arrays, strict=True)
         ]
+        trained_seconds = time.perf_counter() - started
+        scored = (
+            score_round(
+                self.grid,
+                outcome=outcome,
+                old_arrays=arrays,
+                settings=scoring,
+                secagg=secagg,
+                nodes=outcome.member_nodes,
+                config={**cfg.member_config(), "round": rnd},
+                timeout=cfg.round_timeout,
+            )
+            if scoring is not None
+            else None
+        )
         metrics = outcome.member_metrics
         sat_out = tuple(sorted(m for m, v in metrics.items() if int(v.get("sat_out", 0))))
         trained = {m: v for m, v in metrics.items() if not int(v.get("sat_out", 0))}
@@ -391,12 +433,24 @@ class Federation:
             sat_out=sat_out,
             loss=loss,
             failures=outcome.failures,
-            seconds=time.perf_counter() - started,
+            seconds=trained_seconds,
             model_version=weights_version(self.template.network, new),
+            scoring=scored.valuation.status if scored else None,
+            quality=scored.valuation.quality if scored else {},
+            gains=scored.valuation.gains if scored else {},
+            scoring_seconds=scored.seconds if scored else 0.0,
         )
         self._checkpoint(rnd, new, stats, lanes, report)
         self._report(report)
         return new
+
+    def _score_settings(self) -> ScoreSettings | None:
+        """Return how to score this round, or ``None`` when it is not scored."""
+        cfg = self.cfg
+        wanted = cfg.score_contributions or (
+            self.recorder is not None and self.recorder.contribution_rule() == "leave-one-out"
+        )
+        return ScoreSettings(cfg.score_noise_multiplier, cfg.score_clip) if wanted else None
 
     def _calibrate(self, model: Any, arrays: list[np.ndarray], stats: Any) -> None:
         result = run_secure_sum(
@@ -512,6 +566,16 @@ class Federation:
                 "secagg_threshold": plan.threshold if plan else None,
                 "update_clipping_range": cfg.update_clipping_range,
                 "round_reports": [asdict(r) for r in self.reports],
+                "contribution_scoring": (
+                    {
+                        "rule": "leave-one-out, first order, over SecAgg+ (points.valuation)",
+                        "gradient_noise_multiplier": cfg.score_noise_multiplier,
+                        "gradient_clip": cfg.score_clip,
+                        "rounds_scored": sum(r.scoring is not None for r in self.reports),
+                    }
+                    if any(r.scoring is not None for r in self.reports)
+                    else None
+                ),
             },
             "privacy": {
                 "mechanism": "DP-SGD (Opacus) on every member, RDP accountant, per-member budget",
@@ -520,7 +584,9 @@ class Federation:
                 "not_covered_by_epsilon": (
                     "scaling statistics, lane sums and calibration histograms are exact secure "
                     "sums over all members (SecAgg+): the coordinator sees consortium-wide "
-                    "sums only, but they are not noised"
+                    "sums only, but they are not noised. Scored rounds: each member's validation "
+                    "gradient release is in its ε; the one number g·u it reports per round is "
+                    "post-processing of its DP update and of that release"
                 ),
             },
             "metrics_per_member": metrics,

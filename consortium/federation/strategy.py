@@ -50,6 +50,8 @@ class RoundOutcome:
         Whether the update sum was computed under SecAgg+.
     member_metrics : Mapping[str, Mapping[str, Scalar]]
         Member id -> the plaintext figures it sent beside its update (never the update).
+    member_nodes : Mapping[str, int]
+        Member id -> node id of every aggregated member (to address follow-up messages).
     """
 
     server_round: int
@@ -59,6 +61,7 @@ class RoundOutcome:
     failures: tuple[str, ...]
     secure: bool
     member_metrics: Mapping[str, Mapping[str, Scalar]] = field(default_factory=dict)
+    member_nodes: Mapping[str, int] = field(default_factory=dict)
 
 
 class DeltaFedAvg(FedAvg):
@@ -110,6 +113,7 @@ class DeltaFedAvg(FedAvg):
         self.rejections: list[str] = []
         self.aggregate_called = False
         self.member_metrics: dict[str, dict[str, Scalar]] = {}
+        self.member_nodes: dict[str, int] = {}
 
     def label(self, node_id: int) -> str:
         """Return the member id of ``node_id`` (or ``node <id>`` when unknown)."""
@@ -157,4 +161,5 @@ class DeltaFedAvg(FedAvg):
             self.label(proxy.node_id): {**dict(r.metrics), "num_examples": r.num_examples}
             for proxy, r in valid
         }
+        self.member_nodes = {self.label(proxy.node_id): proxy.node_id for proxy, _ in valid}
         return ndarrays_to_parameters(new_global), metrics

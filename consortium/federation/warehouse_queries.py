@@ -54,7 +54,7 @@ def answer_on_member(
     home: Path,
     answers_queries: bool,
 ) -> dict[str, Scalar]:
-    """The member side of a query message (see the module docstring)."""
+    """Answer a query message on the member's side (see the module docstring)."""
     task = str(config.get("task", ""))
     stock_file = _stock_file(data_path)
     if task == TASK_WAREHOUSES:

@@ -146,6 +146,13 @@ class EtaModel:
         on_time = (minutes <= self.spec.tolerance_minutes).astype(np.float64)
         return np.stack([t, on_time], axis=1).astype(np.float32)
 
+    def labelled(self, legs: pd.DataFrame) -> tuple[TensorBatches, EtaLoss]:
+        """Return the training tensors of the labelled legs in ``legs`` and the training loss."""
+        legs = legs[delay_minutes(legs).notna()]
+        cat, num = self.encode(legs)
+        target = torch.from_numpy(self.standardise_target(legs))
+        return TensorBatches(cat, num, target), EtaLoss(interval_level=self.spec.interval_level)
+
     def _to_z(self, t: np.ndarray) -> np.ndarray:
         return t * self.target_stats.std()[0] + self.target_stats.mean()[0]
 
@@ -267,12 +274,11 @@ def fit_eta(
     )
     net = network if network is not None else build_eta_network(spec)
     model = EtaModel(spec=spec, stats=feature_stats, target_stats=target_stats, network=net)
-    cat, num = model.encode(train)
-    target = torch.from_numpy(model.standardise_target(train))
+    data, criterion = model.labelled(train)
     result = fit_module(
         net,
-        TensorBatches(cat, num, target),
-        criterion=EtaLoss(interval_level=spec.interval_level),
+        data,
+        criterion=criterion,
         config=config,
         device=device,
         privatizer=privatizer,

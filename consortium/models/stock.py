@@ -133,6 +133,17 @@ class StockModel:
         num = standardise(stock_numeric(stock), self.stats)
         return torch.from_numpy(cat), torch.from_numpy(num)
 
+    def labelled(self, stock: pd.DataFrame) -> tuple[TensorBatches, MaskedBCELoss]:
+        """Return the training tensors of the rows of ``stock`` with a label and the loss.
+
+        A row counts when at least one head's horizon is complete within ``stock``.
+        """
+        labels = stock_targets(stock, horizon_days=self.spec.horizon_days)
+        keep = torch.from_numpy(labels.notna().any(axis=1).to_numpy(copy=True))
+        cat, num = self.encode(stock)
+        target = torch.from_numpy(labels.to_numpy(np.float32, copy=True))
+        return TensorBatches(cat[keep], num[keep], target[keep]), MaskedBCELoss()
+
     @torch.no_grad()
     def logits(self, stock: pd.DataFrame) -> np.ndarray:
         """Return the uncalibrated ``(n, 2)`` logits."""
@@ -180,13 +191,11 @@ def fit_stock(
     feature_stats = stats if stats is not None else ScalingStats.from_columns(stock_numeric(train))
     net = network if network is not None else build_stock_network(spec)
     model = StockModel(spec=spec, stats=feature_stats, network=net)
-    cat, num = model.encode(train)
-    target = torch.from_numpy(labels.to_numpy(np.float32, copy=True))
-    mask = torch.from_numpy(keep)
+    data, criterion = model.labelled(train)
     result = fit_module(
         net,
-        TensorBatches(cat[mask], num[mask], target[mask]),
-        criterion=MaskedBCELoss(),
+        data,
+        criterion=criterion,
         config=config,
         device=device,
         privatizer=privatizer,

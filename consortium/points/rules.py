@@ -49,9 +49,10 @@ version; ``equal``: every contributor of that version weighs 1."""
 
 CONTRIBUTION_RULES = ("examples", "leave-one-out")
 """``examples``: examples trained in the round (as signed by the member) times the points per
-example; ``leave-one-out``: an integer score per member computed by the evaluation (how much
-the global model loses without that member's update) times the points per example. Both are
-capped per round; rejected or dropped members get nothing."""
+example; ``leave-one-out``: the same round's pot split by each member's first-order
+leave-one-out value (how much validation loss the global model would lose without its update,
+:mod:`consortium.points.valuation`). Both are capped per member and round; rejected or dropped
+members get nothing."""
 
 
 def account_kind(account: str) -> str:
@@ -191,6 +192,7 @@ def contribution_awards(
     accepted: Iterable[str],
     points_per_example: int,
     cap: int,
+    quality: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
     """Points to mint after one round, per member account, under the board's rule.
 
@@ -199,11 +201,14 @@ def contribution_awards(
     rule
         One of :data:`CONTRIBUTION_RULES`.
     scores
-        Per member account: examples trained (``examples``) or the integer leave-one-out score.
+        Per member account: examples trained in the round, as the member signed them.
     accepted
         Accounts whose update was accepted into the aggregate; everyone else gets nothing.
     points_per_example, cap
         The board's rate and per-round cap.
+    quality
+        ``leave-one-out`` only: the round's integer quality scores per account
+        (:func:`consortium.points.valuation.quality_scores`); see :func:`quality_awards`.
 
     Returns
     -------
@@ -224,6 +229,19 @@ def contribution_awards(
     """
     if rule not in CONTRIBUTION_RULES:
         raise PointsError(rule, code="unknown-rule", reason=f"use one of {CONTRIBUTION_RULES}")
+    for account in scores:
+        if account_kind(account) != "member":
+            raise PointsError(account, code="bad-account", reason="only members earn points")
+    if rule == "leave-one-out":
+        if quality is None:
+            raise PointsError(rule, code="no-quality", reason="leave-one-out needs quality scores")
+        return quality_awards(
+            quality=quality,
+            examples=scores,
+            accepted=accepted,
+            points_per_example=points_per_example,
+            cap=cap,
+        )
     keep = set(accepted)
     awards: dict[str, int] = {}
     for account in sorted(scores):
@@ -235,6 +253,46 @@ def contribution_awards(
         if account in keep and points > 0:
             awards[account] = points
     return awards
+
+
+def quality_awards(
+    *,
+    quality: Mapping[str, int],
+    examples: Mapping[str, int],
+    accepted: Iterable[str],
+    points_per_example: int,
+    cap: int,
+) -> dict[str, int]:
+    """Points to mint under ``leave-one-out``: the round's pot, split by quality score.
+
+    The pot is what the ``examples`` rule would mint for the accepted members
+    (``Σ min(examples_i * points_per_example, cap)``), so the board's rate and cap bound the
+    supply exactly as under the default rule. It is divided in proportion to the positive
+    integer ``quality`` scores by largest remainder, and each award is capped at ``cap``
+    (what a cap cuts off is not minted). Members with no positive score get nothing; a round
+    where nobody has one mints nothing.
+
+    Examples
+    --------
+    >>> quality_awards(quality={"member:aa": 750000, "member:bb": 250000, "member:cc": 0},
+    ...                examples={"member:aa": 100, "member:bb": 900, "member:cc": 500},
+    ...                accepted=["member:aa", "member:bb", "member:cc"],
+    ...                points_per_example=1, cap=5000)
+    {'member:aa': 1125, 'member:bb': 375}
+    """
+    keep = set(accepted)
+    for name, value in (("points_per_example", points_per_example), ("cap", cap)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise PointsError(name, code="bad-amount", reason=f"{value!r} is not an int >= 0")
+    for account, value in [*examples.items(), *quality.items()]:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise PointsError(account, code="bad-amount", reason=f"{value!r} is not an int >= 0")
+    pot = sum(min(n * points_per_example, cap) for a, n in examples.items() if a in keep)
+    positive = {a: q for a, q in quality.items() if a in keep and q > 0}
+    if not positive or pot == 0:
+        return {}
+    shares = largest_remainder(pot, positive)
+    return {a: min(p, cap) for a, p in sorted(shares.items()) if min(p, cap) > 0}
 
 
 def split_weights(*, rule: str, contributions: Mapping[str, int]) -> dict[str, int]:
@@ -251,6 +309,32 @@ def split_weights(*, rule: str, contributions: Mapping[str, int]) -> dict[str, i
     if rule == "equal":
         return dict.fromkeys(positive, 1)
     return positive
+
+
+def largest_remainder(total: int, weights: Mapping[str, int]) -> dict[str, int]:
+    """Divide ``total`` exactly in proportion to positive integer ``weights``.
+
+    Each key gets ``floor(total * w / W)``; the points left over (fewer than the number of keys)
+    go one each to the largest remainders ``total * w mod W``, ties broken by key in ascending
+    order. The parts sum to ``total`` and depend on nothing but the arguments.
+
+    Examples
+    --------
+    >>> largest_remainder(10, {"b": 1, "a": 1, "c": 1})
+    {'a': 4, 'b': 3, 'c': 3}
+    """
+    weight_sum = sum(weights.values())
+    parts: dict[str, int] = {}
+    remainders: list[tuple[int, str]] = []
+    for key in sorted(weights):
+        share, remainder = divmod(total * weights[key], weight_sum)
+        parts[key] = share
+        remainders.append((remainder, key))
+    left = total - sum(parts.values())
+    remainders.sort(key=lambda item: (-item[0], item[1]))
+    for _, key in remainders[:left]:
+        parts[key] += 1
+    return parts
 
 
 def split_revenue(
@@ -300,19 +384,9 @@ def split_revenue(
         if weight > 0:
             positive[account] = weight
     treasury = fee * treasury_share_bps // BPS
-    rest = fee - treasury
     parts: dict[str, int] = {}
     if positive:
-        total = sum(positive.values())
-        remainders: list[tuple[int, str]] = []
-        for account in sorted(positive):
-            share, remainder = divmod(rest * positive[account], total)
-            parts[account] = share
-            remainders.append((remainder, account))
-        left = rest - sum(parts.values())
-        remainders.sort(key=lambda item: (-item[0], item[1]))
-        for _, account in remainders[:left]:
-            parts[account] += 1
+        parts = largest_remainder(fee - treasury, positive)
     else:
         treasury = fee
     parts[TREASURY] = parts.get(TREASURY, 0) + treasury

@@ -21,7 +21,6 @@ True
 from __future__ import annotations
 
 import functools
-
 import math
 import warnings
 from collections.abc import Sequence

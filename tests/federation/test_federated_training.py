@@ -666,6 +666,9 @@ class BoardRecorder:
     def record_round(self, report: RoundReport) -> None:
         self.reports.append(report)
 
+    def contribution_rule(self) -> str:
+        return "examples"
+
 
 def test_removed_member_is_never_contacted_and_left_out_of_the_card(
     members_dir: Path, tmp_path: Path

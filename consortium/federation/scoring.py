@@ -1,0 +1,200 @@
+"""Coordinator side of the leave-one-out contribution rule (:mod:`consortium.points.valuation`).
+
+A scored round sends one extra zero slot per weight array; every member fills it with its DP
+validation gradient (scaled into the SecAgg+ range), so the same SecAgg+ sum that averages the
+updates also averages the gradients. After the round the coordinator sends the averaged
+gradient ``g`` to the members of the aggregate (an evaluate message with ``task = score``), each
+answers ``p_i = g · u_i`` for its own update, and :func:`score_round` checks the answers against
+``g · Δ`` and turns them into leave-one-out values. The coordinator never holds an update.
+
+Weights are those SecAgg+ really used: ``q_i = round(n_i / max_weight * Q)`` (Flower quantises
+each member's weight ratio), or ``n_i`` on the plain path, so the identity
+``Σ q_i p_i / Σ q_i = g · Δ`` holds up to the quantisation of the sum.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from flwr.app import Message
+from flwr.app.message_type import MessageType
+from flwr.common import EvaluateIns, Scalar, ndarrays_to_parameters
+from flwr.compat.common import recorddict_compat as compat
+from flwr.serverapp import Grid
+from numpy.typing import NDArray
+
+from consortium.errors import ConfigError
+from consortium.federation.secagg import SecAggSettings
+from consortium.federation.strategy import RoundOutcome
+from consortium.points.valuation import Valuation, consistency_tolerance, value_round
+
+__all__ = ["ScoreSettings", "ScoredRound", "collect_projections", "score_round"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """How members release their validation gradient (run config ``score-*``)."""
+
+    noise_multiplier: float = 20.0
+    clip: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.noise_multiplier > 0:
+            raise ConfigError("score-noise-multiplier", "must be > 0")
+        if not self.clip > 0:
+            raise ConfigError("score-clip", "must be > 0")
+
+    def member_config(self, secagg: SecAggSettings | None) -> dict[str, Scalar]:
+        """Return the train-instruction keys of a scored round."""
+        config: dict[str, Scalar] = {
+            "score-noise-multiplier": self.noise_multiplier,
+            "score-clip": self.clip,
+            "score-scale": self.scale(secagg),
+        }
+        if secagg is not None:
+            config["update-clipping-range"] = secagg.clipping_range
+        return config
+
+    def scale(self, secagg: SecAggSettings | None) -> float:
+        """Factor that maps a gradient (coordinates within ``±clip``) into ``±R``."""
+        return secagg.clipping_range / self.clip if secagg is not None else 1.0
+
+
+@dataclass(frozen=True)
+class ScoredRound:
+    """What scoring one round produced (``valuation``) and cost (``seconds``)."""
+
+    valuation: Valuation
+    projections: dict[str, float]
+    seconds: float
+
+
+def collect_projections(
+    grid: Grid,
+    *,
+    gradient: Sequence[NDArray[np.floating]],
+    members: Mapping[int, str],
+    config: Mapping[str, Scalar],
+    timeout: float | None,
+) -> dict[str, float]:
+    """Send ``g`` to ``members`` (node id -> member id); return the projections they report."""
+    parameters = ndarrays_to_parameters([np.asarray(g, dtype=np.float64) for g in gradient])
+    messages = [
+        Message(
+            compat.evaluateins_to_recorddict(
+                EvaluateIns(parameters, {**config, "task": "score"}), True
+            ),
+            node_id,
+            MessageType.EVALUATE,
+        )
+        for node_id in members
+    ]
+    projections: dict[str, float] = {}
+    for reply in grid.send_and_receive(messages, timeout=timeout):
+        member = members.get(reply.metadata.src_node_id, f"node {reply.metadata.src_node_id}")
+        if reply.has_error():
+            logger.warning("scoring: %s failed: %s", member, reply.error.reason)
+            continue
+        metrics = compat.recorddict_to_evaluateres(reply.content).metrics
+        if "projection" in metrics:
+            projections[member] = float(metrics["projection"])  # type: ignore[arg-type]
+        else:
+            logger.warning("scoring: %s declined", member)
+    return projections
+
+
+def effective_weights(
+    examples: Mapping[str, int], secagg: SecAggSettings | None
+) -> dict[str, float]:
+    """Return the weights the aggregate really used (see the module docstring)."""
+    if secagg is None:
+        return {m: float(n) for m, n in examples.items()}
+    q = secagg.quantization_range
+    return {m: float(round(n / secagg.max_weight * q)) for m, n in examples.items()}
+
+
+def score_round(  # noqa: PLR0913
+    grid: Grid,
+    *,
+    outcome: RoundOutcome,
+    old_arrays: Sequence[NDArray[np.generic]],
+    settings: ScoreSettings,
+    secagg: SecAggSettings | None,
+    nodes: Mapping[str, int],
+    config: Mapping[str, Scalar],
+    timeout: float | None = None,
+) -> ScoredRound:
+    """Value every member of a scored round's aggregate (the update slots come first).
+
+    Parameters
+    ----------
+    outcome
+        The round: ``arrays`` holds the new model then the averaged, scaled gradients;
+        ``member_metrics`` each aggregated member's ``num_examples`` and ``score_gradient``.
+    old_arrays
+        The model the round started from.
+    nodes
+        Member id -> node id, for the members to ask.
+    config
+        Sent with the score instruction (model, round).
+    """
+    started = time.perf_counter()
+    n = len(old_arrays)
+    new = [np.asarray(a, dtype=np.float64) for a in outcome.arrays[:n]]
+    scaled = [np.asarray(a, dtype=np.float64) for a in outcome.arrays[n:]]
+    examples = {
+        m: int(v["num_examples"])  # type: ignore[call-overload]
+        for m, v in outcome.member_metrics.items()
+        if int(v["num_examples"]) > 0  # type: ignore[call-overload]
+    }
+    weights = effective_weights(examples, secagg)
+    metrics = outcome.member_metrics
+    released = {m for m in examples if int(metrics[m].get("score_gradient", 0))}  # type: ignore[call-overload]
+    released_weight = sum(weights[m] for m in released)
+    if not released_weight:
+        valuation = value_round(
+            projections={}, weights=weights, aggregate=0.0, tolerance=0.0, gradient_available=False
+        )
+        return ScoredRound(valuation, {}, time.perf_counter() - started)
+    # members that declined sent zeros: rescale to the mean over those that released
+    factor = sum(weights.values()) / released_weight / settings.scale(secagg)
+    gradient = [s * factor for s in scaled]
+    delta = [a - np.asarray(o, dtype=np.float64) for a, o in zip(new, old_arrays, strict=True)]
+    aggregate = float(sum(np.vdot(g, d) for g, d in zip(gradient, delta, strict=True)))
+    projections = collect_projections(
+        grid,
+        gradient=gradient,
+        members={nodes[m]: m for m in examples if m in nodes},
+        config=config,
+        timeout=timeout,
+    )
+    if secagg is not None:
+        quantum = 2 * secagg.clipping_range / secagg.quantization_range
+        weight_sum = sum(weights.values()) / secagg.quantization_range
+    else:
+        quantum, weight_sum = 0.0, float(sum(weights.values()))
+    tolerance = consistency_tolerance(
+        gradient,
+        [np.asarray(a) for a in outcome.arrays[:n]],
+        members=outcome.num_members,
+        quantum=quantum,
+        weight_sum=weight_sum,
+    )
+    valuation = value_round(
+        projections=projections, weights=weights, aggregate=aggregate, tolerance=tolerance
+    )
+    if valuation.status != "ok":
+        logger.warning(
+            "round %s scores refused: %s (gap %.3g, tolerance %.3g)",
+            config.get("round"),
+            valuation.status,
+            valuation.gap,
+            valuation.tolerance,
+        )
+    return ScoredRound(valuation, projections, time.perf_counter() - started)
