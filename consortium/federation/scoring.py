@@ -165,7 +165,11 @@ def score_round(  # noqa: PLR0913
     # members that declined sent zeros: rescale to the mean over those that released
     factor = sum(weights.values()) / released_weight / settings.scale(secagg)
     gradient = [s * factor for s in scaled]
-    delta = [a - np.asarray(o, dtype=np.float64) for a, o in zip(new, old_arrays, strict=True)]
+    delta = (
+        list(outcome.update[:n])
+        if outcome.update
+        else [a - np.asarray(o, dtype=np.float64) for a, o in zip(new, old_arrays, strict=True)]
+    )
     aggregate = float(sum(np.vdot(g, d) for g, d in zip(gradient, delta, strict=True)))
     projections = collect_projections(
         grid,
@@ -181,7 +185,7 @@ def score_round(  # noqa: PLR0913
         quantum, weight_sum = 0.0, float(sum(weights.values()))
     tolerance = consistency_tolerance(
         gradient,
-        [np.asarray(a) for a in outcome.arrays[:n]],
+        delta,
         members=outcome.num_members,
         quantum=quantum,
         weight_sum=weight_sum,

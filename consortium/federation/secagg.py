@@ -391,4 +391,5 @@ def run_fedavg_round(  # noqa: PLR0913
         secure=secagg is not None,
         member_metrics=strategy.member_metrics,
         member_nodes=strategy.member_nodes,
+        update=tuple(strategy.average_update),
     )

@@ -52,6 +52,9 @@ class RoundOutcome:
         Member id -> the plaintext figures it sent beside its update (never the update).
     member_nodes : Mapping[str, int]
         Member id -> node id of every aggregated member (to address follow-up messages).
+    update : tuple of ndarray
+        The weighted average of the updates in float64, before it is added to the global
+        model and cast to its dtype (the same information as ``arrays`` minus the old model).
     """
 
     server_round: int
@@ -62,6 +65,7 @@ class RoundOutcome:
     secure: bool
     member_metrics: Mapping[str, Mapping[str, Scalar]] = field(default_factory=dict)
     member_nodes: Mapping[str, int] = field(default_factory=dict)
+    update: tuple[NDArray[np.float64], ...] = ()
 
 
 class DeltaFedAvg(FedAvg):
@@ -114,6 +118,7 @@ class DeltaFedAvg(FedAvg):
         self.aggregate_called = False
         self.member_metrics: dict[str, dict[str, Scalar]] = {}
         self.member_nodes: dict[str, int] = {}
+        self.average_update: list[NDArray[np.float64]] = []
 
     def label(self, node_id: int) -> str:
         """Return the member id of ``node_id`` (or ``node <id>`` when unknown)."""
@@ -152,6 +157,7 @@ class DeltaFedAvg(FedAvg):
         if avg_params is None:
             return None, {}
         avg_update = parameters_to_ndarrays(avg_params)
+        self.average_update = [np.asarray(u, dtype=np.float64) for u in avg_update]
         new_global = [
             (g + u).astype(g.dtype, copy=False)
             for g, u in zip(self._global, avg_update, strict=True)

@@ -113,29 +113,40 @@ def quality_scores(gains: Mapping[str, float]) -> dict[str, int]:
 
 def consistency_tolerance(
     gradient: Sequence[NDArray[np.floating]],
-    new_arrays: Sequence[NDArray[np.floating]],
+    delta: Sequence[NDArray[np.floating]],
     *,
     members: int,
     quantum: float,
     weight_sum: float,
+    failure_probability: float = 1e-9,
 ) -> float:
     """Return how far ``Σ w_i p_i / W`` may honestly differ from ``g · Δ``.
 
-    Two sources: each member's secure-sum vector is rounded by at most ``quantum`` per
-    coordinate (``2R / (Q - 1)`` under SecAgg+, 0 on the plain path) before the sum is divided
-    by the total SecAgg+ weight ``weight_sum``; and the new model is stored in its own dtype
-    (``float32``), which rounds ``Δ`` by half a unit in the last place. A relative ``1e-9`` of
-    ``|g| |Δ|`` covers float64 summation order.
+    Under SecAgg+ every member's weighted vector is rounded, coordinate by coordinate, to a
+    multiple of ``quantum`` (``2R / Q``) by Flower's *stochastic* rounding, which is unbiased
+    and independent; the sum is then divided by the total SecAgg+ weight ``weight_sum``. The
+    error of ``g · Δ`` is therefore a sum of independent zero-mean terms, each within a range
+    of ``|g_k| quantum / weight_sum``, and Hoeffding's inequality bounds it by
+
+        quantum ||g||_2 sqrt(members ln(2 / failure_probability) / 2) / weight_sum
+
+    except with probability ``failure_probability`` (an honest round is then wrongly refused).
+    On the plain path ``quantum`` is 0. A relative ``1e-9`` of ``Σ |g_k Δ_k|`` covers float64
+    summation order.
     """
-    g1 = float(sum(np.abs(np.asarray(g, dtype=np.float64)).sum() for g in gradient))
-    rounding = float(
+    g2 = math.sqrt(float(sum(np.square(np.asarray(g, dtype=np.float64)).sum() for g in gradient)))
+    slack = 1e-9 * float(
         sum(
-            (np.abs(np.asarray(g, dtype=np.float64)) * np.spacing(np.abs(np.asarray(a)))).sum()
-            for g, a in zip(gradient, new_arrays, strict=True)
+            np.abs(np.asarray(g, dtype=np.float64) * np.asarray(d, dtype=np.float64)).sum()
+            for g, d in zip(gradient, delta, strict=True)
         )
     )
-    quantisation = g1 * members * quantum / weight_sum if weight_sum > 0 else math.inf
-    return quantisation + rounding + 1e-9 * g1
+    if quantum == 0:
+        return slack
+    if weight_sum <= 0:
+        return math.inf
+    spread = math.sqrt(members * math.log(2.0 / failure_probability) / 2.0)
+    return quantum * g2 * spread / weight_sum + slack
 
 
 def value_round(
