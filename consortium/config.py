@@ -50,11 +50,14 @@ class Settings(BaseSettings):
         default=50, description="Contract problems listed before the rest are only counted."
     )
     models_dir: Path | None = Field(
-        default=None, description="Folder holding model directories (the dashboard's pooled models)."
+        default=None,
+        description="Folder holding model directories (the dashboard's pooled models).",
     )
     members_dir: Path | None = Field(
         default=None,
-        description="Synthetic consortium folder whose warehouse members answer queries (one machine).",
+        description=(
+            "Synthetic consortium folder whose warehouse members answer queries (one machine)."
+        ),
     )
     coordinator_key: Path | None = Field(
         default=None, description="The coordinator's private key file (signs paid-query entries)."

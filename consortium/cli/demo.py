@@ -64,15 +64,19 @@ def _verify(url: str, out: Path) -> Path:
 
 
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for everything the demo writes (replaced).")] = Path(
-        "demo_output"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="Folder for everything the demo writes (replaced).")
+    ] = Path("demo_output"),
     seed: Annotated[int, typer.Option(help="Seed of the synthetic consortium.")] = 7,
-    scale: Annotated[float, typer.Option(help="Size of the synthetic consortium (1 = default).")] = 1.0,
+    scale: Annotated[
+        float, typer.Option(help="Size of the synthetic consortium (1 = default).")
+    ] = 1.0,
     epsilon: Annotated[float, typer.Option(help="Each member's privacy budget ε per model.")] = 8.0,
     rounds: Annotated[
         int | None,
-        typer.Option(help="Federated rounds for both models (default: chosen by validation).", hidden=True),
+        typer.Option(
+            help="Federated rounds for both models (default: chosen by validation).", hidden=True
+        ),
     ] = None,
 ) -> None:
     """Run a whole consortium on the embedded synthetic default and say what was done."""
@@ -83,7 +87,9 @@ def demo(
         out.mkdir(parents=True)
         _say("1/7 data", f"generating the synthetic consortium (seed {seed}, scale {scale})")
         summary = generate_consortium(out / "consortium", seed=seed, scale=scale)
-        typer.echo(f"  {len(summary.members)} members, {summary.total_rows:,} rows in {summary.out_dir}")
+        typer.echo(
+            f"  {len(summary.members)} members, {summary.total_rows:,} rows in {summary.out_dir}"
+        )
         _say("2/7 contracts", "each member checks its files against the consortium's contracts")
         _check_files(summary)
         from consortium.cli import demo_flow  # noqa: PLC0415 (heavy torch/Flower imports)
@@ -94,29 +100,41 @@ def demo(
         runs = demo_flow.train_together(
             summary, consortium, out=out, epsilon=epsilon, rounds=rounds
         )
-        _say("5/7 evaluation", "the smallest carrier scores the pooled ETA model against its local baselines")
+        _say(
+            "5/7 evaluation",
+            "the smallest carrier scores the pooled ETA model against its local baselines",
+        )
         models_cli.evaluate(
             out / "federation" / "eta" / "model",
             summary.out_dir / summary.member("aurora-air").file,
             home=out / "federation" / "eta" / "member-state" / "aurora-air",
             seed=seed,
         )
-        _say("6/7 board and market", "the board changes a fee; a cargo owner buys forecasts with points")
+        _say(
+            "6/7 board and market",
+            "the board changes a fee; a cargo owner buys forecasts with points",
+        )
         demo_flow.govern(consortium)
         demo_flow.sell_forecasts(consortium, runs, out=out)
         _say("7/7 ledger", "anyone can verify every round, point, vote and payment")
         export = _verify(consortium.url, out)
         typer.secho("\nDone. What to look at next:", bold=True)
         typer.echo(
-            "  dashboard:   .venv/bin/streamlit run dashboards/app.py --browser.gatherUsageStats false "
+            "  dashboard:   .venv/bin/streamlit run dashboards/app.py "
+            "--browser.gatherUsageStats false "
             f"-- --db {consortium.url} --models {out / 'federation'} --members {summary.out_dir} "
             f"--coordinator-key {out / 'keys' / 'coordinator.key'}"
         )
-        typer.echo(f"  models:      {out / 'federation' / 'eta' / 'model'} and {out / 'federation' / 'stock' / 'model'} (model_card.json)")
+        models = out / "federation"
+        typer.echo(
+            f"  models:      {models / 'eta' / 'model'} and {models / 'stock' / 'model'} "
+            "(model_card.json)"
+        )
         typer.echo(f"  ledger:      consortium ledger verify --export {export}")
         typer.echo(f"  points:      consortium points supply --db {consortium.url}")
         typer.echo(f"  governance:  consortium proposals list --db {consortium.url}")
-        typer.echo(f"  contracts:   consortium validate {summary.out_dir / summary.member('rhine-road').file} --contract legs")
+        legs = summary.out_dir / summary.member("rhine-road").file
+        typer.echo(f"  contracts:   consortium validate {legs} --contract legs")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""The consortium steps of ``consortium demo``: members join, train together, govern, sell forecasts.
+"""The consortium steps of ``consortium demo``: join, train together, govern, sell forecasts.
 
 Kept apart from :mod:`consortium.cli.demo` so that the heavy torch/Flower imports happen only when
 these steps run. Each step calls the same public API the CLI commands call, against one SQLite
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
@@ -99,7 +100,8 @@ def train_together(
     for model, (default_rounds, local_epochs) in DEMO_RUNS.items():
         rounds = rounds_override or default_rounds
         typer.secho(
-            f"\n  {model}: {rounds} rounds x {local_epochs} local epochs, ε = {epsilon:g} per member",
+            f"\n  {model}: {rounds} rounds x {local_epochs} local epochs, "
+            f"ε = {epsilon:g} per member",
             bold=True,
         )
         with progress_printer(model, rounds) as show:
@@ -122,7 +124,7 @@ def train_together(
 
 
 def govern(consortium: DemoConsortium) -> datetime:
-    """A board member proposes a higher lane fee; members vote; it is queued and executed."""
+    """Let a board member propose a higher lane fee, the members vote, then queue and execute it."""
     factory, coordinator = consortium.factory, consortium.coordinator
     t0 = datetime.now(UTC)
     with factory.begin() as session:
@@ -163,7 +165,7 @@ def govern(consortium: DemoConsortium) -> datetime:
 
 
 def sell_forecasts(consortium: DemoConsortium, runs: dict[str, LocalRun], *, out: Path) -> None:
-    """A treasurer credits a cargo owner, who buys a lane and a warehouse forecast."""
+    """Let a treasurer credit a cargo owner, who then buys a lane and a warehouse forecast."""
     factory, owner = consortium.factory, consortium.cargo_owner
     account = f"cargo:{owner.key_id}"
     with factory.begin() as session:
@@ -221,7 +223,7 @@ def sell_forecasts(consortium: DemoConsortium, runs: dict[str, LocalRun], *, out
     )
 
 
-def _describe(answer: dict[str, object]) -> str:
+def _describe(answer: dict[str, Any]) -> str:
     if "on_time_rate" in answer:
         return (
             f"{answer['origin']}->{answer['destination']} by {answer['mode']}: on time "

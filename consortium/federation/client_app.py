@@ -76,6 +76,7 @@ from consortium.federation.records import ndarrays_to_state_dict, specs_of, stat
 from consortium.federation.secagg import make_update_guard_mod
 from consortium.federation.secure_sum import encode_arrays
 from consortium.forecasts.catalog import LANE_BUCKETS, lane_sums
+from consortium.models.eta import EtaModel
 from consortium.models.federated import (
     calibration_shapes,
     member_calibration,
@@ -386,7 +387,7 @@ class MemberClient(NumPyClient):
         )
         _load_weights(model.network, parameters)
         calibration_from_json(model, str(config["calibration"]))
-        if kind == "eta":
+        if isinstance(model, EtaModel):
             table = evaluate_eta(
                 {model.name: model}, split.test, tolerance_minutes=settings["tolerance_minutes"]
             )

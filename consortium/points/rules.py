@@ -159,8 +159,8 @@ def contribution_points(*, examples: int, points_per_example: int, cap: int) -> 
     Parameters
     ----------
     examples
-        Examples the member trained on in the round, as it signed them (or its integer
-        leave-one-out score); 0 for a member whose update was rejected or who dropped.
+        Examples the member trained on in the round, as it signed them; 0 for a member whose
+        update was rejected or who dropped.
     points_per_example
         The board's rate (``ConsortiumPolicy.points_per_example``).
     cap

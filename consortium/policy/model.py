@@ -53,9 +53,10 @@ class ConsortiumPolicy:
     min_group_size : int
         Forecast answers aggregate at least this many rows or members.
     contribution_rule : str
-        ``examples`` (default) or ``leave-one-out``.
+        ``examples`` (default) or ``leave-one-out`` (the same pot, split by first-order
+        leave-one-out value; :mod:`consortium.points.valuation`).
     points_per_example : int
-        Points per example trained (or per leave-one-out score unit).
+        Points per example trained (under ``leave-one-out``: sizes the round's pot).
     contribution_cap_per_round : int
         Most points one member earns in one round.
     voting_delay_s, voting_period_s, timelock_s, late_quorum_extension_s : int

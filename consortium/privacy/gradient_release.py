@@ -65,7 +65,7 @@ def clipped_gradient_sum(
     params = [module.get_parameter(name) for name in module.state_dict()]
     totals = [torch.zeros_like(p, dtype=torch.float64) for p in params]
     per_row = copy.copy(criterion)
-    per_row.reduction = "none"
+    per_row.reduction = "none"  # type: ignore[assignment]
     gsm = GradSampleModuleFastGradientClipping(
         module, max_grad_norm=clip, use_ghost_clipping=True, loss_reduction="sum"
     )

@@ -13,7 +13,9 @@ def test_demo_runs_every_step_and_leaves_verifiable_results(tmp_path: Path) -> N
     # Prepare
     out = tmp_path / "demo"
     # Execute
-    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--scale", "0.05", "--rounds", "2"])
+    result = CliRunner().invoke(
+        app, ["demo", "--out", str(out), "--scale", "0.05", "--rounds", "2"]
+    )
     # Assert
     assert result.exit_code == 0, result.output
     assert "dropped outside the contract: internal_note" in result.output
@@ -30,5 +32,7 @@ def test_demo_runs_every_step_and_leaves_verifiable_results(tmp_path: Path) -> N
         for member, spent in card["privacy"]["epsilon_spent"].items():
             assert spent <= 8.0 + 1e-9, member
     assert "the lane fee in force is now 12 points" in result.output
-    verify = CliRunner().invoke(app, ["ledger", "verify", "--export", str(out / "ledger-export.json")])
+    verify = CliRunner().invoke(
+        app, ["ledger", "verify", "--export", str(out / "ledger-export.json")]
+    )
     assert verify.exit_code == 0, verify.output
