@@ -37,7 +37,7 @@ _entries = EntryRow.__table__.c
 
 ROUND_COLUMNS = [
     "seq", "time", "model", "round", "status", "model_version", "members", "examples",
-    "failures", "sat_out", "code",
+    "failures", "sat_out", "code", "rule",
 ]  # fmt: skip
 
 
@@ -105,8 +105,10 @@ def rounds_frame(session: Session, *, model: str | None = None) -> pd.DataFrame:
 
     Columns: ``seq``, ``time``, ``model``, ``round``, ``status`` (``ok``/``degraded`` or
     ``failed``), ``model_version`` (first 12 hex digits), ``members`` (how many were in the
-    aggregate), ``examples`` (their total), ``failures``, ``sat_out`` (comma-separated ids) and
-    ``code`` (why a round failed).
+    aggregate), ``examples`` (their total), ``failures``, ``sat_out`` (comma-separated ids),
+    ``code`` (why a round failed) and ``rule`` (the contribution rule that paid the round, e.g.
+    ``leave-one-out``, with ``(scores inconsistent)`` when its scores were refused; empty for
+    entries written before the rule was recorded).
     """
     records = []
     for seq, time, kind, data in _round_entries(session, model):
@@ -124,11 +126,17 @@ def rounds_frame(session: Session, *, model: str | None = None) -> pd.DataFrame:
              len(listed) if isinstance(listed, list) else len(trained),
              sum(p.examples for p in trained),
              len(failures) if isinstance(failures, list) else int(failures or 0),
-             ", ".join(sat_out), data.get("code"))
+             ", ".join(sat_out), data.get("code"), _rule(data))
         )  # fmt: skip
     frame = pd.DataFrame(records, columns=ROUND_COLUMNS)
     return frame.astype({"seq": "int64", "round": "Int64", "members": "int64",
                          "examples": "int64", "failures": "int64"})  # fmt: skip
+
+
+def _rule(data: Mapping[str, Any]) -> str:
+    rule = str(data.get("contribution_rule") or "")
+    scoring = data.get("scoring")
+    return f"{rule} (scores {scoring})" if rule and scoring not in (None, "ok") else rule
 
 
 def _epsilon(value: object) -> float:

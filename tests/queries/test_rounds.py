@@ -16,6 +16,7 @@ def test_rounds_list_completed_degraded_and_failed_rounds(world: World) -> None:
     assert eta.loc[1, "sat_out"] == "aurora"
     assert eta.loc[1, "model_version"] == str(second.model_version)[:12]
     assert rounds.loc[2, "code"] == "too-few-members"
+    assert rounds["rule"].tolist() == ["examples", "examples", ""]  # failed rounds pay nobody
 
 
 def test_epsilon_per_member_and_round_comes_from_the_ledger(world: World) -> None:
