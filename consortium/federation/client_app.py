@@ -326,7 +326,6 @@ class MemberClient(NumPyClient):
             criterion,
             clip=float(config.get("score-clip", 1.0)),
             noise_multiplier=sigma,
-            seed=int(config.get("round", 0)),
         )
         return release.arrays
 

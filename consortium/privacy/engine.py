@@ -10,6 +10,13 @@ Clipping is Opacus's ghost clipping (``grad_sample_mode="ghost"``): the criterio
 ``make_private`` runs the two backward passes, so per-sample gradients are never materialised.
 It supports ``nn.Linear`` and ``nn.Embedding``, the only parametrised layers of our networks.
 
+Randomness. The guarantee assumes nobody can predict the noise or which rows each Poisson batch
+holds. By default both come from generators seeded from the operating system's entropy
+(``torch.Generator.seed()``), never from a run's seed or round number, which anyone may know.
+Opacus's ``secure_mode`` (a cryptographically secure generator) needs ``torchcsprng``, which has no
+build for the kit's torch; an explicit ``seed`` makes a run reproducible for tests and
+benchmarks only.
+
 Examples
 --------
 >>> import tempfile, pathlib, torch
@@ -68,7 +75,8 @@ class DPEngine:
     max_grad_norm
         Per-sample clipping norm C.
     seed
-        Seeds the noise generator (reproducible runs; not cryptographically secure).
+        ``None`` (default): noise and sampling from OS entropy. An int seeds both, for
+        reproducible tests and benchmarks only: whoever knows it can regenerate the noise.
     member
         Named in :class:`~consortium.errors.BudgetExceeded`.
     """
@@ -169,19 +177,25 @@ class DPEngine:
         engine.accountant.load_state_dict(
             {"history": list(self.ledger.history), "mechanism": engine.accountant.mechanism()}
         )
-        generator = None
-        if self.seed is not None:
-            generator = torch.Generator(device=_device_of(module)).manual_seed(self.seed)
+        noise = _generator(_device_of(module), self.seed)
+        # Opacus's Poisson sampler draws from the loader's generator: give it a fresh one.
+        sampled: DataLoader[Any] = DataLoader(
+            loader.dataset,
+            batch_size=loader.batch_size,
+            drop_last=loader.drop_last,
+            collate_fn=loader.collate_fn,
+            generator=_generator(torch.device("cpu"), self.seed),
+        )
         dp_module, dp_optimizer, dp_criterion, dp_loader = engine.make_private(
             module=module,
             optimizer=optimizer,
             criterion=criterion,
-            data_loader=loader,
+            data_loader=sampled,
             noise_multiplier=self.noise_multiplier,
             max_grad_norm=self.max_grad_norm,
             poisson_sampling=True,
             grad_sample_mode="ghost",
-            noise_generator=generator,
+            noise_generator=noise,
         )
         self._engine = engine
         self._dp_module = dp_module
@@ -232,6 +246,16 @@ class DPEngine:
             raise BudgetExceeded(
                 self.ledger.spent(self.budget.delta), self.budget.epsilon, member=self.member
             )
+
+
+def _generator(device: torch.device, seed: int | None) -> torch.Generator:
+    """Return a generator seeded with ``seed``, or from OS entropy when ``seed`` is ``None``."""
+    generator = torch.Generator(device=device)
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
+    return generator
 
 
 def _device_of(module: nn.Module) -> torch.device:

@@ -103,7 +103,9 @@ def release_gradient(
 ) -> GradientRelease:
     """Return the Gaussian-mechanism release of the mean clipped gradient over ``data``.
 
-    Record it with :func:`record_release` first; with no rows the release is all zeros.
+    Record it with :func:`record_release` first; with no rows the release is all zeros. The
+    noise comes from OS entropy unless ``seed`` is given (tests only: whoever knows a seed can
+    regenerate the noise and subtract it).
     """
     if not noise_multiplier > 0:
         raise ConfigError("score-noise-multiplier", f"must be > 0, got {noise_multiplier}")

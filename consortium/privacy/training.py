@@ -108,6 +108,7 @@ def train_local(
     device: torch.device | None = None,
     network: WideDeepNet | None = None,
     stats: Any = None,
+    noise_seed: int | None = None,
 ) -> TrainedModel:
     """Train one member's model privately under its persistent budget and describe it.
 
@@ -125,7 +126,11 @@ def train_local(
     interval_level, tolerance_minutes, horizon_days
         From :class:`~consortium.config.Settings`.
     epochs, seed, config, encoder
-        Training settings (``epochs`` overrides ``config.epochs``).
+        Training settings (``epochs`` overrides ``config.epochs``); ``seed`` fixes the
+        initialisation only, never the DP noise.
+    noise_seed
+        ``None`` (default): DP noise and Poisson sampling from OS entropy. An int makes them
+        reproducible, for tests and benchmarks only (see :mod:`consortium.privacy.engine`).
     member
         Named in errors.
     on_progress
@@ -160,7 +165,11 @@ def train_local(
     with PrivacyLedger.locked(home, kind) as ledger:
         budget = requested_budget(epsilon, delta, ledger=ledger, n_rows=len(split.train))
         engine = DPEngine(
-            ledger=ledger, budget=budget, max_grad_norm=cfg.max_grad_norm, seed=seed, member=member
+            ledger=ledger,
+            budget=budget,
+            max_grad_norm=cfg.max_grad_norm,
+            seed=noise_seed,
+            member=member,
         )
         spent_before = ledger.spent(budget.delta)
         model: EtaModel | StockModel

@@ -156,3 +156,23 @@ def test_dp_training_still_learns_a_linear_signal(tmp_path: Path) -> None:
     with torch.no_grad():
         after = float(torch.nn.functional.mse_loss(model(x), y))
     assert after < 0.5 * before
+
+
+def _weights_after_dp_run(home: Path, seed: int | None) -> torch.Tensor:
+    torch.manual_seed(0)  # same initialisation and same run seed every time
+    model = torch.nn.Linear(4, 1)
+    engine = DPEngine(ledger=PrivacyLedger.load(home, "toy"), budget=PrivacyBudget(4.0, 1e-4),
+                      seed=seed)  # fmt: skip
+    config = TrainConfig(epochs=1, batch_size=50, seed=0)
+    fit_module(model, _data(), criterion=torch.nn.MSELoss(), config=config, device=CPU,
+               privatizer=engine)  # fmt: skip
+    return model.weight.detach().clone()
+
+
+def test_noise_and_sampling_are_unpredictable_unless_a_seed_is_given(tmp_path: Path) -> None:
+    # The run's seed and round are public: without an explicit noise seed two otherwise
+    # identical runs must differ (fresh OS entropy), with one they must agree (tests only).
+    free = [_weights_after_dp_run(tmp_path / f"free{i}", None) for i in range(2)]
+    fixed = [_weights_after_dp_run(tmp_path / f"fixed{i}", 123) for i in range(2)]
+    assert not torch.equal(free[0], free[1])
+    assert torch.equal(fixed[0], fixed[1])

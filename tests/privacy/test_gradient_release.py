@@ -149,3 +149,15 @@ def test_release_is_recorded_or_declined_against_the_rounds_cap(tmp_path: Path) 
     reloaded = PrivacyLedger.load(tmp_path, "eta")
     assert reloaded.history[-1] == (20.0, 1.0, 1)
     assert reloaded.spent() == pytest.approx(after)
+
+
+def test_two_members_never_share_noise_by_default() -> None:
+    # Same network, same rows, same round: only the noise can differ, and it must.
+    net, data = _net(5), _rows(20, seed=6)
+    criterion = EtaLoss(interval_level=0.8)
+    first = release_gradient(net, data, criterion, clip=1.0, noise_multiplier=2.0)
+    second = release_gradient(net, data, criterion, clip=1.0, noise_multiplier=2.0)
+    pairs = zip(first.arrays, second.arrays, strict=True)
+    diff = np.concatenate([(a - b).ravel() for a, b in pairs])
+    # independent draws: the difference has sd sqrt(2) * σC / rows
+    assert float(diff.std()) == pytest.approx(2**0.5 * 2.0 / 20, rel=0.15)
