@@ -20,24 +20,27 @@ this benchmark measures:
    reads each member's own plaintext update from its node context (never sent anywhere); with
    the checkpoint of the round before (θ), the SecAgg+ weights ``q_i`` the aggregate used
    (``scoring.effective_weights``) and the members' validation rows (the split their ClientApp
-   uses), it computes the pooled validation loss ``L = Σ q_i L_i / Σ q_i`` at
+   uses), it computes the consortium's validation loss ``L`` (the mean over every member's
+   validation rows, what the kit's gradient is the gradient of) at
    ``θ_all = θ + Σ q_i u_i / Σ q_i`` and at ``θ_-i`` (the same average without ``i``), and the
    exact gain ``L(θ_-i) - L(θ_all)``. It is compared with the kit's ``RoundReport.gains`` (DP
    gradient, σ = 20) and with the same first-order formula evaluated offline on the same
-   updates with (a) the members' clipped validation gradients without noise (σ → 0) and (b) the
-   exact gradient of ``L`` at θ (no clipping, no noise: the Taylor approximation alone). A kit
-   run with ``score-noise-multiplier`` 1e-3 is attempted for one round too: at ε = 8 the members
-   decline such a release (its ε alone exceeds the round's cap), so the round is not scored;
-   that is why the noise-free comparison is done offline on the same trajectory.
+   updates with (a) the members' clipped validation gradient sums plus 20 fresh draws of
+   independent σ = 20 noise per member; (b) the clipped gradients without noise (σ → 0);
+   (c) the exact gradient of ``L`` at θ (no clipping, no noise: the Taylor approximation alone).
+   A kit run with ``score-noise-multiplier`` 1e-3 is
+   attempted for one round too (it doubles as the warm-up): at ε = 8 the members decline such a
+   release (its ε alone exceeds the round's cap), so the round is not scored; that is why the
+   low-noise comparison is done offline, on the same trajectory.
 3. **A low-quality member.** A fifth carrier, ``noisy-carrier``, holds a copy of
    meridian-line's legs with the delay target destroyed: the offsets
    ``actual_arrival - scheduled_arrival`` are shuffled among its rows (the file stays valid under
    the ``legs`` contract, checked with ``data.load_table``). From that federation's round reports
    it computes every member's points over all rounds under ``examples`` and under
-   ``leave-one-out`` (``contribution_awards``, the policy's default rate and cap), plus what an
-   exact leave-one-out oracle would have awarded.
+   ``leave-one-out`` (``contribution_awards``, the policy's default rate and cap), and what the
+   leave-one-out rule would have awarded with the exact gains or the noise-free first-order ones.
 
-Run (about 7 minutes on 2 shared cores)::
+Run (about 2.5 minutes on 2 shared cores; ``--quick`` about 1 minute)::
 
     FLWR_TELEMETRY_ENABLED=0 FLWR_DISABLE_UPDATE_CHECK=1 \
         .venv/bin/python -m benchmarks.bench_contribution --scale 1.0 --rounds 10 \
@@ -74,6 +77,7 @@ from flwr.app.user_config import UserConfigValue  # noqa: E402
 from flwr.common.serde import message_to_proto  # noqa: E402
 
 from consortium.data import load_table  # noqa: E402
+from consortium.federation import client_app as client_module  # noqa: E402
 from consortium.federation.checkpoints import Checkpoints  # noqa: E402
 from consortium.federation.client_app import (  # noqa: E402
     LAST_ROUND_KEY,
@@ -96,6 +100,7 @@ from consortium.federation.server_app import (  # noqa: E402
 from consortium.points.rules import contribution_awards, member_account  # noqa: E402
 from consortium.points.valuation import first_order_loo, quality_scores  # noqa: E402
 from consortium.policy.model import ConsortiumPolicy  # noqa: E402
+from consortium.privacy import budget as privacy_budget  # noqa: E402
 from consortium.privacy.budget import epsilon_spent  # noqa: E402
 from consortium.privacy.gradient_release import clipped_gradient_sum  # noqa: E402
 from consortium.privacy.ledger import PrivacyLedger  # noqa: E402
@@ -112,6 +117,17 @@ SECAGG = SecAggSettings(clipping_range=SERVER.update_clipping_range, max_weight=
 SCORE = ScoreSettings()  # σ = 20, clip 1
 POLICY = ConsortiumPolicy()  # 1 point per example, cap 5000 per member and round
 MiB = 1024 * 1024
+
+KIT = "kit (σ 20, as reported)"
+INDEPENDENT = "σ 20, independent draw per member"
+CLEAN = "σ → 0 (clipped, no noise)"
+TAYLOR = "exact gradient (Taylor only)"
+ESTIMATES = (KIT, INDEPENDENT, CLEAN, TAYLOR)
+DRAWS = 20
+
+
+def seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
 
 
 # --- a low-quality member ----------------------------------------------------------------------
@@ -261,6 +277,12 @@ def run_federation(  # noqa: PLR0913
                 run.updates[report.server_round] = kept
         mark[:] = [grid.bytes_down, grid.bytes_up]
 
+    # Every run starts cold: the members' noise planning caches RDP curves per (rate, σ)
+    # in-process (``budget._step_curve``), so a run repeating another's schedule would plan almost
+    # for free, and the ClientApp caches its loaded splits; a deployed member runs each message
+    # in a fresh ``flwr-clientapp`` process.
+    privacy_budget._step_curve.cache_clear()
+    client_module._load_split.cache_clear()
     started = time.perf_counter()
     serve(make_server_app(on_event=on_event), grid, run_config=run_config)
     run.seconds = time.perf_counter() - started
@@ -351,16 +373,15 @@ def _first_order(
 def _released_gradient(
     sums: Mapping[str, Sequence[np.ndarray]],
     rows: Mapping[str, int],
-    weights: Mapping[str, float],
     noise: Mapping[str, Sequence[np.ndarray]] | None,
 ) -> list[np.ndarray]:
-    """``Σ q_i (s_i + n_i) / rows_i / Σ q_i``: what the SecAgg+ sum of the releases averages to."""
-    total = sum(weights.values())
+    """``Σ_i (s_i + n_i) / Σ_i rows_i``: the gradient the kit recovers from the secure sum."""
+    total = sum(rows.values())
     out = [np.zeros_like(a) for a in next(iter(sums.values()))]
-    for m, q in weights.items():
+    for m in rows:
         for k, s in enumerate(sums[m]):
             n = noise[m][k] if noise is not None else 0.0
-            out[k] += q * (s + n) / rows[m] / total
+            out[k] += (s + n) / total
     return out
 
 
@@ -372,11 +393,16 @@ def _noise(shapes: Sequence[tuple[int, ...]], generator: torch.Generator) -> lis
     ]
 
 
-def fidelity(run: Run, *, seed: int) -> list[dict[str, Any]]:
-    """One row per (round, member): exact gain and the first-order estimates."""
+def fidelity(run: Run, *, seed: int, draws: int = DRAWS) -> list[dict[str, Any]]:
+    """One row per (round, member): exact gain and the first-order estimates.
+
+    The noisy estimates are recomputed for ``draws`` fresh noise draws each (columns
+    ``<name>#<k>``): once with one draw shared by every member, as the kit's seeded release
+    does, once with an independent draw per member.
+    """
     oracle = Oracle(run)
     checkpoints = Checkpoints(run.out / "checkpoints")
-    rng = torch.Generator().manual_seed(zlib.crc32(f"{seed}:{run.label}".encode()))
+    rng = seeded(zlib.crc32(f"{seed}:{run.label}".encode()))
     rows: list[dict[str, Any]] = []
     for report in run.reports:
         if report.scoring != "ok" or report.server_round not in run.updates:
@@ -395,7 +421,9 @@ def fidelity(run: Run, *, seed: int) -> list[dict[str, Any]]:
         theta = [o + d for o, d in zip(old, delta, strict=True)]
         stored = checkpoints.load(rnd).arrays
         gap = max(float(np.abs(t - s).max()) for t, s in zip(theta, stored, strict=True))
-        base = oracle.loss(theta, weights)
+        n_rows = {m: len(oracle.data[m]) for m in weights}
+        objective = {m: float(n) for m, n in n_rows.items()}  # every validation row counts once
+        base = oracle.loss(theta, objective)
         exact: dict[str, float] = {}
         for i in weights:
             rest = {m: q for m, q in weights.items() if m != i}
@@ -403,32 +431,19 @@ def fidelity(run: Run, *, seed: int) -> list[dict[str, Any]]:
                 o + sum(rest[m] * updates[m][k] for m in rest) / sum(rest.values())
                 for k, o in enumerate(old)
             ]
-            exact[i] = oracle.loss(without, weights) - base
+            exact[i] = oracle.loss(without, objective) - base
         sums = oracle.clipped_sums(old)
-        n_rows = {m: len(oracle.data[m]) for m in weights}
         shapes = [a.shape for a in old]
-        # the kit seeds every member's release noise with the round number: one shared draw
-        shared = _noise(shapes, torch.Generator().manual_seed(rnd))
-        gradients = {
-            "offline replica of the kit": _released_gradient(
-                sums, n_rows, weights, dict.fromkeys(weights, shared)
-            ),
-            "σ 20, independent noise": _released_gradient(
-                sums, n_rows, weights, {m: _noise(shapes, rng) for m in weights}
-            ),
-            "σ → 0 (clipped, no noise)": _released_gradient(sums, n_rows, weights, None),
-            "exact gradient (Taylor only)": oracle.exact_gradient(old, weights),
-        }
-        estimates = {"kit (σ 20, as reported)": dict(report.gains)} | {
-            name: _first_order(g, updates, delta, weights) for name, g in gradients.items()
-        }
-        clean = gradients["σ → 0 (clipped, no noise)"]
-        signal = _dot(clean, clean) ** 0.5
-        ratios = {
-            f"noise/signal {name}": _dot(d, d) ** 0.5 / signal
-            for name in ("offline replica of the kit", "σ 20, independent noise")
-            for d in [[x - y for x, y in zip(gradients[name], clean, strict=True)]]
-        }
+        clean = _released_gradient(sums, n_rows, None)
+        estimates = {
+            KIT: dict(report.gains),
+            CLEAN: _first_order(clean, updates, delta, weights),
+            TAYLOR: _first_order(oracle.exact_gradient(old, objective), updates, delta, weights),
+        }  # fmt: skip
+        for k in range(draws):
+            noise = {m: _noise(shapes, rng) for m in weights}
+            g = _released_gradient(sums, n_rows, noise)
+            estimates[f"{INDEPENDENT}#{k}"] = _first_order(g, updates, delta, weights)
         for member in sorted(weights):
             rows.append(
                 {
@@ -437,19 +452,10 @@ def fidelity(run: Run, *, seed: int) -> list[dict[str, Any]]:
                     "member": member,
                     "exact": exact[member],
                     "checkpoint_gap": gap,
-                    **ratios,
                     **{name: est[member] for name, est in estimates.items()},
                 }
             )
     return rows
-
-
-ESTIMATES = (
-    "kit (σ 20, as reported)",
-    "σ 20, independent noise",
-    "σ → 0 (clipped, no noise)",
-    "exact gradient (Taylor only)",
-)
 
 
 def agreement(pairs: pd.DataFrame, column: str) -> dict[str, float]:
@@ -468,43 +474,38 @@ def agreement(pairs: pd.DataFrame, column: str) -> dict[str, float]:
 # --- points ------------------------------------------------------------------------------------
 
 
-def points(reports: Sequence[RoundReport], exact: pd.DataFrame | None) -> dict[str, dict[str, int]]:
-    """Points per member over all rounds under ``examples``, ``leave-one-out`` and the oracle."""
-    totals: dict[str, dict[str, int]] = {"examples": {}, "leave-one-out": {}, "exact oracle": {}}
+OFFLINE_RULES = {"exact oracle": "exact", "first order, σ → 0": CLEAN}
+"""Leave-one-out awards from offline gains (column of the fidelity table) instead of the kit's."""
+
+
+def points(reports: Sequence[RoundReport], gains: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Points per member over all rounds under ``examples``, ``leave-one-out`` and offline gains."""
+    rules = ("examples", "leave-one-out", *OFFLINE_RULES)
+    totals: dict[str, dict[str, int]] = {rule: {} for rule in rules}
     rate, cap = POLICY.points_per_example, POLICY.contribution_cap_per_round
     for report in reports:
         scores = {member_account(m): n for m, n in report.examples.items()}
         accepted = [a for a, n in scores.items() if n > 0]
-        oracle_gains = {}
-        if exact is not None:
-            rows = exact[exact["round"] == report.server_round]
-            oracle_gains = dict(zip(rows["member"], rows["exact"], strict=True))
-        per_rule = {
-            "examples": contribution_awards(
-                rule="examples", scores=scores, accepted=accepted, points_per_example=rate, cap=cap
-            ),
-            "leave-one-out": contribution_awards(
-                rule="leave-one-out",
-                scores=scores,
-                accepted=accepted,
-                points_per_example=rate,
-                cap=cap,
-                quality={member_account(m): q for m, q in report.quality.items()},
-            )
-            if report.scoring == "ok"
-            else {},
-            "exact oracle": contribution_awards(
-                rule="leave-one-out",
-                scores=scores,
-                accepted=accepted,
-                points_per_example=rate,
-                cap=cap,
-                quality={member_account(m): q for m, q in quality_scores(oracle_gains).items()},
-            )
-            if oracle_gains
-            else {},
+        rows = gains[gains["round"] == report.server_round]
+        quality: dict[str, dict[str, int] | None] = {
+            "examples": None,
+            "leave-one-out": dict(report.quality) if report.scoring == "ok" else None,
         }
-        for rule, awards in per_rule.items():
+        for rule, column in OFFLINE_RULES.items():
+            found = dict(zip(rows["member"], rows[column], strict=True))
+            quality[rule] = quality_scores(found) if found else None
+        for rule in rules:
+            q = quality[rule]
+            if rule != "examples" and q is None:
+                continue  # an unscored round mints nothing under leave-one-out
+            awards = contribution_awards(
+                rule="examples" if rule == "examples" else "leave-one-out",
+                scores=scores,
+                accepted=accepted,
+                points_per_example=rate,
+                cap=cap,
+                quality=None if q is None else {member_account(m): v for m, v in q.items()},
+            )
             for account, amount in awards.items():
                 member = account.removeprefix("member:")
                 totals[rule][member] = totals[rule].get(member, 0) + amount
@@ -563,33 +564,46 @@ def privacy_table(pairs: Sequence[tuple[Run, Run]], rounds: int) -> str:
     return "\n".join(lines)
 
 
+def _columns(table: pd.DataFrame, name: str) -> list[str]:
+    drawn = [c for c in table.columns if c.startswith(f"{name}#")]
+    return drawn or [name]
+
+
 def fidelity_table(table: pd.DataFrame) -> str:
     lines = [
         "| run | first-order estimate | pairs | Pearson | Spearman | sign agreement |",
         "|---|---|---:|---:|---:|---:|",
     ]
     for label, rows in table.groupby("run", sort=False):
-        for column in ESTIMATES:
-            a = agreement(rows, column)
-            lines.append(
-                f"| {label} | {column} | {int(a['pairs'])} | {a['pearson']:.3f} | "
-                f"{a['spearman']:.3f} | {a['sign']:.0%} |"
-            )
+        for name in ESTIMATES:
+            found = [agreement(rows, c) for c in _columns(table, name)]
+            cells = []
+            for key, fmt in (("pearson", "{:.2f}"), ("spearman", "{:.2f}"), ("sign", "{:.0%}")):
+                values = [f[key] for f in found]
+                cell = fmt.format(np.mean(values))
+                if len(values) > 1:
+                    cell += f" ({fmt.format(min(values))} to {fmt.format(max(values))})"
+                cells.append(cell)
+            what = name if len(found) == 1 else f"{name}, mean of {len(found)} draws (range)"
+            lines.append(f"| {label} | {what} | {len(rows)} | " + " | ".join(cells) + " |")
+    lines.append("")
     for label, rows in table.groupby("run", sort=False):
-        kit = rows["noise/signal offline replica of the kit"].median()
-        ind = rows["noise/signal σ 20, independent noise"].median()
+        clean = rows[CLEAN]
+        scale = float(np.sqrt(np.mean(clean**2)))
+        noise = {
+            name: np.mean(
+                [np.sqrt(np.mean((rows[c] - clean) ** 2)) / scale for c in _columns(table, name)]
+            )
+            for name in (KIT, INDEPENDENT)
+        }
         lines.append(
-            f"\n{label}: noise-to-signal norm ratio of the averaged gradient g (median over "
-            f"rounds): {kit:.1f} with the kit's shared seeded noise, {ind:.1f} with independent "
-            "noise."
+            f"- {label}: noise in the first-order gains (RMS of their difference to the σ → 0 "
+            f"gains, over the RMS of those): {noise[KIT]:.1f} as reported, "
+            f"{noise[INDEPENDENT]:.1f} for the offline draws (mean)."
         )
-    replica = table["offline replica of the kit"] - table["kit (σ 20, as reported)"]
-    scale = table["kit (σ 20, as reported)"].abs().max()
     lines.append(
-        f"\nChecks: the offline replica of the kit's estimator (the same clipped sums and the same "
-        f"seeded noise) differs from the reported gains by at most {replica.abs().max():.2e} "
-        f"(largest reported gain {scale:.2e}); θ + Σ q u / Σ q differs from the stored "
-        f"checkpoint by at most {table['checkpoint_gap'].max():.1e} per coordinate."
+        f"- Check: θ + Σ q u / Σ q differs from the stored checkpoint by at most "
+        f"{table['checkpoint_gap'].max():.1e} per coordinate."
     )
     return "\n".join(lines)
 
@@ -597,17 +611,14 @@ def fidelity_table(table: pd.DataFrame) -> str:
 def shares_table(totals: Mapping[str, Mapping[str, int]], members: Sequence[str]) -> str:
     sums = {rule: sum(v.values()) or 1 for rule, v in totals.items()}
     lines = [
-        (
-            "| member | examples points | share | leave-one-out points | share | exact-LOO oracle "
-            "points | share |"
-        ),
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| member | " + " | ".join(f"{rule} points | share" for rule in totals) + " |",
+        "|---|" + "---:|---:|" * len(totals),
     ]
     for m in members:
-        cells = []
-        for rule in ("examples", "leave-one-out", "exact oracle"):
-            p = totals[rule].get(m, 0)
-            cells.append(f"{p:,} | {p / sums[rule]:.1%}")
+        cells = [
+            f"{totals[rule].get(m, 0):,} | {totals[rule].get(m, 0) / sums[rule]:.1%}"
+            for rule in totals
+        ]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -620,9 +631,9 @@ def chart(table: pd.DataFrame, totals: Mapping[str, Mapping[str, int]], out: Pat
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     styles = {
-        "kit (σ 20, as reported)": ("#d62728", "o"),
-        "σ → 0 (clipped, no noise)": ("#1f77b4", "^"),
-        "exact gradient (Taylor only)": ("#2ca02c", "x"),
+        KIT: ("#d62728", "o"),
+        CLEAN: ("#1f77b4", "^"),
+        TAYLOR: ("#2ca02c", "x"),
     }
     for column, (color, marker) in styles.items():
         left.scatter(table["exact"], table[column], s=16, c=color, marker=marker, label=column,
@@ -637,16 +648,17 @@ def chart(table: pd.DataFrame, totals: Mapping[str, Mapping[str, int]], out: Pat
     left.set_yscale("symlog", linthresh=linthresh)
     left.set_xlabel("exact leave-one-out gain (validation loss)")
     left.set_ylabel("first-order gain")
-    left.set_title("Every (round, member), all runs", fontsize=10)
+    left.set_title("Every (round, member) of the three scored runs", fontsize=10)
     left.legend(fontsize=8)
     members = list(dict.fromkeys([*totals["examples"], *totals["leave-one-out"]]))
     members = sorted(members, key=lambda m: (m == NOISY, m))
     x = np.arange(len(members))
-    rules = ("examples", "leave-one-out", "exact oracle")
-    colors = ("#7f7f7f", "#d62728", "#2ca02c")
-    for i, (rule, color) in enumerate(zip(rules, colors, strict=True)):
+    colors = ("#7f7f7f", "#d62728", "#2ca02c", "#1f77b4")
+    width = 0.8 / len(totals)
+    for i, (rule, color) in enumerate(zip(totals, colors, strict=True)):
         total = sum(totals[rule].values()) or 1
-        right.bar(x + (i - 1) * 0.27, [totals[rule].get(m, 0) / total for m in members], 0.27,
+        offset = (i - (len(totals) - 1) / 2) * width
+        right.bar(x + offset, [totals[rule].get(m, 0) / total for m in members], width,
                   label=rule, color=color)  # fmt: skip
     right.set_xticks(x, members, rotation=15, fontsize=8)
     right.set_ylabel("share of the points minted over all rounds")
@@ -743,7 +755,7 @@ def main() -> None:  # noqa: PLR0915
     logger.info("\n### Privacy\n\n%s", privacy_table(pairs, rounds))
     logger.info("\n### Fidelity against exact leave-one-out\n\n%s", fidelity_table(table))
     logger.info("\n%s", low_noise)
-    cum = noisy_rows.groupby("member")[["exact", "kit (σ 20, as reported)"]].sum()
+    cum = noisy_rows.groupby("member")[["exact", KIT]].sum()
     logger.info(
         "\n### Points with %s (%d rows copied from %s, delays shuffled: correlation with the "
         "true delays %.3f, %d legs kept their own delay)\n\n%s\n\nSum of gains over the rounds "

@@ -20,6 +20,7 @@ BENCHMARKS = (
     "bench_queries",
     "bench_federation",
     "bench_secagg_scale",
+    "bench_contribution",
     "bench_deployment",
 )
 

@@ -27,10 +27,11 @@ Every train instruction carries a ``task`` in its config:
     Return the calibration contributions of the global model on its validation rows.
 
 When the leave-one-out contribution rule is on, a train instruction also carries
-``score-noise-multiplier`` (and ``score-clip``, ``score-scale``) and one extra zero slot per
-weight array: the member first releases its DP validation gradient at the global model
-(:mod:`consortium.privacy.gradient_release`, recorded in its accountant before it trains) and
-returns it, scaled, in those slots, so it is summed under the same SecAgg+ mask as the update.
+``score-noise-multiplier`` (and ``score-clip``, ``score-scale``, ``score-max-rows``) and one
+extra zero slot per weight array: the member first releases its DP validation gradient sum at
+the global model (:mod:`consortium.privacy.gradient_release`, recorded in its accountant before
+it trains) and returns it, scaled, in those slots, so it is summed under the same SecAgg+ mask
+as the update; it reports how many validation rows it used (``score_rows``, a count).
 An evaluate instruction with ``task = score`` then carries the summed gradient ``g`` and the
 member answers with one number, ``g · u`` for its own last update ``u``
 (:mod:`consortium.points.valuation`).
@@ -86,7 +87,11 @@ from consortium.models.federated import (
 from consortium.models.store import save_model
 from consortium.models.targets import Split, time_split
 from consortium.models.training import TrainConfig
-from consortium.privacy.gradient_release import record_release, release_gradient
+from consortium.privacy.gradient_release import (
+    GradientRelease,
+    record_release,
+    release_gradient,
+)
 from consortium.privacy.ledger import PrivacyLedger
 from consortium.privacy.training import DEFAULT_TRAIN, TIME_COLUMN, requested_budget, train_local
 
@@ -297,19 +302,20 @@ class MemberClient(NumPyClient):
         metrics = _round_metrics(float(privacy["epsilon_spent"]), self._me.epsilon, sat_out=False)
         metrics["loss"] = float(trained.fit.final_loss)
         if scoring:
-            scale = float(config.get("score-scale", 1.0))
-            slots = released or [np.zeros_like(p, dtype=np.float64) for p in parameters]
-            update = update + [np.clip(g * scale, -bound, bound) for g in slots]
+            update = update + _gradient_slots(released, parameters, weight, config, bound)
             metrics["score_gradient"] = int(released is not None)
+            metrics["score_rows"] = released.rows if released is not None else 0
         return update, weight, metrics
 
     def _release(
         self, kind: ModelKind, model: Any, split: Split, *, cap: float, config: dict[str, Scalar]
-    ) -> list[NDArray[np.float64]] | None:
+    ) -> GradientRelease | None:
         """Release the DP validation gradient at the global model, or decline (``None``).
 
         The release is recorded in the accountant first; a member declines when it would use
-        up the round's ε cap (training comes first).
+        up the round's ε cap (training comes first). A member with more than ``score-max-rows``
+        validation rows clips each row to ``C * max_rows / rows`` (and scales the noise alike),
+        so that its sum stays within ``max_rows * C`` at the same σ.
         """
         sigma = float(config["score-noise-multiplier"])
         with PrivacyLedger.locked(self._me.home, kind) as ledger:
@@ -320,14 +326,9 @@ class MemberClient(NumPyClient):
                 logger.warning("%s: no ε left for the validation gradient", self._me.member)
                 return None
         data, criterion = model.labelled(split.valid)
-        release = release_gradient(
-            model.network,
-            data,
-            criterion,
-            clip=float(config.get("score-clip", 1.0)),
-            noise_multiplier=sigma,
-        )
-        return release.arrays
+        max_rows = int(config.get("score-max-rows", 1_000_000))
+        clip = float(config.get("score-clip", 1.0)) * min(1.0, max_rows / max(1, len(data)))
+        return release_gradient(model.network, data, criterion, clip=clip, noise_multiplier=sigma)
 
     # ------------------------------------------------------------------ queries
     def get_properties(self, config: dict[str, Scalar]) -> dict[str, Scalar]:
@@ -404,6 +405,26 @@ class MemberClient(NumPyClient):
         )
         loss = float(metrics.get("mae_minutes", metrics.get("brier_stockout", 0.0)))
         return loss, len(split.test), metrics
+
+
+def _gradient_slots(
+    released: GradientRelease | None,
+    parameters: NDArrays,
+    weight: int,
+    config: dict[str, Scalar],
+    bound: float,
+) -> list[NDArray[np.float64]]:
+    """Scale a release into the extra SecAgg+ slots so that the weighted sum is ``Σ G_j``.
+
+    SecAgg+ multiplies a member's vector by ``weight / max_weight``; dividing by it here makes
+    the slots add up to ``score-scale * Σ G_j`` whatever the members' weights (the coordinator
+    multiplies back, see :func:`consortium.federation.scoring.score_round`).
+    """
+    if released is None or weight <= 0:
+        return [np.zeros_like(p, dtype=np.float64) for p in parameters]
+    ratio = weight / float(config.get("max-weight", 10**6))
+    scale = float(config.get("score-scale", 1.0)) / ratio
+    return [np.clip(s * scale, -bound, bound) for s in released.sums]
 
 
 def _kind(config: dict[str, Scalar]) -> ModelKind:

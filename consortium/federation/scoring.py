@@ -1,8 +1,10 @@
 """Coordinator side of the leave-one-out contribution rule (:mod:`consortium.points.valuation`).
 
 A scored round sends one extra zero slot per weight array; every member fills it with its DP
-validation gradient (scaled into the SecAgg+ range), so the same SecAgg+ sum that averages the
-updates also averages the gradients. After the round the coordinator sends the averaged
+validation gradient sum ``G_j`` (scaled into the SecAgg+ range and divided by its own weight
+ratio), so the same SecAgg+ sum that averages the updates also yields ``Σ G_j``, and with the
+members' validation row counts ``g = Σ G_j / Σ n_j``: the gradient of the mean loss over every
+validation row of the consortium. After the round the coordinator sends the averaged
 gradient ``g`` to the members of the aggregate (an evaluate message with ``task = score``), each
 answers ``p_i = g · u_i`` for its own update, and :func:`score_round` checks the answers against
 ``g · Δ`` and turns them into leave-one-out values. The coordinator never holds an update.
@@ -43,12 +45,15 @@ class ScoreSettings:
 
     noise_multiplier: float = 20.0
     clip: float = 1.0
+    max_rows: int = 1_000_000
 
     def __post_init__(self) -> None:
         if not self.noise_multiplier > 0:
             raise ConfigError("score-noise-multiplier", "must be > 0")
         if not self.clip > 0:
             raise ConfigError("score-clip", "must be > 0")
+        if self.max_rows < 1:
+            raise ConfigError("score-max-rows", "must be >= 1")
 
     def member_config(self, secagg: SecAggSettings | None) -> dict[str, Scalar]:
         """Return the train-instruction keys of a scored round."""
@@ -56,14 +61,20 @@ class ScoreSettings:
             "score-noise-multiplier": self.noise_multiplier,
             "score-clip": self.clip,
             "score-scale": self.scale(secagg),
+            "score-max-rows": self.max_rows,
         }
         if secagg is not None:
             config["update-clipping-range"] = secagg.clipping_range
         return config
 
     def scale(self, secagg: SecAggSettings | None) -> float:
-        """Factor that maps a gradient (coordinates within ``±clip``) into ``±R``."""
-        return secagg.clipping_range / self.clip if secagg is not None else 1.0
+        """Factor that maps a gradient sum (norm at most ``max_rows * clip``) into ``±R``.
+
+        Under SecAgg+ one quantum is then ``2 max_rows clip / Q`` of a sum (0.48 clip at the
+        defaults), far below the release noise ``σ clip``.
+        """
+        reach = secagg.clipping_range if secagg is not None else 1.0
+        return reach / (self.max_rows * self.clip)
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,7 @@ def score_round(  # noqa: PLR0913
     old_arrays: Sequence[NDArray[np.generic]],
     settings: ScoreSettings,
     secagg: SecAggSettings | None,
+    max_weight: float,
     nodes: Mapping[str, int],
     config: Mapping[str, Scalar],
     timeout: float | None = None,
@@ -135,8 +147,8 @@ def score_round(  # noqa: PLR0913
     Parameters
     ----------
     outcome
-        The round: ``arrays`` holds the new model then the averaged, scaled gradients;
-        ``member_metrics`` each aggregated member's ``num_examples`` and ``score_gradient``.
+        The round: ``arrays`` holds the new model then the averaged, scaled gradient sums;
+        ``member_metrics`` each aggregated member's ``num_examples`` and ``score_rows``.
     old_arrays
         The model the round started from.
     nodes
@@ -155,15 +167,19 @@ def score_round(  # noqa: PLR0913
     }
     weights = effective_weights(examples, secagg)
     metrics = outcome.member_metrics
-    released = {m for m in examples if int(metrics[m].get("score_gradient", 0))}  # type: ignore[call-overload]
-    released_weight = sum(weights[m] for m in released)
-    if not released_weight:
+    rows = sum(int(metrics[m].get("score_rows", 0)) for m in examples)  # type: ignore[call-overload]
+    if not rows:
         valuation = value_round(
             projections={}, weights=weights, aggregate=0.0, tolerance=0.0, gradient_available=False
         )
         return ScoredRound(valuation, {}, time.perf_counter() - started)
-    # members that declined sent zeros: rescale to the mean over those that released
-    factor = sum(weights.values()) / released_weight / settings.scale(secagg)
+    # The slots average to scale * Σ G_j / Σ ratio_j (members that declined sent zeros).
+    ratios = (
+        sum(weights.values()) / secagg.quantization_range
+        if secagg is not None
+        else sum(examples.values()) / max_weight
+    )
+    factor = ratios / settings.scale(secagg) / rows
     gradient = [s * factor for s in scaled]
     delta = (
         list(outcome.update[:n])

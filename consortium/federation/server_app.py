@@ -22,7 +22,7 @@ Run-config keys (``[tool.flwr.app.config]``, kebab-case): ``model``, ``rounds``,
 ``secure``, ``out-dir``, ``epsilon`` (default member budget), ``max-epsilon-per-round``,
 ``update-clipping-range``, ``max-weight``, ``resume``, ``interval-level``,
 ``tolerance-minutes``, ``horizon-days``, ``round-timeout``, ``seed``, ``score-contributions``,
-``score-noise-multiplier``, ``score-clip``.
+``score-noise-multiplier``, ``score-clip``, ``score-max-rows``.
 
 Rounds are *scored* (leave-one-out contribution values, :mod:`consortium.federation.scoring`)
 when the board's contribution rule is ``leave-one-out`` (asked of the recorder before every
@@ -108,6 +108,7 @@ class FederationConfig:
     score_contributions: bool = False
     score_noise_multiplier: float = 20.0
     score_clip: float = 1.0
+    score_max_rows: int = 1_000_000
 
     def __post_init__(self) -> None:
         if self.model not in ("eta", "stock"):
@@ -120,7 +121,7 @@ class FederationConfig:
             raise ConfigError("epsilon", "must be > 0")
         if not self.max_epsilon_per_round > 0:
             raise ConfigError("max-epsilon-per-round", "must be > 0")
-        ScoreSettings(self.score_noise_multiplier, self.score_clip)  # validates both
+        ScoreSettings(self.score_noise_multiplier, self.score_clip, self.score_max_rows)
 
     @classmethod
     def from_run_config(cls, run_config: Mapping[str, Any]) -> FederationConfig:
@@ -404,6 +405,7 @@ class Federation:
                 old_arrays=arrays,
                 settings=scoring,
                 secagg=secagg,
+                max_weight=cfg.max_weight,
                 nodes=outcome.member_nodes,
                 config={**cfg.member_config(), "round": rnd},
                 timeout=cfg.round_timeout,
@@ -450,7 +452,8 @@ class Federation:
         wanted = cfg.score_contributions or (
             self.recorder is not None and self.recorder.contribution_rule() == "leave-one-out"
         )
-        return ScoreSettings(cfg.score_noise_multiplier, cfg.score_clip) if wanted else None
+        settings = ScoreSettings(cfg.score_noise_multiplier, cfg.score_clip, cfg.score_max_rows)
+        return settings if wanted else None
 
     def _calibrate(self, model: Any, arrays: list[np.ndarray], stats: Any) -> None:
         result = run_secure_sum(
@@ -571,6 +574,7 @@ class Federation:
                         "rule": "leave-one-out, first order, over SecAgg+ (points.valuation)",
                         "gradient_noise_multiplier": cfg.score_noise_multiplier,
                         "gradient_clip": cfg.score_clip,
+                        "gradient_max_rows": cfg.score_max_rows,
                         "rounds_scored": sum(r.scoring is not None for r in self.reports),
                     }
                     if any(r.scoring is not None for r in self.reports)

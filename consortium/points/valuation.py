@@ -4,9 +4,9 @@ Exact leave-one-out needs the aggregate without member ``i``. Under SecAgg+ that
 whoever sees both ``S`` and ``S - w_i u_i`` has member ``i``'s update by subtraction. The kit
 therefore uses the first-order (influence) form of leave-one-out, which needs only
 
-- ``g``: the gradient of the consortium's validation loss at the round's starting model,
-  released with DP noise by every member and summed under SecAgg+
-  (:mod:`consortium.privacy.gradient_release`);
+- ``g``: the gradient of the consortium's validation loss (the mean over every member's
+  validation rows) at the round's starting model, released with DP noise by every member and
+  summed under SecAgg+ (:mod:`consortium.privacy.gradient_release`);
 - ``p_i = g · u_i``: one number per member, which member ``i`` computes from its own update;
 - ``a = g · Δ``: what the coordinator computes from the aggregate ``Δ = Σ w_i u_i / W``.
 

@@ -1,16 +1,15 @@
 """A member's differentially private validation gradient (the quality-aware contribution rule).
 
 The leave-one-out contribution rule (:mod:`consortium.points.valuation`) needs the gradient of
-the consortium's validation loss at the round's starting model. Each member releases its share
-of it -- the sum over its validation rows of the per-row gradients, each clipped to norm ``C``,
-plus Gaussian noise ``N(0, (σ C)^2)`` on every coordinate -- into a SecAgg+ sum, so the
-coordinator only ever sees the consortium-wide total.
+the consortium's validation loss (over every member's validation rows) at the round's starting
+model. Each member releases its share of it -- the sum over its validation rows of the per-row
+gradients, each clipped to norm ``C``, plus Gaussian noise ``N(0, (σ C)^2)`` on every coordinate
+-- into a SecAgg+ sum, so the coordinator only ever sees the consortium-wide total.
 
 Adding or removing one row moves the clipped sum by at most ``C``: this is the Gaussian
 mechanism with noise multiplier ``σ``, i.e. one DP-SGD step at sample rate 1, and the member
 records it as such in its own accountant (:func:`record_release`) *before* it trains in the
-same round, so that training plans its noise against a history that already holds it. Dividing
-by the row count (a count the member already reports in plaintext) is post-processing.
+same round, so that training plans its noise against a history that already holds it.
 
 Per-row norms come from Opacus's ghost clipping (``GradSampleModuleFastGradientClipping``, the
 same hooks DP-SGD training uses), then one second backward pass of the clip-weighted losses
@@ -42,9 +41,9 @@ _BATCH = 4096
 
 @dataclass(frozen=True)
 class GradientRelease:
-    """A member's released gradient: ``(clipped sum + noise) / rows``, in parameter order."""
+    """A member's released gradient ``clipped sum + noise`` (parameter order) and its row count."""
 
-    arrays: list[NDArray[np.float64]]
+    sums: list[NDArray[np.float64]]
     rows: int
 
 
@@ -101,7 +100,7 @@ def release_gradient(
     noise_multiplier: float,
     seed: int | None = None,
 ) -> GradientRelease:
-    """Return the Gaussian-mechanism release of the mean clipped gradient over ``data``.
+    """Return the Gaussian-mechanism release of the clipped gradient sum over ``data``.
 
     Record it with :func:`record_release` first; with no rows the release is all zeros. The
     noise comes from OS entropy unless ``seed`` is given (tests only: whoever knows a seed can
@@ -121,7 +120,7 @@ def release_gradient(
         generator.seed()
     std = noise_multiplier * clip
     noisy = [
-        (s + torch.normal(0.0, std, size=s.shape, generator=generator, dtype=torch.float64)) / rows
+        s + torch.normal(0.0, std, size=s.shape, generator=generator, dtype=torch.float64)
         for s in sums
     ]
     return GradientRelease([t.numpy() for t in noisy], rows)
