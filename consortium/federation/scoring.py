@@ -95,7 +95,7 @@ def collect_projections(
     timeout: float | None,
 ) -> dict[str, float]:
     """Send ``g`` to ``members`` (node id -> member id); return the projections they report."""
-    parameters = ndarrays_to_parameters([np.asarray(g, dtype=np.float64) for g in gradient])
+    parameters = ndarrays_to_parameters([np.asarray(g, dtype=np.float32) for g in gradient])
     messages = [
         Message(
             compat.evaluateins_to_recorddict(
@@ -180,7 +180,8 @@ def score_round(  # noqa: PLR0913
         else sum(examples.values()) / max_weight
     )
     factor = ratios / settings.scale(secagg) / rows
-    gradient = [s * factor for s in scaled]
+    # float32 on the wire (half the bytes); the check below uses exactly what members receive
+    gradient = [(s * factor).astype(np.float32).astype(np.float64) for s in scaled]
     delta = (
         list(outcome.update[:n])
         if outcome.update
