@@ -164,7 +164,8 @@ class UpdateRejected(ConsortiumError, ValueError):
     code : str
         Stable machine-readable reason: ``missing-key``, ``unexpected-key``,
         ``count-mismatch``, ``shape-mismatch``, ``dtype-mismatch``, ``non-finite``,
-        ``out-of-range`` or ``weight-out-of-range``.
+        ``out-of-range``, ``weight-out-of-range`` or ``plain-refused`` (a member asked to send
+        its update unmasked without allowing it).
     reason : str
         Human-readable detail.
     """

@@ -55,7 +55,11 @@ def federate(  # noqa: PLR0913
         typer.Option("--max-epsilon-per-round", help="Cap on ε a member spends in one round."),
     ] = math.inf,
     secure: Annotated[
-        bool, typer.Option("--secure/--plain", help="SecAgg+ (default) or plain FedAvg.")
+        bool,
+        typer.Option(
+            "--secure/--plain",
+            help="SecAgg+ (default) or plain FedAvg (these one-machine members then allow it).",
+        ),
     ] = True,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue after the last checkpoint in OUT.")

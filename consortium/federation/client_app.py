@@ -39,7 +39,9 @@ member answers with one number, ``g · u`` for its own last update ``u``
 Evaluate instructions score the calibrated global model on the member's own test rows and
 return metrics only. The only plaintext figures a member sends are the counts and metrics in
 ``FitRes.metrics``/``EvaluateRes.metrics``: rows used, ε spent (not secret) and aggregate scores.
-Updates and statistics travel masked (``secaggplus_mod``); the guard mod checks each update
+Updates and statistics travel masked (``secaggplus_mod``, through
+:func:`~consortium.federation.secagg.masked_updates_mod`, which refuses a plain train instruction
+unless the node config sets ``allow-plain-updates``); the guard mod checks each update
 against the global model's layout and clips it into the quantisation range (clipping a DP
 output is post-processing, so the privacy guarantee is unchanged).
 """
@@ -58,7 +60,6 @@ import pandas as pd
 import torch
 from flwr.app import ArrayRecord, ConfigRecord, Context
 from flwr.client import Client, NumPyClient
-from flwr.client.mod import secaggplus_mod
 from flwr.clientapp import ClientApp
 from flwr.common import NDArrays, Scalar
 from numpy.typing import NDArray
@@ -74,7 +75,7 @@ from consortium.federation.model_io import (
     stats_from_json,
 )
 from consortium.federation.records import ndarrays_to_state_dict, specs_of, state_dict_to_ndarrays
-from consortium.federation.secagg import make_update_guard_mod
+from consortium.federation.secagg import make_update_guard_mod, masked_updates_mod
 from consortium.federation.secure_sum import encode_arrays
 from consortium.forecasts.catalog import LANE_BUCKETS, lane_sums
 from consortium.models.eta import EtaModel
@@ -462,6 +463,6 @@ def _client_fn(context: Context) -> Client:
 
 
 app = ClientApp(
-    client_fn=_client_fn, mods=[secaggplus_mod, make_update_guard_mod(on_out_of_range="clip")]
+    client_fn=_client_fn, mods=[masked_updates_mod, make_update_guard_mod(on_out_of_range="clip")]
 )
 """The members' app (``[tool.flwr.app.components] clientapp``)."""

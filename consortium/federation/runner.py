@@ -23,6 +23,7 @@ from consortium.federation.client_app import app as client_app
 from consortium.federation.client_app import data_file
 from consortium.federation.local_grid import LocalRun, run_local
 from consortium.federation.model_io import ModelKind
+from consortium.federation.secagg import PLAIN_ALLOWED_KEY
 from consortium.federation.server_app import OnEvent, RoundRecorder, make_server_app
 
 __all__ = ["discover_members", "federate", "read_budgets"]
@@ -116,6 +117,8 @@ def federate(  # noqa: PLR0913
             "home": str(out / "member-state" / member),
             "epsilon": float((budgets or {}).get(member, epsilon)),
         }
+        if not secure:  # these one-machine members agree to a plain round (tests, comparisons)
+            nodes[member][PLAIN_ALLOWED_KEY] = True
     run_config: dict[str, UserConfigValue] = {
         "model": model,
         "rounds": rounds,

@@ -46,6 +46,7 @@ from typing import Literal
 import numpy as np
 from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.app.message_type import MessageType
+from flwr.client.mod import secaggplus_mod
 from flwr.clientapp.typing import ClientAppCallable, Mod
 from flwr.common import (
     Scalar,
@@ -53,6 +54,7 @@ from flwr.common import (
     parameters_to_ndarrays,
 )
 from flwr.common.secure_aggregation.secaggplus_constants import (
+    RECORD_KEY_CONFIGS,
     RECORD_KEY_STATE,
 )
 from flwr.compat.common import recorddict_compat as compat
@@ -73,6 +75,7 @@ __all__ = [
     "SecAggPlan",
     "SecAggSettings",
     "make_update_guard_mod",
+    "masked_updates_mod",
     "plan_secagg",
     "run_fedavg_round",
     "update_clipping_range",
@@ -200,6 +203,35 @@ def update_clipping_range(  # noqa: PLR0913
     return learning_rate * local_steps * per_step / (1.0 - momentum)
 
 
+PLAIN_ALLOWED_KEY = "allow-plain-updates"
+"""Node-config key a member sets to true to answer plain (unmasked) train instructions."""
+
+
+def masked_updates_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Message:
+    """Run Flower's ``secaggplus_mod``, and refuse to send an update unmasked unless allowed.
+
+    Flower's mod fails on a train instruction that carries no SecAgg+ stage. A coordinator
+    that asks for a plain round would otherwise see each member's update, so a member answers
+    one only when its own node config sets ``allow-plain-updates`` (a test consortium run
+    with ``consortium federate --plain`` does; a production node does not).
+    """
+    is_plain = (
+        msg.metadata.message_type == MessageType.TRAIN
+        and RECORD_KEY_CONFIGS not in msg.content.config_records
+    )
+    if not is_plain:
+        return secaggplus_mod(msg, ctxt, call_next)
+    if str(ctxt.node_config.get(PLAIN_ALLOWED_KEY, "false")).lower() != "true":
+        member = str(ctxt.node_config.get("member-id", f"node {ctxt.node_id}"))
+        raise UpdateRejected(
+            member,
+            None,
+            code="plain-refused",
+            reason=f"asked to send its update without SecAgg+; set {PLAIN_ALLOWED_KEY} to allow",
+        )
+    return call_next(msg, ctxt)
+
+
 def make_update_guard_mod(*, on_out_of_range: Literal["reject", "clip"] = "reject") -> Mod:
     """Return a member-side mod that checks its own update before SecAgg+ masks it.
 
@@ -225,7 +257,12 @@ def make_update_guard_mod(*, on_out_of_range: Literal["reject", "clip"] = "rejec
         fitres = compat.recorddict_to_fitres(reply.content, keep_input=True)
         update = parameters_to_ndarrays(fitres.parameters)
         check_ndarrays(update, expected=specs_of_ndarrays(start), member=member, check_dtype=False)
-        sa_state = ctxt.state.config_records.get(RECORD_KEY_STATE, ConfigRecord())
+        masked = RECORD_KEY_CONFIGS in msg.content.config_records  # else: a plain round
+        sa_state = (
+            ctxt.state.config_records.get(RECORD_KEY_STATE, ConfigRecord())
+            if masked
+            else ConfigRecord()  # the SecAgg+ state of an earlier masked round does not apply
+        )
         max_weight = float(sa_state.get("max_weight", math.inf))  # type: ignore[arg-type]
         if fitres.num_examples > max_weight:
             raise UpdateRejected(

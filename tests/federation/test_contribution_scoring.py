@@ -17,18 +17,18 @@ import numpy as np
 import pytest
 from flwr.app import Context, Message
 from flwr.app.message_type import MessageType
-from flwr.client.mod import secaggplus_mod
 from flwr.clientapp import ClientApp
 from flwr.clientapp.typing import ClientAppCallable
 from flwr.compat.common import recorddict_compat as compat
 from sqlalchemy.orm import Session, sessionmaker
 
 from consortium.db import create_schema, make_engine, make_session_factory
-from consortium.federation.client_app import MemberClient
+from consortium.federation.client_app import LAST_UPDATE_KEY, MemberClient
 from consortium.federation.client_app import app as client_app
 from consortium.federation.local_grid import LocalGrid, serve
 from consortium.federation.recording import LedgerRecorder
-from consortium.federation.secagg import make_update_guard_mod
+from consortium.federation.runner import federate
+from consortium.federation.secagg import make_update_guard_mod, masked_updates_mod
 from consortium.federation.server_app import FederationEvent, RoundReport, make_server_app
 from consortium.identity.registry import bootstrap_coordinator
 from consortium.ledger.audit import verify_database
@@ -241,7 +241,8 @@ def _client_fn(context: Context) -> Any:
 def lied_run(members_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> ScoredRun:
     app = ClientApp(
         client_fn=_client_fn,
-        mods=[secaggplus_mod, make_update_guard_mod(on_out_of_range="clip"), lie_about_projection],
+        mods=[masked_updates_mod, make_update_guard_mod(on_out_of_range="clip"),
+              lie_about_projection],  # fmt: skip
     )
     return run_scored(members_dir, tmp_path_factory.mktemp("lied"), app=app, budgets={}, rounds=1)
 
@@ -256,3 +257,32 @@ def test_a_misreported_projection_gets_the_rounds_scores_refused(lied_run: Score
     assert payload["scoring"] == "inconsistent"
     assert all("quality" not in p for p in payload["participants"])
     assert lied_run.board.entries("points-minted") == []  # nobody is paid for a refused round
+
+
+def test_the_plain_path_scores_too(members_dir: Path, tmp_path: Path) -> None:
+    # Without SecAgg+ (`consortium federate --plain`, members that allow it) the identity holds
+    # to float64 rounding.
+    board = make_board(tmp_path / "board.db")
+    events: list[FederationEvent] = []
+    federate(members_dir, model="eta", rounds=1, epsilon=8.0, out=tmp_path, secure=False,
+             on_event=events.append, recorder=board.recorder())  # fmt: skip
+    (report,) = [e.report for e in events if e.stage == "round" and e.report is not None]
+    assert report.status == "ok"
+    assert report.scoring == "ok"
+    assert set(report.quality) == set(CARRIERS)
+    assert board.entries("points-minted")
+
+
+def test_a_member_refuses_to_send_its_update_unmasked_unless_it_allows_it(
+    members_dir: Path, tmp_path: Path
+) -> None:
+    run_config = run_config_of("eta", tmp_path) | {"secure": False}
+    nodes = nodes_of(members_dir, "eta", tmp_path)  # no allow-plain-updates: production nodes
+    grid = LocalGrid(client_app, nodes=nodes, run_config=run_config, record=True)
+    events: list[FederationEvent] = []
+    serve(make_server_app(on_event=events.append), grid, run_config=run_config)
+    (report,) = [e.report for e in events if e.stage == "round" and e.report is not None]
+    assert report.status == "failed"
+    assert any("plain-refused" in f for f in report.failures), report.failures
+    for member in CARRIERS:  # nobody's update reached the coordinator
+        assert LAST_UPDATE_KEY not in grid.context_of(member).state.array_records

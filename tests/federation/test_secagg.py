@@ -11,7 +11,10 @@ import torch
 from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.app.message_type import MessageType
 from flwr.common import Code, FitIns, FitRes, Status, ndarrays_to_parameters, parameters_to_ndarrays
-from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_STATE
+from flwr.common.secure_aggregation.secaggplus_constants import (
+    RECORD_KEY_CONFIGS,
+    RECORD_KEY_STATE,
+)
 from flwr.compat.common import recorddict_compat as compat
 from flwr.serverapp import Grid, ServerApp
 
@@ -279,9 +282,10 @@ def test_out_of_range_update_is_rejected_not_silently_clipped(run_config: dict) 
 
 
 def _fit_exchange(update: list[np.ndarray], n: int) -> tuple[Message, Context, Message]:
-    """A real fit instruction, a member context holding SecAgg+ state, and the reply."""
+    """A real masked-stage fit instruction, a member context with SecAgg+ state, the reply."""
     start = [np.zeros_like(u) for u in update]
     content = compat.fitins_to_recorddict(FitIns(ndarrays_to_parameters(start), {}), True)
+    content.config_records[RECORD_KEY_CONFIGS] = ConfigRecord({})  # a masked (SecAgg+) stage
     with coordinator_identity(1):
         msg = Message(content, dst_node_id=5, message_type=MessageType.TRAIN, group_id="1")
     sa_state = ConfigRecord({"clipping_range": 0.5, "max_weight": 100.0})
