@@ -58,7 +58,7 @@ CARRIERS = ["aurora-air", "meridian-line", "rhine-road", "silk-corridor-rail"]
 WAREHOUSES = ["duisburg-dc", "rotterdam-dc", "warsaw-dc"]
 CLIP = 0.5  # the server's default update-clipping-range (SecAgg+ R)
 Q = 2**22  # SecAgg+ quantisation range
-MAX_WEIGHT = 1e6  # the server's default max-weight
+MAX_WEIGHT = 1000.0  # the server's default max-weight (FederationConfig)
 STATS_MESSAGES = 4  # a SecAgg+ round is 4 messages per member: setup, share keys, masked, unmask
 runner = CliRunner()
 
