@@ -36,6 +36,7 @@ True
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import numpy as np
@@ -173,7 +174,11 @@ class DPEngine:
             self.budget.epsilon,
             ACCOUNTANT,
         )
-        engine = PrivacyEngine(accountant=ACCOUNTANT, secure_mode=False)
+        with warnings.catch_warnings():
+            # Opacus warns on every run that secure_mode is off; its fix (torchcsprng) has no build
+            # for the kit's torch; the noise is seeded from OS entropy instead (module docstring).
+            warnings.filterwarnings("ignore", message="Secure RNG turned off")
+            engine = PrivacyEngine(accountant=ACCOUNTANT, secure_mode=False)
         engine.accountant.load_state_dict(
             {"history": list(self.ledger.history), "mechanism": engine.accountant.mechanism()}
         )
