@@ -286,3 +286,37 @@ def test_a_member_refuses_to_send_its_update_unmasked_unless_it_allows_it(
     assert any("plain-refused" in f for f in report.failures), report.failures
     for member in CARRIERS:  # nobody's update reached the coordinator
         assert LAST_UPDATE_KEY not in grid.context_of(member).state.array_records
+
+
+def test_the_boards_rule_change_takes_effect_at_the_next_round(
+    members_dir: Path, tmp_path: Path
+) -> None:
+    # Prepare: the board starts on `examples`; after round 1 it switches to leave-one-out (as an
+    # executed contribution-rule proposal does, through change_policy).
+    board = make_board(tmp_path / "board.db")
+    with board.factory.begin() as s:
+        change_policy(s, changes={"contribution_rule": "examples"}, signer=board.coordinator)
+    events: list[FederationEvent] = []
+
+    def on_event(event: FederationEvent) -> None:
+        events.append(event)
+        if event.stage == "round" and event.server_round == 1:
+            with board.factory.begin() as s:
+                change_policy(s, changes={"contribution_rule": "leave-one-out"},
+                              signer=board.coordinator)  # fmt: skip
+
+    # Execute
+    federate(members_dir, model="eta", rounds=2, epsilon=8.0, out=tmp_path, on_event=on_event,
+             recorder=board.recorder())  # fmt: skip
+    # Assert: round 1 unscored and paid by examples, round 2 scored and paid by quality
+    first, second = [e.report for e in events if e.stage == "round" and e.report is not None]
+    assert first.scoring is None
+    assert second.scoring == "ok"
+    rules = [(r["round"], r["contribution_rule"]) for r in board.entries("round-completed")]
+    assert rules == [(1, "examples"), (2, "leave-one-out")]
+    minted = board.entries("points-minted")
+    round1 = {m["account"]: m["amount"] for m in minted if m["refs"]["round"] == 1}
+    with board.factory.begin() as s:
+        policy = current_policy(s)
+    rate, cap = policy.points_per_example, policy.contribution_cap_per_round
+    assert round1 == {f"member:{m}": min(n * rate, cap) for m, n in first.examples.items() if n}
