@@ -244,3 +244,23 @@ class MembershipError(OperationRefused):
 
 class QueryRejected(OperationRefused):
     """A paid forecast query is refused before anything is charged."""
+
+
+class DeploymentError(ConsortiumError, RuntimeError):
+    """A deployment process or ``flwr`` command failed; nothing is left running.
+
+    Parameters
+    ----------
+    subject : str
+        What failed: ``superlink``, ``supernode <member>``, ``flwr run``, ``run <id>``, ...
+    code : str
+        ``start-failed``, ``not-ready``, ``cli-failed``, ``timeout`` or ``unknown-member``.
+    reason : str
+        Human-readable detail (the tail of the process log where there is one).
+    """
+
+    def __init__(self, subject: str, *, code: str, reason: str) -> None:
+        self.subject = subject
+        self.code = code
+        self.reason = reason
+        super().__init__(f"{subject}: {reason} [{code}]")

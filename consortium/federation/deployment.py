@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from consortium.errors import ConfigError, ConsortiumError
+from consortium.errors import ConfigError, DeploymentError
 from consortium.federation.certs import (
     CertPaths,
     NodeKeyPaths,
@@ -82,26 +82,6 @@ CONNECTION = "consortium-local"
 ConfigValue = str | int | float | bool
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _TOML_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-class DeploymentError(ConsortiumError, RuntimeError):
-    """A deployment process or ``flwr`` command failed; nothing is left running.
-
-    Parameters
-    ----------
-    subject : str
-        What failed: ``superlink``, ``supernode <member>``, ``flwr run``, ``run <id>``, ...
-    code : str
-        ``start-failed``, ``not-ready``, ``cli-failed``, ``timeout`` or ``unknown-member``.
-    reason : str
-        Human-readable detail (the tail of the process log where there is one).
-    """
-
-    def __init__(self, subject: str, *, code: str, reason: str) -> None:
-        self.subject = subject
-        self.code = code
-        self.reason = reason
-        super().__init__(f"{subject}: {reason} [{code}]")
 
 
 @dataclass(frozen=True)
