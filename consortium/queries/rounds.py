@@ -13,6 +13,7 @@ Examples
 >>> # with factory.begin() as session:
 >>> #     rounds_frame(session, model="eta")            # one row per round entry
 >>> #     epsilon_frame(session, model="eta")           # model, round, member, epsilon_spent
+>>> #     contributions_frame(session)                  # per member and round: examples, points
 """
 
 from __future__ import annotations
@@ -175,3 +176,46 @@ def examples_frame(session: Session, *, model: str | None = None) -> pd.DataFram
     ]
     frame = pd.DataFrame(records, columns=["model", "round", "member", "examples"])
     return frame.astype({"round": "int64", "examples": "int64"})
+
+
+CONTRIBUTION_COLUMNS = ["model", "round", "rule", "member", "examples", "quality", "points"]
+
+
+def contributions_frame(session: Session, *, model: str | None = None) -> pd.DataFrame:
+    """Return what each member contributed in each completed round and the points it earned.
+
+    Columns: ``model``, ``round``, ``rule`` (as in :func:`rounds_frame`), ``member``,
+    ``examples``, ``quality`` (the integer leave-one-out score, parts per million of the round's
+    positive gains; missing when the round was not scored) and ``points`` (minted for it: the
+    ``points-minted`` contribution entries whose refs name the model and round).
+    """
+    minted: dict[tuple[object, object, str], int] = {}
+    rows = session.execute(
+        select(_entries.payload).where(_entries.kind == "points-minted").order_by(_entries.seq)
+    ).scalars()
+    for payload in rows:
+        data = json.loads(payload)
+        refs = _mapping(data.get("refs"))
+        account = str(data.get("account", ""))
+        if data.get("reason") == "contribution" and account.startswith("member:"):
+            key = (refs.get("model"), refs.get("round"), account.removeprefix("member:"))
+            minted[key] = minted.get(key, 0) + int(data.get("amount") or 0)
+    records = []
+    for _, _, kind, data in _round_entries(session, model):
+        if kind != ROUND_COMPLETED:
+            continue
+        listed = {
+            str(p.get("member")): p.get("quality")
+            for p in data.get("participants") or ()
+            if isinstance(p, Mapping)
+        }
+        for p in participants(data):
+            quality = listed.get(p.member)
+            records.append(
+                (data.get("model"), data.get("round"), _rule(data), p.member, p.examples,
+                 quality if isinstance(quality, int) else None,
+                 minted.get((data.get("model"), data.get("round"), p.member), 0))
+            )  # fmt: skip
+    frame = pd.DataFrame(records, columns=CONTRIBUTION_COLUMNS)
+    return frame.astype({"round": "int64", "examples": "int64", "quality": "Int64",
+                         "points": "int64"})  # fmt: skip

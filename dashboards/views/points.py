@@ -1,16 +1,18 @@
-"""Points: supply, the books check, and every account's balance."""
+"""Points: supply, the books check, every account's balance, and what each round paid for."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from consortium.queries.points import balances_frame, points_overview
+from consortium.queries.rounds import contributions_frame
 from dashboards.context import dashboard_context
 
 ctx = dashboard_context()
 with ctx.session() as s:
     overview = points_overview(s)
     balances = balances_frame(s)
+    contributions = contributions_frame(s)
 
 st.title("Points")
 cols = st.columns(3)
@@ -39,3 +41,12 @@ kinds = st.multiselect(
 shown = balances[balances["kind"].isin(kinds)]
 st.bar_chart(shown, x="account", y="balance", color="kind", horizontal=True)
 st.dataframe(shown, hide_index=True, key="points-balances")
+
+st.subheader("Contributions")
+st.caption(
+    "Points minted for each member in each federated round, under the board's rule in force: "
+    "`examples` pays the examples trained (capped); `leave-one-out` splits the same pot by each "
+    "member's measured value to the consortium's validation loss (quality, parts per million). "
+    "A round whose scores were refused pays nobody."
+)
+st.dataframe(contributions, hide_index=True, key="points-contributions")

@@ -2,7 +2,7 @@ from collections.abc import Callable
 
 from streamlit.testing.v1 import AppTest
 
-from consortium.points.store import balances
+from consortium.points.store import balances, contributions
 from consortium.queries.points import points_overview
 from tests.dashboards.charts import chart_specs, fields
 from tests.queries.world import World
@@ -31,3 +31,15 @@ def test_kind_filter_keeps_member_accounts(page: Callable[..., AppTest], world: 
     table = at.dataframe[0].value
     assert set(table["kind"]) == {"member"}
     assert table["account"].str.startswith("member:").all()
+
+
+def test_contributions_table_lists_what_each_round_paid(
+    page: Callable[..., AppTest], world: World
+) -> None:
+    with world.factory.begin() as s:
+        minted = contributions(s, model="eta")
+    at = page("points", world)
+    (table,) = [d.value for d in at.dataframe if "points" in d.value.columns]
+    assert set(table.columns) >= {"model", "round", "rule", "member", "examples", "points"}
+    paid = table.groupby("member")["points"].sum()
+    assert {f"member:{m}": int(p) for m, p in paid.items() if p} == minted

@@ -1,4 +1,8 @@
-from consortium.queries.rounds import epsilon_frame, examples_frame, rounds_frame
+from consortium.queries.rounds import (
+    epsilon_frame,
+    examples_frame,
+    rounds_frame,
+)
 from tests.queries.world import World
 
 
