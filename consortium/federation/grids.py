@@ -1,15 +1,61 @@
-"""A ``Grid`` that forwards every call to another one; wrappers override what they change."""
+"""Grid helpers: a forwarding ``Grid`` and one evaluate exchange with a set of members.
+
+:class:`DelegatingGrid` forwards every call to another grid; wrappers override what they change.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
 from flwr.app import Message, RecordDict
+from flwr.app.message_type import MessageType
+from flwr.common import EvaluateIns, EvaluateRes, Scalar, ndarrays_to_parameters
+from flwr.compat.common import recorddict_compat as compat
 from flwr.proto.node_pb2 import NodeInfo
 from flwr.serverapp import Grid
 from flwr.supercore.run import Run
+from numpy.typing import NDArray
 
-__all__ = ["DelegatingGrid"]
+__all__ = ["DelegatingGrid", "evaluate_on"]
+
+logger = logging.getLogger(__name__)
+
+
+def evaluate_on(  # noqa: PLR0913
+    grid: Grid,
+    nodes: Iterable[int],
+    arrays: Sequence[NDArray[np.generic]],
+    config: Mapping[str, Scalar],
+    *,
+    labels: Mapping[int, str],
+    timeout: float | None,
+    purpose: str,
+) -> dict[str, EvaluateRes]:
+    """Send one evaluate instruction (``arrays``, ``config``) to each node; return the replies.
+
+    Keyed by member id (``labels``, else ``node <id>``); a member whose ClientApp failed is
+    logged under ``purpose`` and left out.
+    """
+    parameters = ndarrays_to_parameters([np.asarray(a) for a in arrays])
+    messages = [
+        Message(
+            compat.evaluateins_to_recorddict(EvaluateIns(parameters, dict(config)), True),
+            node_id,
+            MessageType.EVALUATE,
+        )
+        for node_id in nodes
+    ]
+    replies: dict[str, EvaluateRes] = {}
+    for reply in grid.send_and_receive(messages, timeout=timeout):
+        node = reply.metadata.src_node_id
+        member = labels.get(node, f"node {node}")
+        if reply.has_error():
+            logger.warning("%s by %s failed: %s", purpose, member, reply.error.reason)
+            continue
+        replies[member] = compat.recorddict_to_evaluateres(reply.content)
+    return replies
 
 
 class DelegatingGrid(Grid):

@@ -22,14 +22,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from flwr.app import Message
-from flwr.app.message_type import MessageType
-from flwr.common import EvaluateIns, Scalar, ndarrays_to_parameters
-from flwr.compat.common import recorddict_compat as compat
+from flwr.common import Scalar
 from flwr.serverapp import Grid
 from numpy.typing import NDArray
 
 from consortium.errors import ConfigError
+from consortium.federation.grids import evaluate_on
 from consortium.federation.secagg import SecAggSettings
 from consortium.federation.strategy import RoundOutcome
 from consortium.points.valuation import Valuation, consistency_tolerance, value_round
@@ -95,26 +93,19 @@ def collect_projections(
     timeout: float | None,
 ) -> dict[str, float]:
     """Send ``g`` to ``members`` (node id -> member id); return the projections they report."""
-    parameters = ndarrays_to_parameters([np.asarray(g, dtype=np.float32) for g in gradient])
-    messages = [
-        Message(
-            compat.evaluateins_to_recorddict(
-                EvaluateIns(parameters, {**config, "task": "score"}), True
-            ),
-            node_id,
-            MessageType.EVALUATE,
-        )
-        for node_id in members
-    ]
+    replies = evaluate_on(
+        grid,
+        members,
+        [np.asarray(g, dtype=np.float32) for g in gradient],
+        {**config, "task": "score"},
+        labels=members,
+        timeout=timeout,
+        purpose="scoring",
+    )
     projections: dict[str, float] = {}
-    for reply in grid.send_and_receive(messages, timeout=timeout):
-        member = members.get(reply.metadata.src_node_id, f"node {reply.metadata.src_node_id}")
-        if reply.has_error():
-            logger.warning("scoring: %s failed: %s", member, reply.error.reason)
-            continue
-        metrics = compat.recorddict_to_evaluateres(reply.content).metrics
-        if "projection" in metrics:
-            projections[member] = float(metrics["projection"])  # type: ignore[arg-type]
+    for member, res in replies.items():
+        if "projection" in res.metrics:
+            projections[member] = float(res.metrics["projection"])  # type: ignore[arg-type]
         else:
             logger.warning("scoring: %s declined", member)
     return projections

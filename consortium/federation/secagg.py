@@ -207,6 +207,11 @@ PLAIN_ALLOWED_KEY = "allow-plain-updates"
 """Node-config key a member sets to true to answer plain (unmasked) train instructions."""
 
 
+def _is_masked(msg: Message) -> bool:
+    """Whether ``msg`` is a stage of a SecAgg+ round (it carries the SecAgg+ configs)."""
+    return RECORD_KEY_CONFIGS in msg.content.config_records
+
+
 def masked_updates_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Message:
     """Run Flower's ``secaggplus_mod``, and refuse to send an update unmasked unless allowed.
 
@@ -215,11 +220,7 @@ def masked_updates_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable
     one only when its own node config sets ``allow-plain-updates`` (a test consortium run
     with ``consortium federate --plain`` does; a production node does not).
     """
-    is_plain = (
-        msg.metadata.message_type == MessageType.TRAIN
-        and RECORD_KEY_CONFIGS not in msg.content.config_records
-    )
-    if not is_plain:
+    if msg.metadata.message_type != MessageType.TRAIN or _is_masked(msg):
         return secaggplus_mod(msg, ctxt, call_next)
     if str(ctxt.node_config.get(PLAIN_ALLOWED_KEY, "false")).lower() != "true":
         member = str(ctxt.node_config.get("member-id", f"node {ctxt.node_id}"))
@@ -257,11 +258,10 @@ def make_update_guard_mod(*, on_out_of_range: Literal["reject", "clip"] = "rejec
         fitres = compat.recorddict_to_fitres(reply.content, keep_input=True)
         update = parameters_to_ndarrays(fitres.parameters)
         check_ndarrays(update, expected=specs_of_ndarrays(start), member=member, check_dtype=False)
-        masked = RECORD_KEY_CONFIGS in msg.content.config_records  # else: a plain round
         sa_state = (
             ctxt.state.config_records.get(RECORD_KEY_STATE, ConfigRecord())
-            if masked
-            else ConfigRecord()  # the SecAgg+ state of an earlier masked round does not apply
+            if _is_masked(msg)
+            else ConfigRecord()  # a plain round: an earlier masked round's state does not apply
         )
         max_weight = float(sa_state.get("max_weight", math.inf))  # type: ignore[arg-type]
         if fitres.num_examples > max_weight:

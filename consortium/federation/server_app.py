@@ -42,10 +42,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from flwr.app import Context, Message
-from flwr.app.message_type import MessageType
-from flwr.common import EvaluateIns, Scalar, ndarrays_to_parameters
-from flwr.compat.common import recorddict_compat as compat
+from flwr.app import Context
+from flwr.common import Scalar
 from flwr.serverapp import Grid, ServerApp
 
 from consortium import __version__
@@ -53,6 +51,7 @@ from consortium.errors import ConfigError, RoundFailed
 from consortium.federation.admission import AdmittedGrid
 from consortium.federation.checkpoints import Checkpoints, weights_version
 from consortium.federation.client_app import lane_shapes
+from consortium.federation.grids import evaluate_on
 from consortium.federation.local_grid import LocalGrid
 from consortium.federation.model_io import (
     ModelKind,
@@ -484,28 +483,22 @@ class Federation:
             "stats": stats_to_json(stats),
             "calibration": calibration_to_json(model),
         }
-        parameters = ndarrays_to_parameters([np.asarray(a) for a in arrays])
-        messages = [
-            Message(
-                compat.evaluateins_to_recorddict(EvaluateIns(parameters, dict(config)), True),
-                node_id,
-                MessageType.EVALUATE,
-            )
-            for node_id in self.grid.get_node_ids()
-        ]
-        per_member: dict[str, dict[str, float]] = {}
-        for reply in self.grid.send_and_receive(messages, timeout=self.cfg.round_timeout):
-            member = self.labels.get(
-                reply.metadata.src_node_id, f"node {reply.metadata.src_node_id}"
-            )
-            if reply.has_error():
-                logger.warning("evaluation by %s failed: %s", member, reply.error.reason)
-                continue
-            res = compat.recorddict_to_evaluateres(reply.content)
-            per_member[member] = {
+        replies = evaluate_on(
+            self.grid,
+            self.grid.get_node_ids(),
+            arrays,
+            config,
+            labels=self.labels,
+            timeout=self.cfg.round_timeout,
+            purpose="evaluation",
+        )
+        per_member: dict[str, dict[str, float]] = {
+            member: {
                 **{k: float(v) for k, v in res.metrics.items()},  # type: ignore[arg-type]
                 "test_rows": float(res.num_examples),
             }
+            for member, res in replies.items()
+        }
         self.on_event(
             FederationEvent(
                 "evaluation", self.cfg.rounds, self.cfg.rounds, detail={"metrics": per_member}

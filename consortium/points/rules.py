@@ -242,13 +242,18 @@ def contribution_awards(
             points_per_example=points_per_example,
             cap=cap,
         )
+    return _examples_awards(scores, accepted, points_per_example=points_per_example, cap=cap)
+
+
+def _examples_awards(
+    examples: Mapping[str, int], accepted: Iterable[str], *, points_per_example: int, cap: int
+) -> dict[str, int]:
+    """Apply the ``examples`` rule: ``min(examples * rate, cap)`` per accepted account."""
     keep = set(accepted)
     awards: dict[str, int] = {}
-    for account in sorted(scores):
-        if account_kind(account) != "member":
-            raise PointsError(account, code="bad-account", reason="only members earn points")
+    for account in sorted(examples):
         points = contribution_points(
-            examples=scores[account], points_per_example=points_per_example, cap=cap
+            examples=examples[account], points_per_example=points_per_example, cap=cap
         )
         if account in keep and points > 0:
             awards[account] = points
@@ -281,13 +286,11 @@ def quality_awards(
     {'member:aa': 1125, 'member:bb': 375}
     """
     keep = set(accepted)
-    for name, value in (("points_per_example", points_per_example), ("cap", cap)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise PointsError(name, code="bad-amount", reason=f"{value!r} is not an int >= 0")
-    for account, value in [*examples.items(), *quality.items()]:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise PointsError(account, code="bad-amount", reason=f"{value!r} is not an int >= 0")
-    pot = sum(min(n * points_per_example, cap) for a, n in examples.items() if a in keep)
+    pot = sum(
+        _examples_awards(examples, keep, points_per_example=points_per_example, cap=cap).values()
+    )
+    for account, value in quality.items():
+        check_amount(value, subject=account, allow_zero=True)
     positive = {a: q for a, q in quality.items() if a in keep and q > 0}
     if not positive or pot == 0:
         return {}

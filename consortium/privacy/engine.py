@@ -10,12 +10,9 @@ Clipping is Opacus's ghost clipping (``grad_sample_mode="ghost"``): the criterio
 ``make_private`` runs the two backward passes, so per-sample gradients are never materialised.
 It supports ``nn.Linear`` and ``nn.Embedding``, the only parametrised layers of our networks.
 
-Randomness. The guarantee assumes nobody can predict the noise or which rows each Poisson batch
-holds. By default both come from generators seeded from the operating system's entropy
-(``torch.Generator.seed()``), never from a run's seed or round number, which anyone may know.
-Opacus's ``secure_mode`` (a cryptographically secure generator) needs ``torchcsprng``, which has no
-build for the kit's torch; an explicit ``seed`` makes a run reproducible for tests and
-benchmarks only.
+Randomness. The noise and the Poisson sampling draw from
+:func:`~consortium.privacy.randomness.noise_generator`: OS entropy, never a run's seed or round
+number, unless a test fixes ``seed``.
 
 Examples
 --------
@@ -57,6 +54,7 @@ from consortium.privacy.budget import (
     rdp_curve,
 )
 from consortium.privacy.ledger import PrivacyLedger
+from consortium.privacy.randomness import noise_generator
 from consortium.privacy.samplers import field_embedding_norm_sample
 
 logger = logging.getLogger(__name__)
@@ -176,20 +174,20 @@ class DPEngine:
         )
         with warnings.catch_warnings():
             # Opacus warns on every run that secure_mode is off; its fix (torchcsprng) has no build
-            # for the kit's torch; the noise is seeded from OS entropy instead (module docstring).
+            # for the kit's torch; the noise is seeded from OS entropy instead (privacy.randomness).
             warnings.filterwarnings("ignore", message="Secure RNG turned off")
             engine = PrivacyEngine(accountant=ACCOUNTANT, secure_mode=False)
         engine.accountant.load_state_dict(
             {"history": list(self.ledger.history), "mechanism": engine.accountant.mechanism()}
         )
-        noise = _generator(_device_of(module), self.seed)
+        noise = noise_generator(self.seed, _device_of(module))
         # Opacus's Poisson sampler draws from the loader's generator: give it a fresh one.
         sampled: DataLoader[Any] = DataLoader(
             loader.dataset,
             batch_size=loader.batch_size,
             drop_last=loader.drop_last,
             collate_fn=loader.collate_fn,
-            generator=_generator(torch.device("cpu"), self.seed),
+            generator=noise_generator(self.seed),
         )
         dp_module, dp_optimizer, dp_criterion, dp_loader = engine.make_private(
             module=module,
@@ -251,16 +249,6 @@ class DPEngine:
             raise BudgetExceeded(
                 self.ledger.spent(self.budget.delta), self.budget.epsilon, member=self.member
             )
-
-
-def _generator(device: torch.device, seed: int | None) -> torch.Generator:
-    """Return a generator seeded with ``seed``, or from OS entropy when ``seed`` is ``None``."""
-    generator = torch.Generator(device=device)
-    if seed is None:
-        generator.seed()
-    else:
-        generator.manual_seed(seed)
-    return generator
 
 
 def _device_of(module: nn.Module) -> torch.device:

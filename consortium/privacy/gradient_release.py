@@ -33,6 +33,7 @@ from consortium.errors import ConfigError
 from consortium.models.training import TensorBatches
 from consortium.privacy.budget import epsilon_spent
 from consortium.privacy.ledger import PrivacyLedger
+from consortium.privacy.randomness import noise_generator
 
 __all__ = ["GradientRelease", "clipped_gradient_sum", "record_release", "release_gradient"]
 
@@ -103,8 +104,8 @@ def release_gradient(
     """Return the Gaussian-mechanism release of the clipped gradient sum over ``data``.
 
     Record it with :func:`record_release` first; with no rows the release is all zeros. The
-    noise comes from OS entropy unless ``seed`` is given (tests only: whoever knows a seed can
-    regenerate the noise and subtract it).
+    noise comes from :func:`~consortium.privacy.randomness.noise_generator` (OS entropy unless
+    a test gives ``seed``).
     """
     if not noise_multiplier > 0:
         raise ConfigError("score-noise-multiplier", f"must be > 0, got {noise_multiplier}")
@@ -113,11 +114,7 @@ def release_gradient(
         shapes = [tuple(t.shape) for t in network.state_dict().values()]
         return GradientRelease([np.zeros(s) for s in shapes], 0)
     sums = clipped_gradient_sum(network, data, criterion, clip=clip)
-    generator = torch.Generator()
-    if seed is not None:
-        generator.manual_seed(seed)
-    else:
-        generator.seed()
+    generator = noise_generator(seed)
     std = noise_multiplier * clip
     noisy = [
         s + torch.normal(0.0, std, size=s.shape, generator=generator, dtype=torch.float64)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -70,6 +70,8 @@ class Participant:
     examples: int
     epsilon_spent: float
     sat_out: bool
+    quality: int | None = field(default=None, repr=False)
+    """Its leave-one-out quality score, in a scored round (``None`` otherwise)."""
 
 
 def participants(payload: Mapping[str, Any]) -> list[Participant]:
@@ -88,7 +90,8 @@ def participants(payload: Mapping[str, Any]) -> list[Participant]:
     if isinstance(listed, list):
         return [
             Participant(str(p.get("member")), int(p.get("examples") or 0),
-                        _epsilon(p.get("epsilon_spent")), bool(p.get("sat_out")))
+                        _epsilon(p.get("epsilon_spent")), bool(p.get("sat_out")),
+                        p["quality"] if isinstance(p.get("quality"), int) else None)
             for p in listed
             if isinstance(p, Mapping)
         ]  # fmt: skip
@@ -204,17 +207,10 @@ def contributions_frame(session: Session, *, model: str | None = None) -> pd.Dat
     for _, _, kind, data in _round_entries(session, model):
         if kind != ROUND_COMPLETED:
             continue
-        listed = {
-            str(p.get("member")): p.get("quality")
-            for p in data.get("participants") or ()
-            if isinstance(p, Mapping)
-        }
         for p in participants(data):
-            quality = listed.get(p.member)
             records.append(
                 (data.get("model"), data.get("round"), _rule(data), p.member, p.examples,
-                 quality if isinstance(quality, int) else None,
-                 minted.get((data.get("model"), data.get("round"), p.member), 0))
+                 p.quality, minted.get((data.get("model"), data.get("round"), p.member), 0))
             )  # fmt: skip
     frame = pd.DataFrame(records, columns=CONTRIBUTION_COLUMNS)
     return frame.astype({"round": "int64", "examples": "int64", "quality": "Int64",
