@@ -59,12 +59,12 @@ import torch  # noqa: E402
 
 from consortium.baselines import LightGBMBaseline, LightGBMStockBaseline  # noqa: E402
 from consortium.data import load_table  # noqa: E402
+from consortium.data.targets import Split, time_split  # noqa: E402
 from consortium.evaluation import evaluate_eta, evaluate_stock  # noqa: E402
 from consortium.federation.runner import federate  # noqa: E402
 from consortium.models.encoding import EncoderConfig  # noqa: E402
 from consortium.models.eta import EtaSpec, fit_eta  # noqa: E402
 from consortium.models.stock import StockSpec, fit_stock  # noqa: E402
-from consortium.models.targets import Split, time_split  # noqa: E402
 from consortium.privacy.training import DEFAULT_TRAIN, TIME_COLUMN, train_local  # noqa: E402
 from consortium.synth import generate_consortium  # noqa: E402
 

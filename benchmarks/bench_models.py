@@ -32,8 +32,8 @@ from consortium.baselines import (
     StockRateBaseline,
 )
 from consortium.data import load_table
+from consortium.data.targets import stock_targets, time_split
 from consortium.evaluation import evaluate_eta, evaluate_stock, plot_reliability, reliability_curve
-from consortium.models.targets import stock_targets, time_split
 from consortium.privacy.training import train_local
 from consortium.synth import generate_consortium
 

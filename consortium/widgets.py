@@ -41,8 +41,8 @@ from consortium.policy.model import ConsortiumPolicy
 from consortium.schemas import available_contracts
 
 if TYPE_CHECKING:  # the federation and query modules import torch: load them only when used
-    from consortium.federation.server_app import FederationEvent, RoundReport
     from consortium.forecasts.service import PaidAnswer, QueryService
+    from consortium.rounds import FederationEvent, RoundReport
 
 logger = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ class FederationPanel:
 
     Examples
     --------
-    >>> from consortium.federation.server_app import FederationEvent
+    >>> from consortium.rounds import FederationEvent
     >>> panel = FederationPanel(rounds=2)
     >>> panel.on_event(FederationEvent("statistics", 0, 2, detail={"members": 3}))
     >>> panel.progress.value, panel.progress.max

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from consortium.cli.database import open_database
 from consortium.config import REPO_ROOT
 from consortium.data import load_table
-from consortium.federation.server_app import FederationEvent, RoundReport
 from consortium.governance.rules import Support
 from consortium.governance.store import create_proposal
 from consortium.identity.registry import bootstrap_coordinator, register_key
@@ -25,6 +24,7 @@ from consortium.ledger.store import ledger_size
 from consortium.membership import admit_member
 from consortium.points.store import balance, deposit, mint
 from consortium.policy.model import ConsortiumPolicy
+from consortium.rounds import FederationEvent, RoundReport
 from consortium.synth import generate_consortium
 from consortium.widgets import (
     BallotPanel,

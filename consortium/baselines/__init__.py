@@ -1,7 +1,7 @@
 """Local baselines a member fits on its own earlier rows: the bar every consortium model must beat.
 
-ETA baselines implement :class:`~consortium.models.predictor.EtaPredictor` and stock baselines
-:class:`~consortium.models.predictor.StockPredictor`; each has ``fit(frame) -> self``.
+ETA baselines implement :class:`~consortium.evaluation.predictor.EtaPredictor` and stock baselines
+:class:`~consortium.evaluation.predictor.StockPredictor`; each has ``fit(frame) -> self``.
 """
 
 from consortium.baselines.boosting import BoostingParams

@@ -21,7 +21,7 @@ from consortium.baselines._checks import (
     labelled_legs,
     not_fitted,
 )
-from consortium.models.targets import delay_minutes, on_time
+from consortium.data.targets import delay_minutes, on_time
 
 _ROUTE_LEVELS: tuple[tuple[str, ...], ...] = (("mode", "origin", "destination"), ("mode",), ())
 _STATS = ("median", "lower", "upper", "on_time_rate")

@@ -16,7 +16,7 @@ from consortium.baselines._checks import (
 )
 from consortium.baselines.boosting import BoostingParams, FittedModel, fit_booster, holdout_rows
 from consortium.baselines.features import feature_categories, leg_features
-from consortium.models.targets import delay_minutes, on_time
+from consortium.data.targets import delay_minutes, on_time
 
 
 class LightGBMBaseline:

@@ -9,8 +9,8 @@ import pandas as pd
 
 from consortium.baselines._checks import check_positive, not_fitted
 from consortium.baselines.boosting import BoostingParams, FittedModel, fit_booster
+from consortium.data.targets import stock_history_features, stock_targets
 from consortium.errors import ConfigError
-from consortium.models.targets import stock_history_features, stock_targets
 
 _EVENTS = ("stockout", "overflow")
 
@@ -71,9 +71,9 @@ class StockRateBaseline:
 class LightGBMStockBaseline:
     """Two LightGBM classifiers, stock-out and overflow, on past-only stock features.
 
-    Features are :func:`~consortium.models.targets.stock_history_features`, so a forecast at
+    Features are :func:`~consortium.data.targets.stock_history_features`, so a forecast at
     day t reads rows up to t only; labels are
-    :func:`~consortium.models.targets.stock_targets` over ``horizon_days``. Early stopping
+    :func:`~consortium.data.targets.stock_targets` over ``horizon_days``. Early stopping
     uses the latest training rows by ``date``.
 
     Raises

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from consortium.cli.errors import reported_errors
 
 if TYPE_CHECKING:
-    from consortium.federation.server_app import FederationEvent
+    from consortium.rounds import FederationEvent
 
 
 class FederatedModel(StrEnum):

@@ -174,7 +174,7 @@ def evaluate(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the LightGBM baseline.")] = 0,
 ) -> None:
     """Score a model against the local baselines on the later part of FILE."""
-    from consortium.models.assessment import assess_eta, assess_stock
+    from consortium.baselines.assessment import assess_eta, assess_stock
     from consortium.models.eta import EtaModel
     from consortium.models.store import load_model, read_card
 

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from consortium.data.targets import delay_minutes, on_time, stock_targets
 from consortium.errors import ConfigError, ModelError
 from consortium.evaluation.metrics import eta_point_metrics, interval_metrics, probability_metrics
-from consortium.models.targets import delay_minutes, on_time, stock_targets
 
 if TYPE_CHECKING:
-    from consortium.models.predictor import EtaPredictor, StockPredictor
+    from consortium.evaluation.predictor import EtaPredictor, StockPredictor
 
 _ETA_COLUMNS = ("delay_minutes", "delay_lower", "delay_upper", "p_on_time")
 _STOCK_COLUMNS = ("p_stockout", "p_overflow")
@@ -61,7 +61,7 @@ def evaluate_eta(
     predictors
         Predictors by the name their row gets.
     legs_test
-        Held-out legs, typically the test part of :func:`~consortium.models.targets.time_split`.
+        Held-out legs, typically the test part of :func:`~consortium.data.targets.time_split`.
     tolerance_minutes
         On-time tolerance of the ``on_time_*`` scores.
 
@@ -123,10 +123,10 @@ def evaluate_stock(
 
     Each predictor forecasts every row of ``stock_test`` (its features may need the earlier
     rows); the scores use the rows whose labels from
-    :func:`~consortium.models.targets.stock_targets` are known, i.e. not the last
+    :func:`~consortium.data.targets.stock_targets` are known, i.e. not the last
     ``horizon_days`` days of a series or rows before a gap. The frame holds the later rows'
     stock levels, so a predictor must use past rows only, as
-    :func:`~consortium.models.targets.stock_history_features` does.
+    :func:`~consortium.data.targets.stock_history_features` does.
 
     Returns
     -------

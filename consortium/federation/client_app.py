@@ -65,6 +65,7 @@ from flwr.common import NDArrays, Scalar
 from numpy.typing import NDArray
 
 from consortium.data import load_table
+from consortium.data.targets import Split, time_split
 from consortium.errors import BudgetExceeded, ConfigError
 from consortium.evaluation import evaluate_eta, evaluate_stock
 from consortium.federation.model_io import (
@@ -86,7 +87,6 @@ from consortium.models.federated import (
     statistics_shapes,
 )
 from consortium.models.store import save_model
-from consortium.models.targets import Split, time_split
 from consortium.models.training import TrainConfig
 from consortium.privacy.gradient_release import (
     GradientRelease,

@@ -21,13 +21,13 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from consortium.federation.server_app import RoundReport
 from consortium.ledger.signing import Signer
 from consortium.ledger.store import append_entry
 from consortium.membership.store import ROUND_COMPLETED, active_members
 from consortium.points.rules import contribution_awards
 from consortium.points.store import mint_contributions
 from consortium.policy.store import current_policy
+from consortium.rounds import RoundReport
 
 __all__ = ["ROUND_FAILED", "LedgerRecorder"]
 

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from consortium.data.targets import delay_minutes
 from consortium.errors import ConfigError
 from consortium.models.calibration import ConformalInterval, PlattScaler
 from consortium.models.encoding import (
@@ -51,7 +52,6 @@ from consortium.models.eta_features import (
 from consortium.models.losses import EtaLoss, split_eta_outputs
 from consortium.models.network import WideDeepNet
 from consortium.models.progress import OnProgress
-from consortium.models.targets import delay_minutes
 from consortium.models.training import FitResult, Privatizer, TensorBatches, TrainConfig, fit_module
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def eta_scaling_stats(legs: pd.DataFrame, *, spec: EtaSpec) -> tuple[ScalingStat
 
 
 class EtaModel:
-    """A trained ETA model; implements :class:`~consortium.models.predictor.EtaPredictor`."""
+    """A trained ETA model; implements :class:`~consortium.evaluation.predictor.EtaPredictor`."""
 
     def __init__(
         self,

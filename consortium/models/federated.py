@@ -31,13 +31,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from consortium.data.targets import delay_minutes, stock_targets
 from consortium.errors import ConfigError
 from consortium.models.calibration import MIN_GROUP_ROWS, ConformalInterval, PlattScaler
 from consortium.models.encoding import ScalingStats
 from consortium.models.eta import EtaModel, EtaSpec, eta_scaling_stats
 from consortium.models.eta_features import NUMERIC_FEATURES, to_delay_space
 from consortium.models.stock import HEADS, STOCK_NUMERIC, StockModel, stock_numeric
-from consortium.models.targets import delay_minutes, stock_targets
 
 __all__ = [
     "MODES",

@@ -1,6 +1,6 @@
 """The stock-risk model: P(stock-out) and P(overflow) of a warehouse series within H days.
 
-Inputs are the past-only features of :func:`consortium.models.targets.stock_history_features`
+Inputs are the past-only features of :func:`consortium.data.targets.stock_history_features`
 (signed-log transformed, standardised with additive statistics), today's flows, and hashed
 warehouse / SKU-group codes. Two logits are trained with BCE that ignores rows whose horizon is
 incomplete; Platt scaling on later validation rows calibrates each probability.
@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from consortium.data.targets import STOCK_FEATURE_COLUMNS, stock_history_features, stock_targets
 from consortium.errors import ConfigError
 from consortium.models.calibration import PlattScaler
 from consortium.models.encoding import EncoderConfig, ScalingStats, encode_categorical, standardise
 from consortium.models.losses import MaskedBCELoss
 from consortium.models.network import WideDeepNet
 from consortium.models.progress import OnProgress
-from consortium.models.targets import STOCK_FEATURE_COLUMNS, stock_history_features, stock_targets
 from consortium.models.training import FitResult, Privatizer, TensorBatches, TrainConfig, fit_module
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def stock_categorical(stock: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 class StockModel:
-    """A trained stock-risk model (a :class:`~consortium.models.predictor.StockPredictor`)."""
+    """A trained stock-risk model (a :class:`~consortium.evaluation.predictor.StockPredictor`)."""
 
     def __init__(
         self,
@@ -182,7 +182,7 @@ def fit_stock(
     """Train a stock-risk model on ``train`` and calibrate it on the later ``valid`` rows.
 
     Features use each series' past, so pass whole series (the rows just before ``valid``
-    included) — :func:`~consortium.models.targets.time_split` parts are fine.
+    included) — :func:`~consortium.data.targets.time_split` parts are fine.
     """
     labels = stock_targets(train, horizon_days=spec.horizon_days)
     keep = labels.notna().any(axis=1).to_numpy(copy=True)

@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 
 from consortium import __version__
+from consortium.data.targets import Split, time_split
 from consortium.errors import ConfigError
 from consortium.evaluation import evaluate_eta, evaluate_stock
 from consortium.models.encoding import EncoderConfig
@@ -42,7 +43,6 @@ from consortium.models.stock import (
     StockSpec,
     fit_stock,
 )
-from consortium.models.targets import Split, time_split
 from consortium.models.training import FitResult, TrainConfig, pick_device
 from consortium.privacy.budget import ACCOUNTANT, PrivacyBudget, default_delta
 from consortium.privacy.engine import DPEngine

@@ -10,9 +10,9 @@ from consortium.baselines import (
     RouteMedianBaseline,
     ScheduleBaseline,
 )
+from consortium.data.targets import time_split
 from consortium.errors import ConfigError, ModelError
 from consortium.evaluation import evaluate_eta
-from consortium.models.targets import time_split
 
 _PARAMS = BoostingParams(num_boost_round=200, min_data_in_leaf=10)
 

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from consortium.baselines import BoostingParams, LightGBMStockBaseline, StockRateBaseline
+from consortium.data.targets import time_split
 from consortium.errors import ConfigError, ModelError
 from consortium.evaluation import evaluate_stock
-from consortium.models.targets import time_split
 
 
 def _stock(warehouse: str, on_hand: list[float]) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from consortium.federation.local_grid import LocalGrid, serve
 from consortium.federation.recording import LedgerRecorder
 from consortium.federation.runner import federate
 from consortium.federation.secagg import make_update_guard_mod, masked_updates_mod
-from consortium.federation.server_app import FederationEvent, RoundReport, make_server_app
+from consortium.federation.server_app import make_server_app
 from consortium.identity.registry import bootstrap_coordinator
 from consortium.ledger.audit import verify_database
 from consortium.ledger.signing import Signer
@@ -40,6 +40,7 @@ from consortium.points.rules import contribution_awards, contributions_from_entr
 from consortium.policy import store as _policy_tables  # noqa: F401  (tables)
 from consortium.policy.store import change_policy, current_policy
 from consortium.privacy.ledger import PrivacyLedger
+from consortium.rounds import FederationEvent, RoundReport
 from consortium.synth import generate_consortium
 from tests.federation.test_federated_training import (
     CARRIERS,

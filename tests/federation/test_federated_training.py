@@ -44,12 +44,13 @@ from consortium.federation.client_app import app as client_app
 from consortium.federation.local_grid import LocalGrid, LocalRun, coordinator_identity, serve
 from consortium.federation.runner import discover_members, federate
 from consortium.federation.secagg import make_update_guard_mod
-from consortium.federation.server_app import FederationEvent, RoundReport, make_server_app
+from consortium.federation.server_app import make_server_app
 from consortium.forecasts.pooled import model_version as weights_file_version
 from consortium.models.eta import EtaModel
 from consortium.models.stock import StockModel
 from consortium.models.store import load_model, read_card
 from consortium.privacy.ledger import PrivacyLedger
+from consortium.rounds import FederationEvent, RoundReport
 from consortium.synth import generate_consortium
 
 pytestmark = pytest.mark.slow

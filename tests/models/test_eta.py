@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 import torch
 
+from consortium.data.targets import delay_minutes, time_split
 from consortium.errors import ConfigError, ModelError
+from consortium.evaluation.predictor import EtaPredictor
 from consortium.models.eta import EtaModel, EtaSpec, fit_eta
 from consortium.models.eta_features import from_delay_space
-from consortium.models.predictor import EtaPredictor
 from consortium.models.store import load_model, save_model
-from consortium.models.targets import delay_minutes, time_split
 from consortium.models.training import TrainConfig
 from consortium.privacy.budget import PrivacyBudget
 from consortium.privacy.engine import DPEngine

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 import torch
 
+from consortium.data.targets import stock_targets, time_split
 from consortium.errors import ConfigError
 from consortium.evaluation import probability_metrics
-from consortium.models.predictor import StockPredictor
+from consortium.evaluation.predictor import StockPredictor
 from consortium.models.stock import StockSpec, fit_stock
-from consortium.models.targets import stock_targets, time_split
 from consortium.models.training import TrainConfig
 from consortium.privacy.training import train_local
 from consortium.synth import generate_consortium

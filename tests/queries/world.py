@@ -28,10 +28,10 @@ import torch
 from sqlalchemy.orm import Session, sessionmaker
 
 from consortium.data import load_table
+from consortium.data.targets import time_split
 from consortium.db import create_schema, make_engine, make_session_factory
 from consortium.evaluation import evaluate_eta
 from consortium.federation.recording import LedgerRecorder
-from consortium.federation.server_app import RoundReport
 from consortium.forecasts import store as _forecast_tables  # noqa: F401  (tables)
 from consortium.forecasts.catalog import LaneCatalog, lane_sums
 from consortium.forecasts.messages import new_query, sign_query
@@ -51,13 +51,13 @@ from consortium.models.encoding import ScalingStats
 from consortium.models.eta import EtaSpec, fit_eta
 from consortium.models.stock import StockModel, StockSpec, build_stock_network, stock_numeric
 from consortium.models.store import save_model
-from consortium.models.targets import time_split
 from consortium.models.training import TrainConfig
 from consortium.points import models as _points_tables  # noqa: F401  (tables)
 from consortium.points.rules import cargo_account
 from consortium.points.store import deposit
 from consortium.policy import store as _policy_tables  # noqa: F401  (tables)
 from consortium.policy.store import change_policy
+from consortium.rounds import RoundReport
 from consortium.synth import generate_consortium
 from tests.postgres import PostgresServer
 

@@ -1,6 +1,6 @@
 """Score a trained model against the local baselines on the later period of a labelled file.
 
-The file is cut in time with :func:`~consortium.models.targets.time_split`; the baselines are
+The file is cut in time with :func:`~consortium.data.targets.time_split`; the baselines are
 fitted on everything before the test period (train + validation parts), and every predictor is
 scored on the test rows by :mod:`consortium.evaluation`.
 """
@@ -21,10 +21,10 @@ from consortium.baselines import (
     ScheduleBaseline,
     StockRateBaseline,
 )
+from consortium.data.targets import delay_minutes, time_split
 from consortium.evaluation import evaluate_eta, evaluate_stock, mae_by_hours_out
 from consortium.models.eta import EtaModel
 from consortium.models.stock import StockModel
-from consortium.models.targets import delay_minutes, time_split
 
 logger = logging.getLogger(__name__)
 

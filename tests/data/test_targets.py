@@ -4,8 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from consortium.errors import ConfigError
-from consortium.models.targets import (
+from consortium.data.targets import (
     STOCK_FEATURE_COLUMNS,
     delay_minutes,
     on_time,
@@ -13,6 +12,7 @@ from consortium.models.targets import (
     stock_targets,
     time_split,
 )
+from consortium.errors import ConfigError
 
 
 def _legs(scheduled: list[str], actual: list[str | None]) -> pd.DataFrame:
