@@ -64,8 +64,9 @@ from consortium.evaluation import evaluate_eta, evaluate_stock  # noqa: E402
 from consortium.federation.runner import federate  # noqa: E402
 from consortium.models.encoding import EncoderConfig  # noqa: E402
 from consortium.models.eta import EtaSpec, fit_eta  # noqa: E402
+from consortium.models.families import family  # noqa: E402
 from consortium.models.stock import StockSpec, fit_stock  # noqa: E402
-from consortium.privacy.training import DEFAULT_TRAIN, TIME_COLUMN, train_local  # noqa: E402
+from consortium.privacy.training import train_local  # noqa: E402
 from consortium.synth import generate_consortium  # noqa: E402
 
 logger = logging.getLogger("benchmarks.bench_federation")
@@ -110,7 +111,7 @@ def write_past(members_dir: Path, past_dir: Path, kind: str) -> dict[str, int]:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
         if len(raw) != len(frame) or not frame.index.equals(pd.RangeIndex(len(frame))):
             raise RuntimeError(f"{path}: loaded rows do not line up with the file's rows")
-        split = time_split(frame, time_column=TIME_COLUMN[kind])
+        split = time_split(frame, time_column=family(kind).time_column)
         keep = sorted([*split.train.index, *split.valid.index])
         target = past_dir / member
         target.mkdir(parents=True, exist_ok=True)
@@ -191,7 +192,7 @@ def pooled_models(kind: str, splits: Mapping[str, Split], *, seed: int) -> dict[
     train = pd.concat([s.train for s in splits.values()], ignore_index=True)
     valid = pd.concat([s.valid for s in splits.values()], ignore_index=True)
     past = pd.concat([train, valid], ignore_index=True)
-    config = DEFAULT_TRAIN[kind]
+    config = family(kind).train_defaults
     cpu = torch.device("cpu")
     if kind == "eta":
         spec = EtaSpec(encoder=EncoderConfig(), interval_level=LEVEL, tolerance_minutes=TOLERANCE)
@@ -215,7 +216,7 @@ def bench_kind(
     final = run_federation(members_dir, kind, setting=chosen, seed=seed)
     card = final["card"]
     frames = {m: load_member(p, kind) for m, p in member_files(members_dir, kind).items()}
-    splits = {m: time_split(f, time_column=TIME_COLUMN[kind]) for m, f in frames.items()}
+    splits = {m: time_split(f, time_column=family(kind).time_column) for m, f in frames.items()}
     pooled = pooled_models(kind, splits, seed=seed)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for member, frame in frames.items():

@@ -1,13 +1,13 @@
 """The one frozen :class:`Settings`, built once at an edge and passed down.
 
 Values come from keyword arguments, then ``CONSORTIUM_*`` environment variables, then defaults.
-Flower apps build it with :func:`from_run_config`, which maps Flower's kebab-case run-config keys
-(``interval-level``) to the snake_case fields (``interval_level``).
+The forecast defaults below are the only place those numbers are written: the model settings
+(:class:`consortium.models.family.ModelSettings`) and the coordinator's run config
+(:class:`consortium.federation.instructions.RunConfig`) take theirs from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
@@ -16,6 +16,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from consortium.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_INTERVAL_LEVEL = 0.8
+"""Nominal coverage of ETA intervals."""
+DEFAULT_TOLERANCE_MINUTES = 15
+"""An arrival within this many minutes of schedule is on time."""
+DEFAULT_HORIZON_DAYS = 7
+"""Horizon of the stock-risk model."""
 
 
 class Settings(BaseSettings):
@@ -41,11 +48,13 @@ class Settings(BaseSettings):
         default="sqlite:///.consortium/consortium.db",
         description="SQLAlchemy URL of the coordinator's stores (SQLite or PostgreSQL).",
     )
-    interval_level: float = Field(default=0.8, description="Nominal coverage of ETA intervals.")
+    interval_level: float = Field(default=DEFAULT_INTERVAL_LEVEL, description="Nominal coverage of ETA intervals.")
     on_time_tolerance_minutes: int = Field(
-        default=15, description="An arrival within this many minutes of schedule is on time."
+        default=DEFAULT_TOLERANCE_MINUTES, description="An arrival within this many minutes of schedule is on time."
     )
-    stock_horizon_days: int = Field(default=7, description="Horizon of the stock-risk model.")
+    stock_horizon_days: int = Field(
+        default=DEFAULT_HORIZON_DAYS, description="Horizon of the stock-risk model."
+    )
     max_reported_problems: int = Field(
         default=50, description="Contract problems listed before the rest are only counted."
     )
@@ -93,13 +102,3 @@ def load_settings(**overrides: object) -> Settings:
         name = ".".join(str(p) for p in first["loc"]) or "settings"
         raise ConfigError(name, first["msg"]) from exc
 
-
-def from_run_config(run_config: Mapping[str, object]) -> Settings:
-    """Build :class:`Settings` from Flower's run config (kebab-case keys; unknown keys ignored)."""
-    fields = set(Settings.model_fields)
-    overrides = {
-        key.replace("-", "_"): value
-        for key, value in run_config.items()
-        if key.replace("-", "_") in fields
-    }
-    return load_settings(**overrides)

@@ -1,15 +1,7 @@
 import pytest
 
-from consortium.config import from_run_config, load_settings
+from consortium.config import load_settings
 from consortium.errors import ConfigError
-
-
-def test_run_config_kebab_keys_map_to_fields() -> None:
-    # Prepare / Execute
-    settings = from_run_config({"interval-level": 0.9, "stock-horizon-days": 3, "unknown-key": 1})
-    # Assert
-    assert settings.interval_level == 0.9
-    assert settings.stock_horizon_days == 3
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from consortium.baselines import (
     StockRateBaseline,
 )
 from consortium.data.targets import delay_minutes, time_split
+from consortium.errors import ConfigError
 from consortium.evaluation import evaluate_eta, evaluate_stock, mae_by_hours_out
 from consortium.models.eta import EtaModel
 from consortium.models.stock import StockModel
@@ -80,3 +81,41 @@ def assess_stock(model: StockModel, stock: pd.DataFrame, *, seed: int = 0) -> As
         predictors[baseline.name] = baseline.fit(past)
     table = evaluate_stock(predictors, split.test, horizon_days=horizon)
     return Assessment(table=table, by_hours_out=None, test_rows=len(split.test))
+
+
+def assess(
+    model: EtaModel | StockModel, rows: pd.DataFrame, *, tolerance_minutes: int, seed: int = 0
+) -> tuple[Assessment, str]:
+    """Assess ``model`` against its family's baselines; return the result and a table title.
+
+    ``tolerance_minutes`` is the on-time tolerance of an ETA model (ignored for stock risk).
+    """
+    if model.kind not in _ASSESSORS:
+        raise ConfigError("model", f"no assessment for model kind {model.kind!r}")
+    return _ASSESSORS[model.kind](model, rows, tolerance_minutes, seed)
+
+
+def _assess_eta(
+    model: EtaModel | StockModel, rows: pd.DataFrame, tolerance: int, seed: int
+) -> tuple[Assessment, str]:
+    if not isinstance(model, EtaModel):
+        raise ConfigError("model", "expected an ETA model")
+    result = assess_eta(model, rows, tolerance_minutes=tolerance, seed=seed)
+    title = (
+        f"ETA on {result.test_rows} test legs (interval level "
+        f"{model.spec.interval_level:.0%}, on-time within {tolerance} min)"
+    )
+    return result, title
+
+
+def _assess_stock(
+    model: EtaModel | StockModel, rows: pd.DataFrame, tolerance: int, seed: int
+) -> tuple[Assessment, str]:
+    del tolerance
+    if not isinstance(model, StockModel):
+        raise ConfigError("model", "expected a stock-risk model")
+    result = assess_stock(model, rows, seed=seed)
+    return result, f"Stock risk on the test period ({model.spec.horizon_days}-day horizon)"
+
+
+_ASSESSORS = {"eta": _assess_eta, "stock": _assess_stock}

@@ -22,8 +22,6 @@ from consortium.models.progress import ProgressEvent
 
 logger = logging.getLogger(__name__)
 
-PURPOSE = {"eta": "eta-training", "stock": "stock-training"}
-CONTRACT = {"eta": "legs", "stock": "stock"}
 
 
 class ModelKindOption(StrEnum):
@@ -38,8 +36,11 @@ def _settings(home: Path | None) -> Settings:
 
 
 def _load(paths: list[Path], *, kind: str, purpose: str, labelled: bool) -> pd.DataFrame:
+    from consortium.models.families import family
+
+    contract = family(kind).contract
     frames = [
-        load_table(p, contract=CONTRACT[kind], purpose=purpose, labelled=labelled).frame
+        load_table(p, contract=contract, purpose=purpose, labelled=labelled).frame
         for p in paths
     ]
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -64,6 +65,7 @@ def train(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
     """Train a model on one member's files under its persistent privacy budget."""
+    from consortium.models.families import family
     from consortium.models.store import save_model
     from consortium.privacy.training import train_local
 
@@ -73,7 +75,7 @@ def train(
         kind = model.value
         if math.isinf(epsilon):
             console.print("[yellow]ε = inf: training WITHOUT differential privacy[/yellow]")
-        frame = _load(data, kind=kind, purpose=PURPOSE[kind], labelled=True)
+        frame = _load(data, kind=kind, purpose=family(kind).training_purpose, labelled=True)
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -128,40 +130,14 @@ def predict(
     out: Annotated[Path, typer.Option("--out", help="CSV to write.")],
 ) -> None:
     """Forecast each row of FILE with a trained model (purpose query-answering)."""
-    from consortium.models.eta import EtaModel
+    from consortium.models.families import family_of
     from consortium.models.store import load_model
 
     with reported_errors():
         fitted = load_model(model_dir)
-        kind = "eta" if isinstance(fitted, EtaModel) else "stock"
-        frame = _load([file], kind=kind, purpose="query-answering", labelled=False)
-        if isinstance(fitted, EtaModel):
-            pred = fitted.predict_eta(frame)
-            arrival = pd.to_datetime(frame["scheduled_arrival"], utc=True)
-
-            def at(minutes: pd.Series) -> pd.Series:
-                stamps = (arrival + pd.to_timedelta(minutes, unit="min")).dt.round("s")
-                return stamps.map(lambda t: t.isoformat())
-
-            result = pd.DataFrame(
-                {
-                    "leg_id": frame["leg_id"],
-                    "eta": at(pred["delay_minutes"]),
-                    "eta_lower": at(pred["delay_lower"]),
-                    "eta_upper": at(pred["delay_upper"]),
-                    "p_on_time": pred["p_on_time"].round(6),
-                }
-            )
-        else:
-            pred = fitted.predict_stock(frame)
-            result = pd.DataFrame(
-                {
-                    "warehouse_id": frame["warehouse_id"],
-                    "date": pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d"),
-                    "p_stockout": pred["p_stockout"].round(6),
-                    "p_overflow": pred["p_overflow"].round(6),
-                }
-            )
+        kind = family_of(fitted)
+        frame = _load([file], kind=kind.kind, purpose="query-answering", labelled=False)
+        result = kind.forecast_table(fitted, frame)
         out.parent.mkdir(parents=True, exist_ok=True)
         result.to_csv(out, index=False)
         typer.echo(f"{len(result)} forecasts written to {out}")
@@ -174,8 +150,7 @@ def evaluate(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the LightGBM baseline.")] = 0,
 ) -> None:
     """Score a model against the local baselines on the later part of FILE."""
-    from consortium.baselines.assessment import assess_eta, assess_stock
-    from consortium.models.eta import EtaModel
+    from consortium.baselines.assessment import assess
     from consortium.models.store import load_model, read_card
 
     console = Console(width=140)
@@ -183,20 +158,9 @@ def evaluate(
         settings = _settings(home)
         fitted = load_model(model_dir)
         card = read_card(model_dir)
-        kind = "eta" if isinstance(fitted, EtaModel) else "stock"
-        frame = _load([file], kind=kind, purpose="evaluation", labelled=True)
-        if isinstance(fitted, EtaModel):
-            tolerance = int(
-                card.get("on_time_tolerance_minutes", settings.on_time_tolerance_minutes)
-            )
-            result = assess_eta(fitted, frame, tolerance_minutes=tolerance, seed=seed)
-            title = (
-                f"ETA on {result.test_rows} test legs (interval level "
-                f"{fitted.spec.interval_level:.0%}, on-time within {tolerance} min)"
-            )
-        else:
-            result = assess_stock(fitted, frame, seed=seed)
-            title = f"Stock risk on the test period ({fitted.spec.horizon_days}-day horizon)"
+        frame = _load([file], kind=fitted.kind, purpose="evaluation", labelled=True)
+        tolerance = int(card.get("on_time_tolerance_minutes", settings.on_time_tolerance_minutes))
+        result, title = assess(fitted, frame, tolerance_minutes=tolerance, seed=seed)
         console.print(_table(result.table, title=title))
         if result.by_hours_out is not None:
             hours = result.by_hours_out

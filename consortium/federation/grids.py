@@ -11,12 +11,14 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 from flwr.app import Message, RecordDict
 from flwr.app.message_type import MessageType
-from flwr.common import EvaluateIns, EvaluateRes, Scalar, ndarrays_to_parameters
-from flwr.compat.common import recorddict_compat as compat
+from flwr.common import EvaluateRes
 from flwr.proto.node_pb2 import NodeInfo
 from flwr.serverapp import Grid
 from flwr.supercore.run import Run
 from numpy.typing import NDArray
+
+from consortium.federation.instructions import Instruction
+from consortium.federation.legacy import evaluate_content, read_evaluate_reply
 
 __all__ = ["DelegatingGrid", "evaluate_on"]
 
@@ -27,34 +29,27 @@ def evaluate_on(  # noqa: PLR0913
     grid: Grid,
     nodes: Iterable[int],
     arrays: Sequence[NDArray[np.generic]],
-    config: Mapping[str, Scalar],
+    instruction: Instruction,
     *,
     labels: Mapping[int, str],
     timeout: float | None,
-    purpose: str,
+    message_type: str = MessageType.EVALUATE,
 ) -> dict[str, EvaluateRes]:
-    """Send one evaluate instruction (``arrays``, ``config``) to each node; return the replies.
+    """Send one evaluate-type ``instruction`` (with ``arrays``) to each node; return the replies.
 
     Keyed by member id (``labels``, else ``node <id>``); a member whose ClientApp failed is
-    logged under ``purpose`` and left out.
+    logged under the instruction's task and left out.
     """
-    parameters = ndarrays_to_parameters([np.asarray(a) for a in arrays])
-    messages = [
-        Message(
-            compat.evaluateins_to_recorddict(EvaluateIns(parameters, dict(config)), True),
-            node_id,
-            MessageType.EVALUATE,
-        )
-        for node_id in nodes
-    ]
+    config = instruction.to_config()
+    messages = [Message(evaluate_content(arrays, config), n, message_type) for n in nodes]
     replies: dict[str, EvaluateRes] = {}
     for reply in grid.send_and_receive(messages, timeout=timeout):
         node = reply.metadata.src_node_id
         member = labels.get(node, f"node {node}")
         if reply.has_error():
-            logger.warning("%s by %s failed: %s", purpose, member, reply.error.reason)
+            logger.warning("%s by %s failed: %s", instruction.task, member, reply.error.reason)
             continue
-        replies[member] = compat.recorddict_to_evaluateres(reply.content)
+        replies[member] = read_evaluate_reply(reply)
     return replies
 
 

@@ -5,33 +5,33 @@ contract files and ``sources.json``, as ``consortium synth`` writes them) or a s
 file (named ``<member id>.csv`` etc., with a ``sources.json`` beside it). Members with no file
 for the model being trained are left out. Each member's node gets its own state folder under
 ``<out>/member-state/<member id>`` (on a real deployment that folder lives on the member's own
-machine): its privacy accountant persists there across rounds and runs.
+machine): its privacy accountant persists there across rounds and runs. Every run setting and
+its default comes from :class:`~consortium.federation.instructions.RunConfig`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Mapping
 from pathlib import Path
 
 from flwr.app.user_config import UserConfigValue
 
+from consortium.data.member_files import DATA_SUFFIXES, member_data_file
 from consortium.errors import ConfigError
 from consortium.federation.client_app import app as client_app
-from consortium.federation.client_app import data_file
+from consortium.federation.instructions import RunConfig
 from consortium.federation.local_grid import LocalRun, run_local
-from consortium.federation.model_io import ModelKind
-from consortium.federation.secagg import PLAIN_ALLOWED_KEY
-from consortium.federation.server_app import OnEvent, RoundRecorder, make_server_app
+from consortium.federation.member.node import PLAIN_ALLOWED_KEY
+from consortium.federation.server_app import make_server_app
+from consortium.models.families import family
+from consortium.models.family import ModelKind
+from consortium.rounds import OnEvent, RoundRecorder
 
 __all__ = ["discover_members", "federate", "read_budgets"]
 
 logger = logging.getLogger(__name__)
-
-_DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
-
 
 def discover_members(members_dir: Path, kind: ModelKind) -> dict[str, Path]:
     """Return member id -> data path for every member with data for ``kind``.
@@ -42,17 +42,18 @@ def discover_members(members_dir: Path, kind: ModelKind) -> dict[str, Path]:
         ``members_dir`` is not a folder.
     """
     members_dir = Path(members_dir)
+    contract = family(kind).contract
     if not members_dir.is_dir():
         raise ConfigError("members", f"{members_dir} is not a folder")
     found: dict[str, Path] = {}
     for entry in sorted(members_dir.iterdir()):
         if entry.name.startswith(".") or entry.name == "sources.json":
             continue
-        if entry.is_file() and not entry.name.endswith(_DATA_SUFFIXES):
+        if entry.is_file() and not entry.name.endswith(DATA_SUFFIXES):
             continue
         member = entry.name if entry.is_dir() else entry.name.split(".")[0]
         try:
-            data_file(entry, kind)
+            member_data_file(entry, contract=contract)
         except ConfigError:
             continue
         found[member] = entry
@@ -89,11 +90,11 @@ def federate(  # noqa: PLR0913
     epsilon: float,
     out: Path,
     budgets: Mapping[str, float] | None = None,
-    local_epochs: int = 1,
-    secure: bool = True,
+    local_epochs: int = RunConfig.local_epochs,
+    secure: bool = RunConfig.secure,
     resume: bool = False,
-    max_epsilon_per_round: float = math.inf,
-    seed: int = 0,
+    max_epsilon_per_round: float = RunConfig.max_epsilon_per_round,
+    seed: int = RunConfig.seed,
     on_event: OnEvent | None = None,
     recorder: RoundRecorder | None = None,
     extra_run_config: Mapping[str, UserConfigValue] | None = None,
@@ -119,20 +120,19 @@ def federate(  # noqa: PLR0913
         }
         if not secure:  # these one-machine members agree to a plain round (tests, comparisons)
             nodes[member][PLAIN_ALLOWED_KEY] = True
+    run = RunConfig(
+        model=model,
+        rounds=rounds,
+        local_epochs=local_epochs,
+        secure=secure,
+        out_dir=out,
+        epsilon=float(epsilon),
+        resume=resume,
+        seed=seed,
+        max_epsilon_per_round=max_epsilon_per_round,
+    )
     run_config: dict[str, UserConfigValue] = {
-        "model": model,
-        "rounds": rounds,
-        "local-epochs": local_epochs,
-        "secure": secure,
-        "out-dir": str(out),
-        "epsilon": float(epsilon),
-        "resume": resume,
-        "seed": seed,
-        **(
-            {"max-epsilon-per-round": max_epsilon_per_round}
-            if math.isfinite(max_epsilon_per_round)
-            else {}
-        ),
+        **run.to_config(),
         **dict(extra_run_config or {}),
     }
     logger.info("federating %d members (%s)", len(nodes), ", ".join(nodes))

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
-from flwr.app.user_config import UserConfig
 from flwr.client import Client, NumPyClient
 from flwr.client.mod import secaggplus_mod
 from flwr.clientapp import ClientApp
@@ -39,9 +38,11 @@ from flwr.serverapp import Grid, ServerApp
 from torch import nn
 
 from consortium.errors import RoundFailed
+from consortium.federation.instructions import read_run_config
 from consortium.federation.local_grid import LocalGrid
+from consortium.federation.mods import make_update_guard_mod
 from consortium.federation.records import ndarrays_to_state_dict, specs_of, state_dict_to_ndarrays
-from consortium.federation.secagg import SecAggSettings, make_update_guard_mod, run_fedavg_round
+from consortium.federation.secagg import SecAggSettings, run_fedavg_round
 
 __all__ = ["make_toy_client_app", "make_toy_server_app", "toy_model"]
 
@@ -127,21 +128,22 @@ def make_toy_client_app(*, secure: bool, guard: bool = True) -> ClientApp:
 
 
 @dataclass(frozen=True)
-class _ToyRunConfig:
-    secure: bool
-    rounds: int
-    secagg: SecAggSettings
+class ToyRunConfig:
+    """The toy ServerApp's run config (kebab-case keys; other keys are ignored)."""
 
-    @classmethod
-    def from_run_config(cls, run_config: UserConfig) -> _ToyRunConfig:
-        return cls(
-            secure=bool(run_config.get("secure", True)),
-            rounds=int(run_config.get("rounds", 1)),  # type: ignore[arg-type]
-            secagg=SecAggSettings(
-                clipping_range=float(run_config.get("clipping-range", 8.0)),  # type: ignore[arg-type]
-                max_weight=float(run_config.get("max-weight", 100.0)),  # type: ignore[arg-type]
-                quantization_range=int(run_config.get("quantization-range", 2**22)),  # type: ignore[arg-type]
-            ),
+    secure: bool = True
+    rounds: int = 1
+    clipping_range: float = 8.0
+    max_weight: float = 100.0
+    quantization_range: int = 2**22
+
+    @property
+    def secagg(self) -> SecAggSettings:
+        """The SecAgg+ quantisation settings."""
+        return SecAggSettings(
+            clipping_range=self.clipping_range,
+            max_weight=self.max_weight,
+            quantization_range=self.quantization_range,
         )
 
 
@@ -155,7 +157,7 @@ def make_toy_server_app() -> ServerApp:
 
     @app.main()
     def main(grid: Grid, context: Context) -> None:
-        cfg = _ToyRunConfig.from_run_config(context.run_config)
+        cfg = read_run_config(ToyRunConfig, context.run_config, strict=False)
         state_dict = toy_model().state_dict()
         expected = specs_of(state_dict)
         arrays = state_dict_to_ndarrays(state_dict)

@@ -112,6 +112,9 @@ def eta_scaling_stats(legs: pd.DataFrame, *, spec: EtaSpec) -> tuple[ScalingStat
 class EtaModel:
     """A trained ETA model; implements :class:`~consortium.evaluation.predictor.EtaPredictor`."""
 
+    kind = "eta"
+    """The family this model belongs to (:mod:`consortium.models.families`)."""
+
     def __init__(
         self,
         *,

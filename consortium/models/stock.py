@@ -112,6 +112,9 @@ def stock_categorical(stock: pd.DataFrame) -> dict[str, pd.Series]:
 class StockModel:
     """A trained stock-risk model (a :class:`~consortium.evaluation.predictor.StockPredictor`)."""
 
+    kind = "stock"
+    """The family this model belongs to (:mod:`consortium.models.families`)."""
+
     def __init__(
         self,
         *,

@@ -36,10 +36,8 @@ from typing import Any
 import torch
 
 from consortium.errors import ModelError
-from consortium.models.calibration import ConformalInterval, PlattScaler
-from consortium.models.encoding import ScalingStats
-from consortium.models.eta import EtaModel, EtaSpec, build_eta_network
-from consortium.models.stock import StockModel, StockSpec, build_stock_network
+from consortium.models.families import MODEL_KINDS, family, family_of
+from consortium.models.family import AnyModel
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +47,7 @@ ENCODER = "encoder.json"
 CALIBRATION = "calibration.json"
 FORMAT = "consortium-model/1"
 
-AnyModel = EtaModel | StockModel
+__all__ = ["AnyModel", "load_model", "read_card", "save_model"]
 
 
 def _json_safe(value: Any) -> Any:
@@ -71,26 +69,9 @@ def save_model(model: AnyModel, out_dir: Path, *, card: Mapping[str, Any]) -> Pa
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.network.state_dict(), out_dir / WEIGHTS)
-    if isinstance(model, EtaModel):
-        encoder: dict[str, Any] = {
-            "format": FORMAT,
-            "kind": "eta",
-            "spec": model.spec.to_dict(),
-            "stats": model.stats.to_dict(),
-            "target_stats": model.target_stats.to_dict(),
-        }
-        calibration: dict[str, Any] = {
-            "interval": model.interval.to_dict() if model.interval else None,
-            "on_time": model.on_time.to_dict(),
-        }
-    else:
-        encoder = {
-            "format": FORMAT,
-            "kind": "stock",
-            "spec": model.spec.to_dict(),
-            "stats": model.stats.to_dict(),
-        }
-        calibration = {name: s.to_dict() for name, s in model.scalers.items()}
+    kind = family_of(model)
+    encoder: dict[str, Any] = {"format": FORMAT, **kind.encoder_dict(model)}
+    calibration = kind.calibration_dict(model)
     _write_json(out_dir / ENCODER, encoder)
     _write_json(out_dir / CALIBRATION, calibration)
     _write_json(out_dir / CARD, {"format": FORMAT, **card})
@@ -130,31 +111,9 @@ def load_model(model_dir: Path) -> AnyModel:
     if encoder.get("format") != FORMAT:
         raise ModelError(path, f"format is {encoder.get('format')!r}, expected {FORMAT!r}")
     try:
-        stats = ScalingStats.from_dict(encoder["stats"])
-        if encoder["kind"] == "eta":
-            eta_spec = EtaSpec.from_dict(encoder["spec"])
-            model: AnyModel = EtaModel(
-                spec=eta_spec,
-                stats=stats,
-                target_stats=ScalingStats.from_dict(encoder["target_stats"]),
-                network=build_eta_network(eta_spec),
-                interval=(
-                    ConformalInterval.from_dict(calibration["interval"])
-                    if calibration.get("interval")
-                    else None
-                ),
-                on_time=PlattScaler.from_dict(calibration["on_time"]),
-            )
-        elif encoder["kind"] == "stock":
-            stock_spec = StockSpec.from_dict(encoder["spec"])
-            model = StockModel(
-                spec=stock_spec,
-                stats=stats,
-                network=build_stock_network(stock_spec),
-                scalers={k: PlattScaler.from_dict(v) for k, v in calibration.items()},
-            )
-        else:
-            raise ModelError(path, f"unknown model kind {encoder['kind']!r}")
+        if encoder.get("kind") not in MODEL_KINDS:
+            raise ModelError(path, f"unknown model kind {encoder.get('kind')!r}")
+        model = family(encoder["kind"]).restore(encoder, calibration)
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, ModelError):
             raise

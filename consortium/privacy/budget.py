@@ -235,3 +235,24 @@ def max_steps(
         else:
             high = mid
     return low
+
+
+def round_epsilon_cap(
+    *, budget: float, spent: float, server_round: int, rounds: int, max_per_round: float
+) -> float:
+    """Return the cumulative ε a member may have spent after ``server_round``.
+
+    The member spreads its total ``budget`` evenly over the run (``budget * r / R``) and never
+    spends more than the board's ``max_per_round`` in one round, nor more than its budget.
+
+    Examples
+    --------
+    >>> round_epsilon_cap(budget=8.0, spent=0.0, server_round=1, rounds=4, max_per_round=5.0)
+    2.0
+    >>> round_epsilon_cap(budget=8.0, spent=2.0, server_round=4, rounds=4, max_per_round=1.5)
+    3.5
+    """
+    if rounds < 1 or not 1 <= server_round:
+        raise ConfigError("rounds", "server_round and rounds must be >= 1")
+    schedule = budget * min(server_round, rounds) / rounds
+    return min(budget, schedule, spent + max_per_round)

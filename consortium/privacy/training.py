@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import torch
@@ -30,19 +30,11 @@ import torch
 from consortium import __version__
 from consortium.data.targets import Split, time_split
 from consortium.errors import ConfigError
-from consortium.evaluation import evaluate_eta, evaluate_stock
 from consortium.models.encoding import EncoderConfig
-from consortium.models.eta import EtaModel, EtaSpec, fit_eta
-from consortium.models.eta_features import CATEGORICAL_FIELDS, NUMERIC_FEATURES
+from consortium.models.families import family
+from consortium.models.family import AnyModel, FitRequest, ModelFamily, ModelKind, ModelSettings
 from consortium.models.network import WideDeepNet
 from consortium.models.progress import OnProgress
-from consortium.models.stock import (
-    STOCK_CATEGORICAL,
-    STOCK_NUMERIC,
-    StockModel,
-    StockSpec,
-    fit_stock,
-)
 from consortium.models.training import FitResult, TrainConfig, pick_device
 from consortium.privacy.budget import ACCOUNTANT, PrivacyBudget, default_delta
 from consortium.privacy.engine import DPEngine
@@ -50,24 +42,11 @@ from consortium.privacy.ledger import PrivacyLedger
 
 logger = logging.getLogger(__name__)
 
-ModelKind = Literal["eta", "stock"]
-TIME_COLUMN: dict[str, str] = {"eta": "scheduled_departure", "stock": "date"}
-CONTRACT: dict[str, str] = {"eta": "legs.v1", "stock": "stock.v1"}
-# ETA epochs chosen by validation on the past (an inner time split of the training period of the
-# pooled synthetic consortium, ε = 8): 8 → 16 → 24 epochs gave validation MAE 129 → 125 → 123.
-DEFAULT_TRAIN: dict[str, TrainConfig] = {
-    "eta": TrainConfig(epochs=24, batch_size=1024, learning_rate=3e-3),
-    # Stock: same procedure (pooled warehouses, ε = 8, two seeds, mean validation Brier):
-    # 10 ep / 3e-3: 0.106, 20 / 3e-3: 0.113, 40 / 3e-3: 0.104, 20 / 1e-2: 0.100.
-    "stock": TrainConfig(epochs=20, batch_size=256, learning_rate=1e-2),
-}
-
-
 @dataclass(frozen=True)
 class TrainedModel:
     """What :func:`train_local` produced: the model, its card and the time split it used."""
 
-    model: EtaModel | StockModel
+    model: AnyModel
     card: dict[str, Any]
     split: Split
     fit: FitResult
@@ -151,16 +130,18 @@ def train_local(
     BudgetExceeded
         The member's budget is spent (training is refused, or stopped and the steps recorded).
     """
-    if kind not in TIME_COLUMN:
-        raise ConfigError("model", f"must be 'eta' or 'stock', got {kind!r}")
-    if horizon_days <= 0:
-        raise ConfigError("horizon_days", f"must be > 0, got {horizon_days}")
+    fam = family(kind)
+    settings = ModelSettings(
+        interval_level=interval_level,
+        tolerance_minutes=tolerance_minutes,
+        horizon_days=horizon_days,
+    )
     if math.isnan(epsilon) or epsilon <= 0:
         raise ConfigError("epsilon", f"must be > 0 (or inf for no privacy), got {epsilon}")
-    cfg = replace(config or DEFAULT_TRAIN[kind], seed=seed)
+    cfg = replace(config or fam.train_defaults, seed=seed)
     if epochs is not None:
         cfg = replace(cfg, epochs=epochs)
-    split = time_split(frame, time_column=TIME_COLUMN[kind])
+    split = time_split(frame, time_column=fam.time_column)
     device = device or pick_device()
     with PrivacyLedger.locked(home, kind) as ledger:
         budget = requested_budget(epsilon, delta, ledger=ledger, n_rows=len(split.train))
@@ -172,49 +153,25 @@ def train_local(
             member=member,
         )
         spent_before = ledger.spent(budget.delta)
-        model: EtaModel | StockModel
-        if kind == "eta":
-            eta_spec = EtaSpec(
-                encoder=encoder or EncoderConfig(),
-                interval_level=interval_level,
-                tolerance_minutes=tolerance_minutes,
-            )
-            model, fit = fit_eta(
-                split.train,
-                valid=split.valid,
-                spec=eta_spec,
+        model, fit = fam.fit(
+            split.train,
+            split.valid,
+            FitRequest(
+                settings=settings,
                 config=cfg,
                 device=device,
+                encoder=encoder,
                 privatizer=engine,
                 on_progress=on_progress,
-                network=network,
                 stats=stats,
-            )
-            metrics = evaluate_eta(
-                {model.name: model}, split.test, tolerance_minutes=tolerance_minutes
-            )
-            features = {"hashed": list(CATEGORICAL_FIELDS), "numeric": list(NUMERIC_FEATURES)}
-        else:
-            stock_spec = StockSpec(
-                encoder=encoder or EncoderConfig(buckets=256), horizon_days=horizon_days
-            )
-            model, fit = fit_stock(
-                split.train,
-                valid=split.valid,
-                spec=stock_spec,
-                config=cfg,
-                device=device,
-                privatizer=engine,
-                on_progress=on_progress,
                 network=network,
-                stats=stats,
-            )
-            metrics = evaluate_stock({model.name: model}, split.test, horizon_days=horizon_days)
-            features = {"hashed": list(STOCK_CATEGORICAL), "numeric": list(STOCK_NUMERIC)}
+            ),
+        )
+        metrics = fam.evaluate({model.name: model}, split.test, settings)
         spent_after = ledger.spent(budget.delta)
     model.network.to("cpu")
     card = _card(
-        kind=kind,
+        fam=fam,
         model=model,
         split=split,
         fit=fit,
@@ -223,19 +180,18 @@ def train_local(
         spent_before=spent_before,
         spent_after=spent_after,
         metrics=metrics.iloc[0].to_dict(),
-        features=features,
         device=device,
         seed=seed,
         config=cfg,
-        horizon_days=horizon_days,
+        settings=settings,
     )
     return TrainedModel(model=model, card=card, split=split, fit=fit)
 
 
 def _card(
     *,
-    kind: str,
-    model: EtaModel | StockModel,
+    fam: ModelFamily,
+    model: AnyModel,
     split: Split,
     fit: FitResult,
     engine: DPEngine,
@@ -243,19 +199,18 @@ def _card(
     spent_before: float,
     spent_after: float,
     metrics: dict[str, Any],
-    features: dict[str, list[str]],
     device: torch.device,
     seed: int,
     config: TrainConfig,
-    horizon_days: int,
+    settings: ModelSettings,
 ) -> dict[str, Any]:
     card: dict[str, Any] = {
-        "kind": kind,
+        "kind": fam.kind,
         "name": model.name,
         "kit_version": __version__,
         "created_at": datetime.now(UTC).isoformat(),
-        "data_contract": CONTRACT[kind],
-        "features": features,
+        "data_contract": fam.contract_version,
+        "features": {k: list(v) for k, v in fam.features.items()},
         "rows": {
             "train": len(split.train),
             "validation": len(split.valid),
@@ -293,16 +248,5 @@ def _card(
         "metrics_test": metrics,
         "evaluated_on": "the member's own test rows: the last 25% of the period (time split)",
     }
-    if isinstance(model, EtaModel):
-        card["interval_level"] = model.spec.interval_level
-        card["measured_coverage"] = metrics.get("coverage")
-        card["on_time_tolerance_minutes"] = model.spec.tolerance_minutes
-        card["calibration"] = {
-            "interval": "CQR on validation rows",
-            "cqr_offset": model.interval.offset if model.interval else None,
-            "on_time": "Platt scaling on validation rows",
-        }
-    else:
-        card["horizon_days"] = horizon_days
-        card["calibration"] = {"probabilities": "Platt scaling per head on validation rows"}
+    card.update(fam.card_details(model, metrics, settings))
     return card

@@ -33,6 +33,7 @@ import pandas as pd
 
 from consortium.errors import ModelError
 from consortium.forecasts.catalog import CATALOG_FILE
+from consortium.models.families import family
 from consortium.models.store import CARD, read_card
 
 logger = logging.getLogger(__name__)
@@ -167,10 +168,12 @@ def model_cards(root: Path) -> list[ModelCardView]:
 def pooled_model_dir(root: Path, *, kind: str) -> Path | None:
     """Return the newest federated model directory of ``kind`` under ``root``, or ``None``.
 
-    For ``eta`` only a model with a lane catalog counts (lane queries need it).
+    For a family that sums a lane catalog (ETA) only a model with its catalog counts (lane
+    queries need it).
     """
+    needs_catalog = family(kind).catalog_sums is not None
     for view in model_cards(root):
-        if view.kind == kind and view.federated and (kind != "eta" or view.lane_catalog):
+        if view.kind == kind and view.federated and (view.lane_catalog or not needs_catalog):
             return view.path
     return None
 

@@ -39,11 +39,12 @@ from typer.testing import CliRunner
 
 from consortium.cli.main import app as cli
 from consortium.federation.checkpoints import Checkpoints, model_version
-from consortium.federation.client_app import LAST_UPDATE_KEY, MemberClient
+from consortium.federation.member.training import LAST_UPDATE_KEY
 from consortium.federation.client_app import app as client_app
+from consortium.federation.client_app import make_client_app
 from consortium.federation.local_grid import LocalGrid, LocalRun, coordinator_identity, serve
 from consortium.federation.runner import discover_members, federate
-from consortium.federation.secagg import make_update_guard_mod
+from consortium.federation.mods import make_update_guard_mod
 from consortium.federation.server_app import make_server_app
 from consortium.forecasts.pooled import model_version as weights_file_version
 from consortium.models.eta import EtaModel
@@ -113,7 +114,7 @@ def nodes_of(
 
 def run_config_of(kind: str, out: Path) -> dict[str, UserConfigValue]:
     """One round of one local epoch, ε = 8, SecAgg+ (the server's defaults otherwise)."""
-    return {"model": kind, "rounds": 1, "out-dir": str(out), "epsilon": 8.0}
+    return {"model": kind, "rounds": 1, "local-epochs": 1, "out-dir": str(out), "epsilon": 8.0}
 
 
 def make_grid(
@@ -242,7 +243,10 @@ def members_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def eta_run(members_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Federated:
     out = tmp_path_factory.mktemp("eta")
     events: list[FederationEvent] = []
-    run = federate(members_dir, model="eta", rounds=1, epsilon=8.0, out=out, on_event=events.append)
+    run = federate(
+        members_dir, model="eta", rounds=1, local_epochs=1, epsilon=8.0, out=out,
+        on_event=events.append,
+    )  # fmt: skip
     return Federated(out=out, events=events, run=run, grid=run.grid, card=read_card(out / "model"))
 
 
@@ -264,6 +268,7 @@ def stock_runs(members_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> S
     events1: list[FederationEvent] = []
     federate(
         members_dir,
+        local_epochs=1,
         rounds=2,
         budgets={"warsaw-dc": 1.0},
         max_epsilon_per_round=3.0,
@@ -277,13 +282,14 @@ def stock_runs(members_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> S
     # Run 2 over the same out dir: resume to 3 rounds; warsaw-dc keeps a budget it has spent.
     events2: list[FederationEvent] = []
     logs = CapturedLogs()
-    member_log = logging.getLogger("consortium.federation.client_app")
+    member_log = logging.getLogger("consortium.federation.member")
     level = member_log.level
     member_log.addHandler(logs)
     member_log.setLevel(logging.WARNING)
     try:
         run2 = federate(
             members_dir,
+            local_epochs=1,
             rounds=3,
             resume=True,
             budgets={"warsaw-dc": spent},
@@ -576,9 +582,8 @@ def _corrupting_client_app(member: str) -> ClientApp:
         fitres.parameters = ndarrays_to_parameters(update)
         return Message(compat.fitres_to_recorddict(fitres, True), reply_to=msg)
 
-    return ClientApp(
-        client_fn=lambda context: MemberClient(context).to_client(),
-        mods=[secaggplus_mod, corrupt, make_update_guard_mod(on_out_of_range="clip")],
+    return make_client_app(
+        mods=[secaggplus_mod, corrupt, make_update_guard_mod(on_out_of_range="clip")]
     )
 
 
@@ -677,7 +682,10 @@ def test_removed_member_is_never_contacted_and_left_out_of_the_card(
     # Prepare: the board removed aurora-air and caps ε at 2 per round.
     recorder = BoardRecorder(removed={"aurora-air"}, cap=2.0)
     # Execute
-    run = federate(members_dir, model="eta", rounds=1, epsilon=8.0, out=tmp_path, recorder=recorder)
+    run = federate(
+        members_dir, model="eta", rounds=1, local_epochs=1, epsilon=8.0, out=tmp_path,
+        recorder=recorder,
+    )  # fmt: skip
     # Assert: aurora-air's node got nothing (its context is untouched, no state on its disk).
     card = read_card(tmp_path / "model")
     assert recorder.asked == CARRIERS

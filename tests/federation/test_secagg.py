@@ -21,9 +21,9 @@ from flwr.serverapp import Grid, ServerApp
 from consortium.errors import ConfigError, RoundFailed, UpdateRejected
 from consortium.federation.local_grid import LocalGrid, coordinator_identity, run_local, serve
 from consortium.federation.records import specs_of, state_dict_to_ndarrays
+from consortium.federation.mods import make_update_guard_mod
 from consortium.federation.secagg import (
     SecAggSettings,
-    make_update_guard_mod,
     plan_secagg,
     run_fedavg_round,
     update_clipping_range,

@@ -9,7 +9,7 @@ import pytest
 
 from consortium.federation.local_grid import LocalRun, coordinator_identity
 from consortium.federation.runner import federate
-from consortium.federation.warehouse_queries import GridWarehouseAnswerer
+from consortium.federation.warehouse_grid import GridWarehouseAnswerer
 from consortium.synth import generate_consortium
 
 
@@ -19,7 +19,8 @@ def stock_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalRun, Path]
     summary = generate_consortium(root / "consortium", seed=7, scale=0.05)
     out = root / "fed"
     run = federate(
-        summary.out_dir / "members", model="stock", rounds=1, epsilon=4.0, out=out, seed=1
+        summary.out_dir / "members", model="stock", rounds=1, local_epochs=1, epsilon=4.0, out=out,
+        seed=1,
     )
     return run, out / "model"
 

@@ -22,57 +22,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from flwr.common import Scalar
 from flwr.serverapp import Grid
 from numpy.typing import NDArray
 
 from consortium.errors import ConfigError
 from consortium.federation.grids import evaluate_on
+from consortium.federation.instructions import Instruction
 from consortium.federation.secagg import SecAggSettings
 from consortium.federation.strategy import RoundOutcome
 from consortium.points.valuation import Valuation, consistency_tolerance, value_round
 
-__all__ = ["ScoreSettings", "ScoredRound", "collect_projections", "score_round"]
+__all__ = ["ScoredRound", "collect_projections", "effective_weights", "score_round"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ScoreSettings:
-    """How members release their validation gradient (run config ``score-*``)."""
-
-    noise_multiplier: float = 20.0
-    clip: float = 1.0
-    max_rows: int = 1_000_000
-
-    def __post_init__(self) -> None:
-        if not self.noise_multiplier > 0:
-            raise ConfigError("score-noise-multiplier", "must be > 0")
-        if not self.clip > 0:
-            raise ConfigError("score-clip", "must be > 0")
-        if self.max_rows < 1:
-            raise ConfigError("score-max-rows", "must be >= 1")
-
-    def member_config(self, secagg: SecAggSettings | None) -> dict[str, Scalar]:
-        """Return the train-instruction keys of a scored round."""
-        config: dict[str, Scalar] = {
-            "score-noise-multiplier": self.noise_multiplier,
-            "score-clip": self.clip,
-            "score-scale": self.scale(secagg),
-            "score-max-rows": self.max_rows,
-        }
-        if secagg is not None:
-            config["update-clipping-range"] = secagg.clipping_range
-        return config
-
-    def scale(self, secagg: SecAggSettings | None) -> float:
-        """Factor that maps a gradient sum (norm at most ``max_rows * clip``) into ``±R``.
-
-        Under SecAgg+ one quantum is then ``2 max_rows clip / Q`` of a sum (0.48 clip at the
-        defaults), far below the release noise ``σ clip``.
-        """
-        reach = secagg.clipping_range if secagg is not None else 1.0
-        return reach / (self.max_rows * self.clip)
 
 
 @dataclass(frozen=True)
@@ -89,7 +51,7 @@ def collect_projections(
     *,
     gradient: Sequence[NDArray[np.floating]],
     members: Mapping[int, str],
-    config: Mapping[str, Scalar],
+    instruction: Instruction,
     timeout: float | None,
 ) -> dict[str, float]:
     """Send ``g`` to ``members`` (node id -> member id); return the projections they report."""
@@ -97,10 +59,9 @@ def collect_projections(
         grid,
         members,
         [np.asarray(g, dtype=np.float32) for g in gradient],
-        {**config, "task": "score"},
+        instruction,
         labels=members,
         timeout=timeout,
-        purpose="scoring",
     )
     projections: dict[str, float] = {}
     for member, res in replies.items():
@@ -126,11 +87,10 @@ def score_round(  # noqa: PLR0913
     *,
     outcome: RoundOutcome,
     old_arrays: Sequence[NDArray[np.generic]],
-    settings: ScoreSettings,
+    instruction: Instruction,
     secagg: SecAggSettings | None,
     max_weight: float,
     nodes: Mapping[str, int],
-    config: Mapping[str, Scalar],
     timeout: float | None = None,
 ) -> ScoredRound:
     """Value every member of a scored round's aggregate (the update slots come first).
@@ -142,11 +102,14 @@ def score_round(  # noqa: PLR0913
         ``member_metrics`` each aggregated member's ``num_examples`` and ``score_rows``.
     old_arrays
         The model the round started from.
+    instruction
+        The ``score`` instruction of the round (its score settings, model and round).
     nodes
         Member id -> node id, for the members to ask.
-    config
-        Sent with the score instruction (model, round).
     """
+    settings = instruction.score
+    if settings is None:
+        raise ConfigError("score", "score_round needs a scored round's instruction")
     started = time.perf_counter()
     n = len(old_arrays)
     new = [np.asarray(a, dtype=np.float64) for a in outcome.arrays[:n]]
@@ -170,7 +133,7 @@ def score_round(  # noqa: PLR0913
         if secagg is not None
         else sum(examples.values()) / max_weight
     )
-    factor = ratios / settings.scale(secagg) / rows
+    factor = ratios / settings.scale(secagg.clipping_range if secagg else None) / rows
     # float32 on the wire (half the bytes); the check below uses exactly what members receive
     gradient = [(s * factor).astype(np.float32).astype(np.float64) for s in scaled]
     delta = (
@@ -183,7 +146,7 @@ def score_round(  # noqa: PLR0913
         grid,
         gradient=gradient,
         members={nodes[m]: m for m in examples if m in nodes},
-        config=config,
+        instruction=instruction,
         timeout=timeout,
     )
     if secagg is not None:
@@ -204,7 +167,7 @@ def score_round(  # noqa: PLR0913
     if valuation.status != "ok":
         logger.warning(
             "round %s scores refused: %s (gap %.3g, tolerance %.3g)",
-            config.get("round"),
+            instruction.server_round,
             valuation.status,
             valuation.gap,
             valuation.tolerance,

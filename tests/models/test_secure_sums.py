@@ -15,14 +15,8 @@ from hypothesis.extra.numpy import arrays
 from consortium.errors import ConfigError
 from consortium.models.encoding import ScalingStats
 from consortium.models.eta import EtaSpec, eta_scaling_stats
-from consortium.models.federated import (
-    SCORE_EDGES,
-    member_statistics,
-    offset_from_histogram,
-    score_histogram,
-    statistics_from_sums,
-    statistics_shapes,
-)
+from consortium.models.families import family
+from consortium.models.secure_sums import SCORE_EDGES, offset_from_histogram, score_histogram
 from consortium.models.stock import stock_numeric
 from consortium.synth import generate_consortium
 from tests.models.conftest import make_legs
@@ -120,22 +114,22 @@ def test_eta_statistics_from_member_sums_equal_the_pooled_statistics() -> None:
     # Prepare: 3 members (by carrier) of labelled legs.
     legs = make_legs(900, seed=3)
     members = _split_members(legs, legs["carrier"], 3)
-    parts = [member_statistics("eta", m) for m in members]
-    sums = {name: sum(p[name] for p in parts) for name in statistics_shapes("eta")}
+    parts = [family("eta").member_statistics(m) for m in members]
+    sums = {name: sum(p[name] for p in parts) for name in family("eta").statistics_shapes}
     # Execute
-    features, target = statistics_from_sums("eta", sums)
+    features, target = family("eta").statistics_from_sums(sums)
     # Assert: as if the coordinator had computed them on the pooled rows.
     want_features, want_target = eta_scaling_stats(legs, spec=EtaSpec())
     _assert_same_stats(features, want_features)
     _assert_same_stats(target, want_target)
-    assert {k: v.shape for k, v in parts[0].items()} == statistics_shapes("eta")
+    assert {k: v.shape for k, v in parts[0].items()} == family("eta").statistics_shapes
 
 
 def test_eta_member_statistics_skip_unlabelled_legs() -> None:
     legs = make_legs(200, seed=4)
     unlabelled = legs.assign(actual_arrival=legs["actual_arrival"].where(legs.index < 0))
-    both = member_statistics("eta", pd.concat([legs, unlabelled]))
-    only = member_statistics("eta", legs)
+    both = family("eta").member_statistics(pd.concat([legs, unlabelled]))
+    only = family("eta").member_statistics(legs)
     np.testing.assert_array_equal(both["features"], only["features"])
     np.testing.assert_array_equal(both["target"], only["target"])
 
@@ -148,10 +142,10 @@ def test_stock_statistics_from_member_sums_equal_the_pooled_statistics(
     members = [
         pd.read_csv(p, parse_dates=["date"]) for p in sorted(tmp_path.glob("members/*/stock.csv"))
     ]
-    parts = [member_statistics("stock", m) for m in members]
+    parts = [family("stock").member_statistics(m) for m in members]
     sums = {"features": sum(p["features"] for p in parts)}
     # Execute
-    stats = statistics_from_sums("stock", sums)
+    stats = family("stock").statistics_from_sums(sums)
     # Assert
     pooled = pd.concat(members, ignore_index=True)
     assert len(members) == 3
@@ -160,5 +154,5 @@ def test_stock_statistics_from_member_sums_equal_the_pooled_statistics(
 
 def test_statistics_shapes_refuse_an_unknown_model() -> None:
     with pytest.raises(ConfigError) as exc:
-        statistics_shapes("weather")  # type: ignore[arg-type]
+        family("weather")
     assert exc.value.name == "model"
