@@ -1,7 +1,7 @@
 """Seconds per round on Flower's deployment runtime (SuperLink + N SuperNodes as processes).
 
 For each N it starts a real local deployment (TLS, SuperNode auth, every key registered),
-then runs the toy federation (``tests/federation/deploy_app``, ``nn.Linear(4, 1)``) for
+then runs the toy federation (``tests/deployment/deploy_app``, ``nn.Linear(4, 1)``) for
 ``--rounds`` rounds with SecAgg+ and again with plain FedAvg, and reads each round's time
 from the ServerApp log (``Run finished 1 round(s) in X s``, one line per round). The model is
 tiny on purpose: what is measured is the runtime itself (message polling, one
@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from consortium.federation.deployment import (
+from consortium.deployment import (
     LocalDeployment,
     MemberNode,
     member_nodes,
@@ -38,7 +38,7 @@ from consortium.federation.deployment import (
 
 logger = logging.getLogger("benchmarks.bench_deployment")
 
-TOY_APP = Path(__file__).resolve().parents[1] / "tests" / "federation" / "deploy_app"
+TOY_APP = Path(__file__).resolve().parents[1] / "tests" / "deployment" / "deploy_app"
 _ROUND = re.compile(r"Run finished 1 round\(s\) in ([0-9.]+)s")
 
 

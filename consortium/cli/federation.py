@@ -1,6 +1,6 @@
 """`consortium federation ...`: Flower's deployment runtime (SuperLink + one SuperNode per member).
 
-Thin over :mod:`consortium.federation.deployment` and :mod:`consortium.federation.certs`:
+Thin over :mod:`consortium.deployment` (the supervisor and the certificate authority):
 
 - ``up`` starts a SuperLink and a SuperNode per member on loopback (TLS with kit-made
   certificates, every member's SuperNode key registered), runs the kit's app and stops, or
@@ -65,7 +65,7 @@ def up(  # noqa: PLR0913
     timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the run.")] = 3600.0,
 ) -> None:
     """Start a SuperLink and one SuperNode per member on loopback, run the app, report."""
-    from consortium.federation.deployment import (
+    from consortium.deployment import (
         CONNECTION,
         LocalDeployment,
         member_nodes,
@@ -130,7 +130,7 @@ def certs(
     days: Annotated[int, typer.Option(min=1, help="Validity in days.")] = 365,
 ) -> None:
     """Make the consortium CA and the SuperLink's TLS certificate (coordinator)."""
-    from consortium.federation.certs import DEFAULT_HOSTS, generate_certificates
+    from consortium.deployment import DEFAULT_HOSTS, generate_certificates
 
     with reported_errors():
         paths = generate_certificates(out, hosts=tuple(host or DEFAULT_HOSTS), valid_days=days)
@@ -146,7 +146,7 @@ def app_cmd(
     out: Annotated[Path, typer.Option(help="Folder to write the app's pyproject.toml to.")],
 ) -> None:
     """Write the kit's Flower App (a manifest only) for `flwr run` on a real SuperLink."""
-    from consortium.federation.deployment import write_kit_app
+    from consortium.deployment import write_kit_app
 
     with reported_errors():
         path = write_kit_app(out)
@@ -161,7 +161,7 @@ def node_key(
     ],
 ) -> None:
     """Make this member's SuperNode key pair; send only the .pub file to the coordinator."""
-    from consortium.federation.certs import generate_node_key
+    from consortium.deployment import generate_node_key
 
     with reported_errors():
         keys = generate_node_key(out)

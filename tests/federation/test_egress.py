@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from tests.federation.deploy_fixtures import TOY_APP, make_consortium
+from tests.deployment.deploy_fixtures import TOY_APP, make_consortium
 
 SYSCALLS = "connect,bind,sendto,sendmsg"
 _ADDRESS = re.compile(r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6?, "([^"]+)"')

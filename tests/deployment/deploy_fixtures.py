@@ -1,4 +1,4 @@
-"""Helpers of the deployment-runtime tests (imported by ``test_deployment`` and ``test_egress``)."""
+"""Helpers of the deployment-runtime tests (test_supervisor, test_nodes, test_egress)."""
 
 from __future__ import annotations
 
