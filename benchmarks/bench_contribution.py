@@ -77,26 +77,18 @@ from flwr.app.user_config import UserConfigValue  # noqa: E402
 from flwr.common.serde import message_to_proto  # noqa: E402
 
 from consortium.data import load_table  # noqa: E402
-from consortium.federation import client_app as client_module  # noqa: E402
 from consortium.federation.checkpoints import Checkpoints  # noqa: E402
-from consortium.federation.client_app import (  # noqa: E402
-    LAST_ROUND_KEY,
-    LAST_UPDATE_KEY,
-    _Member,
-    load_split,
-)
 from consortium.federation.client_app import app as client_app  # noqa: E402
+from consortium.federation.coordinator.scoring import effective_weights  # noqa: E402
+from consortium.federation.instructions import RunConfig, ScoreSettings  # noqa: E402
 from consortium.federation.local_grid import LocalGrid, serve  # noqa: E402
-from consortium.federation.model_io import build_global_model, stats_from_json  # noqa: E402
+from consortium.federation.member.node import MemberNode, clear_row_cache  # noqa: E402
+from consortium.federation.member.training import LAST_ROUND_KEY, LAST_UPDATE_KEY  # noqa: E402
 from consortium.federation.runner import discover_members  # noqa: E402
-from consortium.federation.scoring import ScoreSettings, effective_weights  # noqa: E402
 from consortium.federation.secagg import SecAggSettings  # noqa: E402
-from consortium.federation.server_app import (  # noqa: E402
-    FederationConfig,
-    FederationEvent,
-    RoundReport,
-    make_server_app,
-)
+from consortium.federation.server_app import make_server_app  # noqa: E402
+from consortium.models.families import family  # noqa: E402
+from consortium.rounds import FederationEvent, RoundReport  # noqa: E402
 from consortium.points.rules import contribution_awards, member_account  # noqa: E402
 from consortium.points.valuation import first_order_loo, quality_scores  # noqa: E402
 from consortium.policy.model import ConsortiumPolicy  # noqa: E402
@@ -110,9 +102,8 @@ logger = logging.getLogger("benchmarks.bench_contribution")
 
 EPSILON = 8.0
 DELTA = 1e-5
-PURPOSE = {"eta": "eta-training", "stock": "stock-training"}
 NOISY, SOURCE = "noisy-carrier", "meridian-line"
-SERVER = FederationConfig()  # the server's defaults: clipping range 0.5, max_weight 1000
+SERVER = RunConfig()  # the server's defaults: clipping range 0.5, max_weight 1000
 SECAGG = SecAggSettings(clipping_range=SERVER.update_clipping_range, max_weight=SERVER.max_weight)
 SCORE = ScoreSettings()  # σ = 20, clip 1
 POLICY = ConsortiumPolicy()  # 1 point per example, cap 5000 per member and round
@@ -282,7 +273,7 @@ def run_federation(  # noqa: PLR0913
     # for free, and the ClientApp caches its loaded splits; a deployed member runs each message
     # in a fresh ``flwr-clientapp`` process.
     privacy_budget._step_curve.cache_clear()
-    client_module._load_split.cache_clear()
+    clear_row_cache()
     started = time.perf_counter()
     serve(make_server_app(on_event=on_event), grid, run_config=run_config)
     run.seconds = time.perf_counter() - started
@@ -304,14 +295,15 @@ class Oracle:
 
     def __init__(self, run: Run) -> None:
         kind = run.kind
-        stats = stats_from_json(kind, Checkpoints(run.out / "checkpoints").load(0).meta["stats"])  # type: ignore[arg-type]
-        self.model = build_global_model(kind, stats=stats)  # type: ignore[arg-type]
+        fam = family(kind)
+        stats = fam.stats_from_dict(Checkpoints(run.out / "checkpoints").load(0).meta["stats"])
+        self.model = fam.build(stats, RunConfig().settings)
         self.keys = list(self.model.network.state_dict())
         self.data: dict[str, Any] = {}
         self.criterion: Any = None
         for member, path in discover_members(run.members_dir, kind).items():  # type: ignore[arg-type]
-            me = _Member(member, path, run.out / "unused", EPSILON, None)
-            split = load_split(me, kind, PURPOSE[kind])  # type: ignore[arg-type]
+            me = MemberNode(member, path, run.out / "unused", EPSILON, None)
+            split = me.rows(fam, purpose=fam.training_purpose)
             self.data[member], self.criterion = self.model.labelled(split.valid)
         self.per_row = copy.copy(self.criterion)
         self.per_row.reduction = "none"

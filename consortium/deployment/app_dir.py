@@ -56,22 +56,13 @@ def toml_table(values: Mapping[str, ConfigValue]) -> str:
 
 
 def _run_config_defaults() -> dict[str, ConfigValue]:
-    """Return the ServerApp's run-config defaults, kebab-case, each with a finite value.
+    """Return the ServerApp's run-config defaults (:class:`RunConfig`), kebab-case.
 
-    The one place that reads the coordinator's run-config type (a lazy import: it needs torch).
+    A lazy import: the run config's module loads the model families (torch).
     """
-    from consortium.federation.server_app import FederationConfig  # noqa: PLC0415  (torch)
+    from consortium.federation.instructions import RunConfig  # noqa: PLC0415  (torch)
 
-    defaults: dict[str, ConfigValue] = {}
-    for name, value in vars(FederationConfig()).items():
-        if isinstance(value, Path):
-            value = str(value)
-        elif value is None and name == "round_timeout":
-            value = 0.0  # FederationConfig reads <= 0 as "no timeout"
-        finite = isinstance(value, float) and math.isfinite(value)
-        if isinstance(value, str | bool | int) or finite:
-            defaults[name.replace("_", "-")] = value
-    return defaults
+    return dict(RunConfig().to_config())
 
 
 def write_kit_app(dest: Path) -> Path:

@@ -31,7 +31,7 @@ def test_kit_app_is_a_manifest_flower_builds_into_a_fab(tmp_path: Path) -> None:
     from flwr.cli.build import build_fab_from_disk
 
     from consortium.cli.federation import register
-    from consortium.federation.server_app import FederationConfig
+    from consortium.federation.instructions import RunConfig
 
     # Prepare
     app = typer.Typer()
@@ -47,6 +47,6 @@ def test_kit_app_is_a_manifest_flower_builds_into_a_fab(tmp_path: Path) -> None:
         "serverapp": "consortium.federation.server_app:app",
         "clientapp": "consortium.federation.client_app:app",
     }
-    config = FederationConfig.from_run_config(flwr_app["config"])
-    assert config == FederationConfig(out_dir=config.out_dir)
+    config = RunConfig.from_config(flwr_app["config"])
+    assert config == RunConfig(out_dir=config.out_dir)
     assert len(fab) < 10_000  # the FAB carries the manifest only, no code
