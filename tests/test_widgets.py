@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from consortium.cli.database import open_database
+from consortium.client.connection import Coordinator, connect, with_query_service
 from consortium.config import REPO_ROOT
 from consortium.data import load_table
 from consortium.governance.rules import Support
@@ -167,6 +167,7 @@ def test_model_card_summary_lists_privacy_and_metrics() -> None:
 # ------------------------------------------------------------------------------- governance
 @dataclass
 class Board:
+    handle: Coordinator
     factory: Factory
     coordinator: Signer
     keys: dict[str, Signer]
@@ -177,7 +178,8 @@ class Board:
 @pytest.fixture
 def board(tmp_path: Path) -> Board:
     """Three members (700/200/100 points) and a fee proposal made tomorrow (after every entry)."""
-    factory, coordinator = open_database(f"sqlite:///{tmp_path / 'c.db'}"), Signer.generate()
+    handle = connect(f"sqlite:///{tmp_path / 'c.db'}", create_tables=True)
+    factory, coordinator = handle.factory, Signer.generate()
     tomorrow = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     keys = {m: Signer.generate() for m in ("alpha", "beta", "gamma")}
     with factory.begin() as s:
@@ -190,12 +192,12 @@ def board(tmp_path: Path) -> Board:
             s, kind="fees", params={"lane_query_points": 14, "warehouse_query_points": 25},
             title="Raise the lane fee", signer=keys["beta"], now=tomorrow,
         )  # fmt: skip
-    return Board(factory, coordinator, keys, proposal.proposal_id, proposal.vote_start)
+    return Board(handle, factory, coordinator, keys, proposal.proposal_id, proposal.vote_start)
 
 
 def test_ballot_shows_capped_powers_and_casts_each_voters_choice(board: Board) -> None:
     # Prepare: the default cap is 30 % of the 1000 points at the snapshot
-    panel = BallotPanel(board.factory, proposal_id=board.proposal_id, voters=board.keys,
+    panel = BallotPanel(board.handle, proposal_id=board.proposal_id, voters=board.keys,
                         choices={"gamma": "against"},
                         clock=lambda: board.vote_start + timedelta(hours=1))  # fmt: skip
     panel.choices["beta"].value = "abstain"  # what a click on the toggle does
@@ -215,9 +217,9 @@ def test_ballot_shows_capped_powers_and_casts_each_voters_choice(board: Board) -
 
 def test_ballot_shows_refusals_and_writes_nothing_for_them(board: Board) -> None:
     # Prepare: one ballot before voting opens, one that votes twice
-    early = BallotPanel(board.factory, proposal_id=board.proposal_id, voters=board.keys,
+    early = BallotPanel(board.handle, proposal_id=board.proposal_id, voters=board.keys,
                         clock=lambda: board.vote_start - timedelta(minutes=1))  # fmt: skip
-    twice = BallotPanel(board.factory, proposal_id=board.proposal_id,
+    twice = BallotPanel(board.handle, proposal_id=board.proposal_id,
                         voters={"alpha": board.keys["alpha"]}, default="abstain",
                         clock=lambda: board.vote_start + timedelta(hours=1))  # fmt: skip
     with board.factory.begin() as s:
@@ -279,9 +281,8 @@ class Market:
 
 @pytest.fixture
 def market(tmp_path: Path, eta_model_dir: Path) -> Market:
-    from consortium.forecasts.service import QueryService  # noqa: PLC0415
-
-    factory, coordinator = open_database(f"sqlite:///{tmp_path / 'q.db'}"), Signer.generate()
+    handle = connect(f"sqlite:///{tmp_path / 'q.db'}", create_tables=True)
+    factory, coordinator = handle.factory, Signer.generate()
     treasurer, owner = Signer.generate(), Signer.generate()
     with factory.begin() as s:
         bootstrap_coordinator(s, coordinator=coordinator)
@@ -292,8 +293,8 @@ def market(tmp_path: Path, eta_model_dir: Path) -> Market:
                  refs={"model": "eta", "round": 1}, signer=coordinator)  # fmt: skip
         deposit(s, account="cargo:" + owner.key_id, amount=15, external_ref="INV-1",
                 signer=treasurer)  # fmt: skip
-    service = QueryService(coordinator=coordinator, eta_model_dir=eta_model_dir)
-    panel = LaneQueryPanel(factory, service=service, owner=owner, departure=date(2026, 3, 9),
+    answering = with_query_service(handle, coordinator_key=coordinator, eta_model_dir=eta_model_dir)
+    panel = LaneQueryPanel(answering, owner=owner, departure=date(2026, 3, 9),
                            clock=lambda: datetime.now(UTC))  # fmt: skip
     return Market(factory, owner, panel)
 
