@@ -35,7 +35,8 @@ from consortium.identity.registry import bootstrap_coordinator, register_key
 from consortium.ledger.checkpoint import Checkpoint
 from consortium.ledger.entry import Entry, sign_entry
 from consortium.ledger.export import read_export, write_export
-from consortium.ledger.keyring import KEY_REGISTERED, Role, registration_payload
+from consortium.ledger.keyring import Role, registration_payload
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.merkle import MerkleTree
 from consortium.ledger.proof import verify_consistency, verify_inclusion
 from consortium.ledger.signing import Signer
@@ -69,10 +70,10 @@ def build_log(n: int, workers: int) -> tuple[list[Entry], Signer]:
     """N signed entries: entry 0 registers the coordinator, entry 1 the member."""
     coord, member = Signer.generate(), Signer.generate()
     head = [
-        sign_entry(seq=0, moment=T0, kind=KEY_REGISTERED, signer=coord,
+        sign_entry(seq=0, moment=T0, kind=EntryKind.KEY_REGISTERED, signer=coord,
                    payload=registration_payload(public_key=coord.public_key,
                                                 role=Role.COORDINATOR)),
-        sign_entry(seq=1, moment=T0, kind=KEY_REGISTERED, signer=coord,
+        sign_entry(seq=1, moment=T0, kind=EntryKind.KEY_REGISTERED, signer=coord,
                    payload=registration_payload(public_key=member.public_key, role=Role.MEMBER)),
     ]  # fmt: skip
     step = 50_000

@@ -21,13 +21,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from consortium.db import Base
 from consortium.errors import LedgerError
 from consortium.ledger.canonical import canonical_json
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.signing import Signer
 from consortium.ledger.store import append_entry
 
 logger = logging.getLogger(__name__)
 
-DETAILS_COMMITTED = "member-details-committed"
-DETAILS_ERASED = "member-details-erased"
 SALT_BYTES = 32
 
 
@@ -74,8 +73,8 @@ def record_member_details(
         )
     )  # fmt: skip
     append_entry(
-        session, kind=DETAILS_COMMITTED, payload={"member": member, "commitment": commitment},
-        signer=signer,
+        session, kind=EntryKind.MEMBER_DETAILS_COMMITTED,
+        payload={"member": member, "commitment": commitment}, signer=signer,
     )  # fmt: skip
     return commitment
 
@@ -104,8 +103,8 @@ def erase_member_details(session: Session, *, member: str, signer: Signer) -> st
     commitment = row.commitment
     session.delete(row)
     append_entry(
-        session, kind=DETAILS_ERASED, payload={"member": member, "commitment": commitment},
-        signer=signer,
+        session, kind=EntryKind.MEMBER_DETAILS_ERASED,
+        payload={"member": member, "commitment": commitment}, signer=signer,
     )  # fmt: skip
     logger.info("erased details of member %s", member[:16])
     return commitment

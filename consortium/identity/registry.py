@@ -1,5 +1,10 @@
 """The registry of keys and roles; every change is a ledger entry in the same transaction.
 
+It is also the one place that answers "may this key do this?": :func:`require_role`. Every
+store (points, membership, governance, policy, paid queries) asks it, and raises the refusal
+as its own error type with the code ``not-allowed`` (the ledger itself, below this layer, asks
+the same primitive, :func:`consortium.ledger.store.active_key`, for every entry's signer).
+
 Membership changes only through governance: the governance executor (a later issue) calls
 :func:`register_key` and :func:`revoke_key` inside the transaction that executes a passed
 proposal, signing with the coordinator key. Verifiers rebuild the same registry from the log
@@ -9,16 +14,19 @@ proposal, signing with the coordinator key. Verifiers rebuild the same registry 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consortium.errors import LedgerError
-from consortium.ledger.keyring import KEY_REGISTERED, KEY_REVOKED, Role, registration_payload
+from consortium.errors import LedgerError, OperationRefused
+from consortium.ledger.keyring import Role, registration_payload
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.models import KeyRow
 from consortium.ledger.signing import Signer, key_id_for
 from consortium.ledger.store import (
+    KeyProblem,
     SignerNotAllowed,
     active_key,
     append_entry,
@@ -47,10 +55,76 @@ class KeyRecord:
         )
 
 
-def _require_coordinator(session: Session, signer: Signer) -> None:
-    row = active_key(session, signer.key_id)
-    if row.role != Role.COORDINATOR:
-        raise SignerNotAllowed(signer.key_id, f"role {row.role} cannot change the registry")
+NOT_ALLOWED = "not-allowed"
+"""The code of a refusal by :func:`require_role` unless the caller maps a problem to another."""
+
+
+def require_role(
+    session: Session,
+    key_id: str,
+    roles: Role | Collection[Role],
+    *,
+    action: str,
+    error: type[OperationRefused] | None = None,
+    subject: str | None = None,
+    codes: Mapping[KeyProblem, str] | None = None,
+) -> KeyRecord:
+    """Return the record of ``key_id`` if it is an active key of one of ``roles``; else refuse.
+
+    Parameters
+    ----------
+    session
+        The caller's session.
+    key_id
+        The key about to act (a signer's ``key_id``, or the key behind an account).
+    roles
+        The role, or roles, allowed to do ``action``.
+    action
+        What the key is about to do, for the reason (``"mint points"``).
+    error
+        The store's own error type (:class:`~consortium.errors.PointsError`, ...), raised as
+        ``error(subject, code=..., reason=...)``; ``None`` raises
+        :class:`~consortium.ledger.store.SignerNotAllowed` itself.
+    subject
+        The refusal's subject; default ``key <first 16 hex digits>...``.
+    codes
+        The code for each :class:`~consortium.ledger.store.KeyProblem`; every problem not in it
+        is ``not-allowed``.
+
+    Raises
+    ------
+    SignerNotAllowed
+        If ``error`` is ``None`` and the key is unregistered, revoked or of another role.
+    OperationRefused
+        ``error`` with code ``not-allowed`` (or the one ``codes`` gives), in the same cases.
+
+    Examples
+    --------
+    >>> from consortium.db import create_schema, make_engine, make_session_factory
+    >>> from consortium.errors import PointsError
+    >>> engine = make_engine("sqlite://"); create_schema(engine)
+    >>> coordinator, stranger = Signer.generate(), Signer.generate()
+    >>> with make_session_factory(engine).begin() as session:
+    ...     _ = bootstrap_coordinator(session, coordinator=coordinator)
+    ...     print(require_role(session, coordinator.key_id, Role.COORDINATOR,
+    ...                        action="mint points").role)
+    ...     try:
+    ...         require_role(session, stranger.key_id, Role.TREASURER, action="deposit points",
+    ...                      error=PointsError)
+    ...     except PointsError as refused:
+    ...         print(refused.code, "|", refused.reason)
+    coordinator
+    not-allowed | not registered; deposit points needs a treasurer key
+    """
+    allowed = (roles,) if isinstance(roles, Role) else tuple(roles)
+    try:
+        row = active_key(session, key_id, roles=allowed, action=action)
+    except SignerNotAllowed as exc:
+        if error is None:
+            raise
+        code = (codes or {}).get(exc.problem, NOT_ALLOWED)
+        raise error(subject or f"key {key_id[:16]}...", code=code, reason=exc.reason) from exc
+    return KeyRecord.of(row)
 
 
 def bootstrap_coordinator(session: Session, *, coordinator: Signer) -> KeyRecord:
@@ -79,7 +153,7 @@ def register_key(session: Session, *, public_key: bytes, role: Role, signer: Sig
     LedgerError
         If the key is already registered.
     """
-    _require_coordinator(session, signer)
+    require_role(session, signer.key_id, Role.COORDINATOR, action="change the registry")
     if session.get(KeyRow, key_id_for(public_key)) is not None:
         raise LedgerError(f"key {key_id_for(public_key)[:16]}... is already registered")
     return _register(session, public_key=public_key, role=role, signer=signer)
@@ -88,7 +162,7 @@ def register_key(session: Session, *, public_key: bytes, role: Role, signer: Sig
 def _register(session: Session, *, public_key: bytes, role: Role, signer: Signer) -> KeyRecord:
     entry = append_entry(
         session,
-        kind=KEY_REGISTERED,
+        kind=EntryKind.KEY_REGISTERED,
         payload=registration_payload(public_key=public_key, role=role),
         signer=signer,
     )  # fmt: skip
@@ -104,9 +178,11 @@ def _register(session: Session, *, public_key: bytes, role: Role, signer: Signer
 
 def revoke_key(session: Session, *, key_id: str, signer: Signer) -> KeyRecord:
     """Revoke a key; entries after the ``key-revoked`` entry may not be signed by it."""
-    _require_coordinator(session, signer)
+    require_role(session, signer.key_id, Role.COORDINATOR, action="change the registry")
     row = active_key(session, key_id)
-    entry = append_entry(session, kind=KEY_REVOKED, payload={"key_id": key_id}, signer=signer)
+    entry = append_entry(
+        session, kind=EntryKind.KEY_REVOKED, payload={"key_id": key_id}, signer=signer
+    )
     row.revoked_seq = entry.seq
     session.flush()
     logger.info("revoked key %s at entry %d", key_id[:16], entry.seq)

@@ -32,7 +32,8 @@ class Entry:
     time : str
         Canonical UTC ISO 8601 time (``2026-01-01T00:00:00.000000Z``); see :attr:`timestamp`.
     kind : str
-        Lower-case kebab token such as ``key-registered``.
+        Lower-case kebab token such as ``key-registered`` (see
+        :class:`~consortium.ledger.kinds.EntryKind`).
     payload : bytes
         RFC 8785 canonical JSON of the payload object (ids, numbers and hashes only).
     actor : str
@@ -122,6 +123,7 @@ def sign_entry(
     (b'{"n":1}', 64)
     """
     time = format_time(moment)
+    kind = str(kind)  # an EntryKind member is stored as its plain token
     body = canonical_payload(payload)
     check_header(seq=seq, time=time, kind=kind, actor=signer.key_id)
     data = signing_bytes(seq=seq, time=time, kind=kind, payload=body, actor=signer.key_id)

@@ -13,10 +13,8 @@ from enum import StrEnum
 
 from consortium.errors import VerificationError
 from consortium.ledger.entry import Entry
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.signing import key_id_for
-
-KEY_REGISTERED = "key-registered"
-KEY_REVOKED = "key-revoked"
 
 
 class Role(StrEnum):
@@ -60,9 +58,9 @@ class Keyring:
     >>> from consortium.ledger.entry import sign_entry
     >>> from consortium.ledger.signing import Signer
     >>> c = Signer.generate()
-    >>> e = sign_entry(seq=0, moment=datetime(2026, 1, 1, tzinfo=UTC), kind=KEY_REGISTERED,
-    ...                payload=registration_payload(public_key=c.public_key,
-    ...                                             role=Role.COORDINATOR), signer=c)
+    >>> payload = registration_payload(public_key=c.public_key, role=Role.COORDINATOR)
+    >>> e = sign_entry(seq=0, moment=datetime(2026, 1, 1, tzinfo=UTC),
+    ...                kind=EntryKind.KEY_REGISTERED, payload=payload, signer=c)
     >>> ring = Keyring()
     >>> ring.apply(e) == c.public_key
     True
@@ -79,7 +77,7 @@ class Keyring:
         VerificationError
             If the actor is unknown, revoked or registered later, or a key payload is malformed.
         """
-        if entry.kind == KEY_REGISTERED:
+        if entry.kind == EntryKind.KEY_REGISTERED:
             state = self._registered(entry)
             if entry.seq == 0 and state.key_id == entry.actor:
                 if state.role is not Role.COORDINATOR:
@@ -94,7 +92,7 @@ class Keyring:
             self.keys[state.key_id] = state
             return actor
         actor = self._actor(entry)
-        if entry.kind == KEY_REVOKED:
+        if entry.kind == EntryKind.KEY_REVOKED:
             key_id = entry.payload_object().get("key_id")
             old = self.keys.get(key_id) if isinstance(key_id, str) else None
             if old is None or old.revoked_seq is not None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -22,7 +23,8 @@ from consortium.config import REPO_ROOT
 from consortium.errors import LedgerError
 from consortium.ledger.checkpoint import DEFAULT_ORIGIN, Checkpoint
 from consortium.ledger.entry import Entry, sign_entry
-from consortium.ledger.keyring import KEY_REGISTERED, Role
+from consortium.ledger.keyring import Role
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.merkle import MerkleTree
 from consortium.ledger.models import HEAD_ROW_ID, CheckpointRow, EntryRow, HeadRow, KeyRow
 from consortium.ledger.payload import PayloadPolicy
@@ -31,12 +33,26 @@ from consortium.ledger.signing import Signer
 logger = logging.getLogger(__name__)
 
 
-class SignerNotAllowed(LedgerError, PermissionError):
-    """The signing key is not registered, was revoked, or lacks the role the action needs."""
+class KeyProblem(StrEnum):
+    """Why a key may not act: the three answers of :func:`active_key`."""
 
-    def __init__(self, key_id: str, reason: str) -> None:
+    NOT_REGISTERED = "not-registered"
+    REVOKED = "revoked"
+    WRONG_ROLE = "wrong-role"
+
+
+class SignerNotAllowed(LedgerError, PermissionError):
+    """The signing key is not registered, was revoked, or lacks the role the action needs.
+
+    ``problem`` says which (:class:`KeyProblem`); ``reason`` says it in words.
+    """
+
+    def __init__(
+        self, key_id: str, reason: str, *, problem: KeyProblem = KeyProblem.NOT_REGISTERED
+    ) -> None:
         self.key_id = key_id
         self.reason = reason
+        self.problem = problem
         super().__init__(f"key {key_id[:16]}...: {reason}")
 
 
@@ -66,13 +82,50 @@ def _reserve_seq(session: Session) -> int:
     return size - 1
 
 
-def active_key(session: Session, key_id: str) -> KeyRow:
-    """Return the registry row of an active key or raise :class:`SignerNotAllowed`."""
+def active_key(
+    session: Session,
+    key_id: str,
+    *,
+    roles: Collection[Role] | None = None,
+    action: str = "act",
+) -> KeyRow:
+    """Return the registry row of an active key, optionally of one of ``roles``.
+
+    The one lookup behind every "may this key do this?": the ledger asks it for every entry's
+    signer, and every store above the ledger asks it through
+    :func:`consortium.identity.registry.require_role`.
+
+    Parameters
+    ----------
+    session
+        The caller's session.
+    key_id
+        The key to look up.
+    roles
+        The roles allowed to do ``action``; ``None`` accepts any role.
+    action
+        What the key is about to do, for the refusal's reason (``"mint points"``).
+
+    Raises
+    ------
+    SignerNotAllowed
+        With :attr:`~SignerNotAllowed.problem` ``not-registered``, ``revoked`` or ``wrong-role``.
+    """
+    needed = "" if roles is None else " or ".join(roles)
+    needs = f"; {action} needs a {needed} key" if needed else ""
     row = session.get(KeyRow, key_id)
     if row is None:
-        raise SignerNotAllowed(key_id, "not registered")
+        raise SignerNotAllowed(key_id, f"not registered{needs}", problem=KeyProblem.NOT_REGISTERED)
     if row.revoked_seq is not None:
-        raise SignerNotAllowed(key_id, f"revoked at entry {row.revoked_seq}")
+        raise SignerNotAllowed(
+            key_id, f"revoked at entry {row.revoked_seq}{needs}", problem=KeyProblem.REVOKED
+        )
+    if roles is not None and row.role not in roles:
+        raise SignerNotAllowed(
+            key_id,
+            f"a {row.role} key cannot {action}; it needs a {needed} key",
+            problem=KeyProblem.WRONG_ROLE,
+        )
     return row
 
 
@@ -81,7 +134,7 @@ def _check_signer(
 ) -> None:
     genesis = (
         seq == 0
-        and kind == KEY_REGISTERED
+        and kind == EntryKind.KEY_REGISTERED
         and payload.get("key_id") == signer.key_id
         and payload.get("role") == Role.COORDINATOR
     )
@@ -105,7 +158,8 @@ def append_entry(
     session
         The caller's session; the entry commits or rolls back with the state change it records.
     kind
-        Entry kind, a kebab-case token (``points-transfer``).
+        Entry kind: an :class:`~consortium.ledger.kinds.EntryKind` (any kebab-case token is
+        accepted; the kit writes only those).
     payload
         Ids, numbers, hashes and enums only (checked by ``policy``).
     signer
@@ -196,9 +250,7 @@ def publish_checkpoint(
     origin: str = DEFAULT_ORIGIN,
 ) -> Checkpoint:
     """Sign and store a tree head over every committed entry; ``signer`` must be a coordinator."""
-    row = active_key(session, signer.key_id)
-    if row.role != Role.COORDINATOR:
-        raise SignerNotAllowed(signer.key_id, f"role {row.role} cannot sign tree heads")
+    active_key(session, signer.key_id, roles=(Role.COORDINATOR,), action="sign tree heads")
     size = ledger_size(session)
     tree = load_tree(session, size=size)
     checkpoint = Checkpoint.sign(

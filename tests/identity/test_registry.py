@@ -5,11 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from consortium.errors import LedgerError
-from consortium.identity.registry import get_key, list_keys, register_key, revoke_key
+from consortium.errors import GovernanceError, LedgerError, PointsError
+from consortium.identity.registry import (
+    get_key,
+    list_keys,
+    register_key,
+    require_role,
+    revoke_key,
+)
 from consortium.ledger.keyring import Keyring, Role
 from consortium.ledger.signing import Signer
-from consortium.ledger.store import SignerNotAllowed, load_entries
+from consortium.ledger.store import KeyProblem, SignerNotAllowed, load_entries
 
 
 def test_registry_changes_are_ledger_entries_and_replay_matches(
@@ -48,3 +54,41 @@ def test_only_a_coordinator_key_changes_the_registry(
         register_key(s, public_key=Signer.generate().public_key, role=Role.BOARD, signer=member)
     with pytest.raises(LedgerError, match="already registered"), factory.begin() as s:
         register_key(s, public_key=member.public_key, role=Role.BOARD, signer=coordinator)
+
+
+def test_require_role_answers_every_store_with_its_error_and_one_code(
+    factory: sessionmaker[Session], coordinator: Signer
+) -> None:
+    # Prepare: a member key, a revoked treasurer key and an unregistered key
+    member, revoked, stranger = Signer.generate(), Signer.generate(), Signer.generate()
+    with factory.begin() as s:
+        register_key(s, public_key=member.public_key, role=Role.MEMBER, signer=coordinator)
+        register_key(s, public_key=revoked.public_key, role=Role.TREASURER, signer=coordinator)
+        revoke_key(s, key_id=revoked.key_id, signer=coordinator)
+    cases = {
+        KeyProblem.WRONG_ROLE: member,
+        KeyProblem.REVOKED: revoked,
+        KeyProblem.NOT_REGISTERED: stranger,
+    }
+    with factory.begin() as s:
+        # Execute
+        allowed = require_role(s, member.key_id, (Role.MEMBER, Role.BOARD), action="vote")
+        refusals = {}
+        for problem, signer in cases.items():
+            with pytest.raises(SignerNotAllowed) as plain:
+                require_role(s, signer.key_id, Role.TREASURER, action="deposit points")
+            with pytest.raises(PointsError) as as_points:
+                require_role(s, signer.key_id, Role.TREASURER, action="deposit points",
+                             error=PointsError)  # fmt: skip
+            with pytest.raises(GovernanceError) as mapped:
+                require_role(s, signer.key_id, Role.TREASURER, action="deposit points",
+                             error=GovernanceError, subject="proposal p-1",
+                             codes={problem: "custom"})  # fmt: skip
+            refusals[problem] = (plain.value.problem, as_points.value.code,
+                                 as_points.value.subject, mapped.value.code,
+                                 mapped.value.subject)  # fmt: skip
+    # Assert
+    assert (allowed.key_id, allowed.role) == (member.key_id, Role.MEMBER)
+    for problem, signer in cases.items():
+        assert refusals[problem] == (problem, "not-allowed", f"key {signer.key_id[:16]}...",
+                                     "custom", "proposal p-1")  # fmt: skip

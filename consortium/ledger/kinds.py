@@ -1,0 +1,69 @@
+"""Every kind of ledger entry the kit writes, in one enumeration.
+
+An entry's ``kind`` is a lower-case kebab token inside the signed bytes, so the values here are
+part of the ledger format: renaming one would make new entries unreadable to old verifiers.
+:class:`EntryKind` is a :class:`~enum.StrEnum`, so a member *is* its string
+(``EntryKind.VOTE_CAST == "vote-cast"``) and the bytes written are exactly those of the token.
+Kinds read back from a database or an export are plain strings; compare them with the members.
+
+Examples
+--------
+>>> EntryKind.ROUND_COMPLETED == "round-completed"
+True
+>>> EntryKind("points-minted") is EntryKind.POINTS_MINTED
+True
+>>> sorted(str(kind) for kind in POINTS_KINDS)[:2]
+['points-deposited', 'points-minted']
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum, unique
+
+__all__ = ["POINTS_KINDS", "ROUND_KINDS", "EntryKind"]
+
+
+@unique
+class EntryKind(StrEnum):
+    """The kind of a ledger entry, by the store that writes it."""
+
+    # identity: the key registry (entry 0 is the coordinator registering itself)
+    KEY_REGISTERED = "key-registered"
+    KEY_REVOKED = "key-revoked"
+    MEMBER_DETAILS_COMMITTED = "member-details-committed"
+    MEMBER_DETAILS_ERASED = "member-details-erased"
+    # membership: the roster
+    MEMBER_ADMITTED = "member-admitted"
+    MEMBER_EXIT_REQUESTED = "member-exit-requested"
+    MEMBER_REMOVED = "member-removed"
+    # federation rounds, recorded by the coordinator (consortium.points.recording)
+    ROUND_COMPLETED = "round-completed"
+    ROUND_FAILED = "round-failed"
+    # points: every movement of points
+    POINTS_MINTED = "points-minted"
+    POINTS_DEPOSITED = "points-deposited"
+    POINTS_REDEEMED = "points-redeemed"
+    QUERY_SETTLED = "query-settled"
+    # paid forecast queries
+    QUERY_ANSWERED = "query-answered"
+    # the board's parameters and its proposals
+    POLICY_CHANGED = "policy-changed"
+    PROPOSAL_CREATED = "proposal-created"
+    VOTE_CAST = "vote-cast"
+    PROPOSAL_QUEUED = "proposal-queued"
+    PROPOSAL_EXECUTED = "proposal-executed"
+    PROPOSAL_CANCELED = "proposal-canceled"
+
+
+POINTS_KINDS = frozenset(
+    {
+        EntryKind.POINTS_MINTED,
+        EntryKind.POINTS_DEPOSITED,
+        EntryKind.POINTS_REDEEMED,
+        EntryKind.QUERY_SETTLED,
+    }
+)
+"""The kinds that move points (each stands for journal lines summing to zero)."""
+
+ROUND_KINDS = (EntryKind.ROUND_COMPLETED, EntryKind.ROUND_FAILED)
+"""The kinds that record a federated round."""
