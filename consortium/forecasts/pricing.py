@@ -2,10 +2,12 @@
 
 The fee is ``policy.fees[kind]`` of the policy in force. The split goes to the contributors of the
 model version that answered: the round whose ``round-completed`` entry produced that version is
-found in the ledger, the contribution points minted for that model up to that round are the
-weights (under the board's ``split_rule``), and :func:`consortium.points.rules.split_revenue`
-divides the fee exactly, the board's treasury share first. A version no round produced (a model
-trained outside the federation) weighs every contribution minted for that model so far.
+found through the round index (:func:`consortium.points.rounds.round_of_version`, an indexed
+column, never a search of the entries' text), the contribution points minted for that model up to
+that round are the weights (under the board's ``split_rule``), and
+:func:`consortium.points.rules.split_revenue` divides the fee exactly, the board's treasury share
+first. A version no round produced (a model trained outside the federation) weighs every
+contribution minted for that model so far.
 """
 
 from __future__ import annotations
@@ -14,22 +16,19 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consortium.errors import InsufficientPoints, QueryRejected
 from consortium.forecasts.messages import CheckedQuery
 from consortium.forecasts.store import seen_before
-from consortium.ledger.models import EntryRow
-from consortium.ledger.store import load_entries
 from consortium.points import store as points
+from consortium.points.rounds import round_of_version
 from consortium.points.rules import cargo_account, split_revenue, split_weights
 from consortium.policy.model import ConsortiumPolicy
 from consortium.policy.store import current_policy
 
 logger = logging.getLogger(__name__)
 
-ROUND_COMPLETED = "round-completed"
 MODEL_OF_KIND: Mapping[str, str] = {"lane": "eta", "warehouse": "stock"}
 """Which pooled model answers each query kind (the ``model`` of its contribution mints)."""
 
@@ -78,22 +77,6 @@ def price_query(session: Session, checked: CheckedQuery) -> tuple[Quote, Consort
     return quote, policy
 
 
-def model_round(session: Session, *, model: str, version: str) -> int | None:
-    """Return the round whose ``round-completed`` entry produced ``version`` of ``model``."""
-    t = EntryRow.__table__.c
-    rows = session.execute(
-        select(t.seq)
-        .where(t.kind == ROUND_COMPLETED, t.payload.contains(f'"model_version":"{version}"'))
-        .order_by(t.seq.desc())
-    ).scalars()
-    for seq in rows:
-        payload = load_entries(session, start=seq, stop=seq + 1)[0].payload_object()
-        round_ = payload.get("round")
-        if payload.get("model") == model and isinstance(round_, int):
-            return round_
-    return None
-
-
 def split_fee(
     session: Session, *, quote: Quote, policy: ConsortiumPolicy, model_version: str
 ) -> tuple[int | None, dict[str, int]]:
@@ -106,7 +89,7 @@ def split_fee(
     >>> # sum(parts.values()) == quote.fee
     """
     model = MODEL_OF_KIND[quote.checked.kind]
-    round_ = model_round(session, model=model, version=model_version)
+    round_ = round_of_version(session, model=model, version=model_version)
     weights = split_weights(
         rule=policy.split_rule,
         contributions=points.contributions(session, model=model, up_to_round=round_),

@@ -42,9 +42,9 @@ from consortium.forecasts.lane import LaneAnswer, LaneRequest, answer_lane
 from consortium.forecasts.messages import check_query
 from consortium.forecasts.pooled import lane_catalog, pooled_eta_model, pooled_stock_model
 from consortium.forecasts.pricing import MODEL_OF_KIND, Quote, price_query, split_fee
-from consortium.forecasts.splits import QUERY_ANSWERED
 from consortium.forecasts.store import AnsweredQueryRow
 from consortium.forecasts.warehouse import WarehouseAnswer, WarehouseAnswerer
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.signing import Signer
 from consortium.ledger.store import append_entry
 from consortium.points import store as points
@@ -242,7 +242,7 @@ def _settle(
             )
             answered = append_entry(
                 session,
-                kind=QUERY_ANSWERED,
+                kind=EntryKind.QUERY_ANSWERED,
                 payload={
                     "query_id": checked.query_id,
                     "kind": checked.kind,

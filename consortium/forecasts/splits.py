@@ -18,19 +18,13 @@ from sqlalchemy.orm import Session
 
 from consortium.errors import QueryRejected
 from consortium.ledger.entry import Entry
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.models import EntryRow
-from consortium.points.rules import (
-    POINTS_MINTED,
-    QUERY_SETTLED,
-    contributions_from_entries,
-    split_revenue,
-    split_weights,
-)
+from consortium.points.rules import contributions_from_entries, split_revenue, split_weights
 
 logger = logging.getLogger(__name__)
 
-QUERY_ANSWERED = "query-answered"
-"""Ledger kind of an answered query (see :func:`consortium.forecasts.service.answer_query`)."""
+_SPLIT_KINDS = (EntryKind.POINTS_MINTED, EntryKind.QUERY_SETTLED, EntryKind.QUERY_ANSWERED)
 
 
 @dataclass(frozen=True)
@@ -68,7 +62,7 @@ def recompute_split_from_entries(entries: Iterable[Entry], *, query_id: str) -> 
         (
             e
             for e in reversed(entries)
-            if e.kind == QUERY_ANSWERED and e.payload_object().get("query_id") == query_id
+            if e.kind == EntryKind.QUERY_ANSWERED and e.payload_object().get("query_id") == query_id
         ),
         None,
     )
@@ -78,7 +72,7 @@ def recompute_split_from_entries(entries: Iterable[Entry], *, query_id: str) -> 
     settled_seq = record.get("settled_seq")
     by_seq = {e.seq: e for e in entries}
     settled = by_seq.get(settled_seq) if isinstance(settled_seq, int) else None
-    if settled is None or settled.kind != QUERY_SETTLED:
+    if settled is None or settled.kind != EntryKind.QUERY_SETTLED:
         raise QueryRejected(
             subject, code="malformed-entry", reason=f"entry {settled_seq} is not its settlement"
         )
@@ -115,7 +109,7 @@ def recompute_split(session: Session, query_id: str) -> SplitCheck:
     t = EntryRow.__table__.c
     rows = session.execute(
         select(t.seq, t.time, t.kind, t.payload, t.actor, t.signature)
-        .where(t.kind.in_((POINTS_MINTED, QUERY_SETTLED, QUERY_ANSWERED)))
+        .where(t.kind.in_(_SPLIT_KINDS))
         .order_by(t.seq)
     )
     entries = [Entry(q, tm, k, p.encode("utf-8"), a, bytes(sig)) for q, tm, k, p, a, sig in rows]

@@ -5,9 +5,6 @@ See :mod:`consortium.membership.store` for the flows; ``docs/services.md`` for t
 
 from consortium.membership.models import MemberRecord, MemberStatus
 from consortium.membership.store import (
-    MEMBER_ADMITTED,
-    MEMBER_EXIT_REQUESTED,
-    MEMBER_REMOVED,
     active_members,
     admit_member,
     check_member_id,
@@ -20,9 +17,6 @@ from consortium.membership.store import (
 )
 
 __all__ = [
-    "MEMBER_ADMITTED",
-    "MEMBER_EXIT_REQUESTED",
-    "MEMBER_REMOVED",
     "MemberRecord",
     "MemberStatus",
     "active_members",

@@ -27,19 +27,16 @@ from sqlalchemy.orm import Session
 
 from consortium.errors import MembershipError, VerificationError
 from consortium.identity.details import MemberDetailsRow, erase_member_details
-from consortium.identity.registry import get_key, register_key, revoke_key
+from consortium.identity.registry import get_key, register_key, require_role, revoke_key
 from consortium.ledger.keyring import Role
-from consortium.ledger.models import EntryRow, KeyRow
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.signing import Signer, key_id_for
 from consortium.ledger.store import append_entry
 from consortium.membership.models import MemberRecord, MemberRow, MemberStatus
+from consortium.points.rounds import latest_rounds
 
 logger = logging.getLogger(__name__)
 
-MEMBER_ADMITTED = "member-admitted"
-MEMBER_EXIT_REQUESTED = "member-exit-requested"
-MEMBER_REMOVED = "member-removed"
-ROUND_COMPLETED = "round-completed"
 MEMBER_ROLES = (Role.MEMBER, Role.BOARD)
 MEMBER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 FOUNDING = "founding"
@@ -65,29 +62,6 @@ def check_member_id(member: str) -> str:
             reason="a member id is 2-64 characters of a-z, 0-9 and '-', not starting with '-'",
         )  # fmt: skip
     return member
-
-
-def _require_coordinator(session: Session, signer: Signer, action: str) -> None:
-    row = session.get(KeyRow, signer.key_id)
-    if row is None or row.revoked_seq is not None or row.role != Role.COORDINATOR:
-        raise MembershipError(
-            f"key {signer.key_id[:16]}", code="not-allowed",
-            reason=f"only an active coordinator key can {action}",
-        )  # fmt: skip
-
-
-def _rounds_before(session: Session) -> dict[str, int]:
-    """Per model, the highest round in a ``round-completed`` entry written so far."""
-    rounds: dict[str, int] = {}
-    payloads = session.execute(
-        select(EntryRow.payload).where(EntryRow.kind == ROUND_COMPLETED).order_by(EntryRow.seq)
-    ).scalars()
-    for text in payloads:
-        data = json.loads(text)
-        model, number = data.get("model"), data.get("round")
-        if isinstance(model, str) and isinstance(number, int) and not isinstance(number, bool):
-            rounds[model] = max(rounds.get(model, 0), number)
-    return rounds
 
 
 def admit_member(
@@ -148,7 +122,8 @@ def admit_member(
         key_id = key_id_for(public_key)
     except VerificationError as exc:
         raise MembershipError(member, code="bad-public-key", reason=exc.reason) from exc
-    _require_coordinator(session, signer, "admit members")
+    require_role(session, signer.key_id, Role.COORDINATOR, action="admit members",
+                 error=MembershipError)  # fmt: skip
     existing = session.get(MemberRow, member)
     if existing is not None:
         code = "already-member" if existing.status == MemberStatus.ACTIVE else "member-id-used"
@@ -159,10 +134,10 @@ def admit_member(
         )
     admitted_by = FOUNDING if proposal_id is None else f"proposal:{proposal_id}"
     with session.begin_nested():
-        joined = _rounds_before(session)
+        joined = latest_rounds(session)
         register_key(session, public_key=public_key, role=role, signer=signer)
         entry = append_entry(
-            session, kind=MEMBER_ADMITTED,
+            session, kind=EntryKind.MEMBER_ADMITTED,
             payload={"member": member, "key_id": key_id, "role": str(role),
                      "admitted_by": admitted_by},
             signer=signer, moment=moment,
@@ -203,8 +178,8 @@ def request_exit(
         )  # fmt: skip
     with session.begin_nested():
         entry = append_entry(
-            session, kind=MEMBER_EXIT_REQUESTED, payload={"member": member}, signer=signer,
-            moment=moment,
+            session, kind=EntryKind.MEMBER_EXIT_REQUESTED, payload={"member": member},
+            signer=signer, moment=moment,
         )  # fmt: skip
         row.exit_requested_seq = entry.seq
         session.flush()
@@ -246,7 +221,8 @@ def remove_member(
         proposal nor an exit request); nothing is written.
     """
     row = _active_row(session, member)
-    _require_coordinator(session, signer, "remove members")
+    require_role(session, signer.key_id, Role.COORDINATOR, action="remove members",
+                 error=MembershipError)  # fmt: skip
     if proposal_id is None and row.exit_requested_seq is None:
         raise MembershipError(
             member, code="no-mandate",
@@ -263,7 +239,7 @@ def remove_member(
                 erase_member_details(session, member=subject, signer=signer)
                 erased += 1
         entry = append_entry(
-            session, kind=MEMBER_REMOVED,
+            session, kind=EntryKind.MEMBER_REMOVED,
             payload={"member": member, "key_id": row.key_id, "removed_by": removed_by,
                      "details_erased": erased},
             signer=signer, moment=moment,

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from consortium.errors import PointsError
 from consortium.ledger.models import EntryRow
+from consortium.points.accounts import BURN_SINK, MEMBER_PREFIX, MINT_SOURCE, account_kind
 from consortium.points.models import AccountRow, ContributionRow, JournalRow
-from consortium.points.rules import BURN_SINK, MEMBER_PREFIX, MINT_SOURCE, account_kind
 
 _accounts = AccountRow.__table__.c
 _journal = JournalRow.__table__.c

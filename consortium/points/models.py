@@ -1,10 +1,11 @@
-"""ORM tables of the points store: accounts, the double-entry journal, contributions, payments.
+"""ORM tables of the points store: accounts, the journal, contributions, payments, rounds.
 
 ``points_accounts`` holds one row per holder account with a ``BIGINT`` balance that a ``CHECK``
 keeps non-negative. ``points_journal`` holds the lines of every movement, each tied to the ledger
 entry that records it (foreign key on ``ledger_entries.seq``); the lines of one entry sum to zero
 because minting draws on the ``mint`` source and redeeming pays into the ``burn`` sink, which
-exist only as journal lines.
+exist only as journal lines. ``points_rounds`` indexes the ``round-completed`` entries by model,
+round and model version, which is how a paid query finds the round that produced its model.
 """
 
 from __future__ import annotations
@@ -101,4 +102,34 @@ class PaymentRow(Base):
         return (
             f"PaymentRow(direction={self.direction!r}, external_ref={self.external_ref!r}, "
             f"amount={self.amount})"
+        )
+
+
+class RoundRow(Base):
+    """One ``round-completed`` entry: which round of which model produced which model version.
+
+    Written with the entry by :func:`consortium.points.rounds.append_round_completed`, so a
+    version is found through an index instead of by searching the entries' JSON text. Neither
+    the version nor the round is unique: a later entry for the same version wins.
+    """
+
+    __tablename__ = "points_rounds"
+
+    seq: Mapped[int] = mapped_column(
+        ForeignKey("ledger_entries.seq"), primary_key=True, autoincrement=False
+    )
+    model: Mapped[str] = mapped_column(String(128))
+    round_number: Mapped[int] = mapped_column("round", Integer)
+    model_version: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (
+        Index("ix_points_rounds_version", "model", "model_version"),
+        Index("ix_points_rounds_round", "model", "round"),
+        CheckConstraint("round >= 0", name="ck_points_rounds_round"),
+    )
+
+    def __repr__(self) -> str:
+        return (
+            f"RoundRow(seq={self.seq}, model={self.model!r}, round={self.round_number}, "
+            f"model_version={(self.model_version or '')[:12]!r})"
         )

@@ -14,7 +14,9 @@
 A ``CHECK (balance >= 0)`` backs the condition up. On any error the savepoint rolls back, so the
 entry, the balances and the lines are written together or not at all, even if the caller catches
 the error and commits. The operations themselves (who may do what) are in
-:mod:`consortium.points.store`.
+:mod:`consortium.points.minting`, :mod:`consortium.points.payments` and
+:mod:`consortium.points.settlement`; the signer's role is checked by
+:func:`consortium.identity.registry.require_role` before any of them posts.
 """
 
 from __future__ import annotations
@@ -33,12 +35,11 @@ from sqlalchemy.orm import Session
 
 from consortium.errors import InsufficientPoints, PointsError
 from consortium.ledger.entry import Entry
-from consortium.ledger.keyring import Role
 from consortium.ledger.signing import Signer
-from consortium.ledger.store import SignerNotAllowed, active_key, append_entry
+from consortium.ledger.store import append_entry
+from consortium.points.accounts import BURN_SINK, MINT_SOURCE, account_kind
 from consortium.points.books import balance
 from consortium.points.models import AccountRow, JournalRow
-from consortium.points.rules import BURN_SINK, MINT_SOURCE, account_kind
 
 logger = logging.getLogger(__name__)
 
@@ -48,21 +49,6 @@ _accounts = AccountRow.__table__.c
 def _rowcount(result: Result[Any]) -> int:
     # An UPDATE's result is a CursorResult; Session.execute is typed with the general Result.
     return typing.cast(CursorResult[Any], result).rowcount
-
-
-def require_role(session: Session, signer: Signer, role: Role, action: str) -> None:
-    """Refuse (``PointsError`` ``not-allowed``) unless ``signer`` is an active ``role`` key."""
-    who = f"key {signer.key_id[:16]}..."
-    try:
-        row = active_key(session, signer.key_id)
-    except SignerNotAllowed as exc:
-        raise PointsError(
-            who, code="not-allowed", reason=f"{exc.reason}; {action} needs a {role} key"
-        ) from exc
-    if row.role != role:
-        raise PointsError(
-            who, code="not-allowed", reason=f"a {row.role} key cannot {action}; it needs {role}"
-        )
 
 
 def _insert_account(session: Session, account: str) -> None:
@@ -120,8 +106,8 @@ def post(
     """Append the entry, move the balances, write the journal lines: all or nothing.
 
     The one path by which points move. ``lines`` are ``(account, delta)`` pairs that sum to
-    zero, with :data:`~consortium.points.rules.MINT_SOURCE` and
-    :data:`~consortium.points.rules.BURN_SINK` standing for creation and destruction;
+    zero, with :data:`~consortium.points.accounts.MINT_SOURCE` and
+    :data:`~consortium.points.accounts.BURN_SINK` standing for creation and destruction;
     ``side_row(seq)`` writes the operation's own row (contribution, payment) in the same
     savepoint, and a unique-index violation there becomes ``PointsError(conflict...)``.
 

@@ -23,20 +23,17 @@ from consortium.forecasts.service import (
     quote_query,
     settle_answer,
 )
-from consortium.forecasts.splits import (
-    QUERY_ANSWERED,
-    recompute_split,
-    recompute_split_from_entries,
-)
+from consortium.forecasts.splits import recompute_split, recompute_split_from_entries
 from consortium.forecasts.store import AnsweredQueryRow
 from consortium.forecasts.warehouse import LocalWarehouseAnswerer, WarehouseAnswer
 from consortium.identity.registry import register_key
 from consortium.ledger.audit import verify_database
 from consortium.ledger.entry import Entry, sign_entry
 from consortium.ledger.keyring import Role
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.signing import Signer
-from consortium.ledger.store import append_entry, ledger_size, load_entries
-from consortium.points.rules import QUERY_SETTLED
+from consortium.ledger.store import ledger_size, load_entries
+from consortium.points.rounds import append_round_completed
 from consortium.points.store import balance, balances, check_books, deposit, mint, redeem
 from consortium.policy.store import change_policy
 from tests.forecasts.conftest import Pool
@@ -96,8 +93,8 @@ def answerer(pool: Pool) -> LocalWarehouseAnswerer:
 
 def _round_completed(session: Session, coordinator: Signer, *, model: str, round_: int,
                      version: str) -> None:  # fmt: skip
-    append_entry(
-        session, kind="round-completed", signer=coordinator,
+    append_round_completed(
+        session, signer=coordinator,
         payload={"model": model, "round": round_, "model_version": version,
                  "members": ["alpha-line", "beta-road"], "degraded": False, "failures": 0},
     )  # fmt: skip
@@ -157,7 +154,7 @@ def test_lane_query_is_paid_split_exactly_and_recorded(market: Market) -> None:
     assert after[BETA] - before[BETA] == 3
     assert after["treasury"] - before.get("treasury", 0) == 1
     assert after[GAMMA] == before[GAMMA]
-    assert [e.kind for e in entries] == [QUERY_SETTLED, QUERY_ANSWERED]
+    assert [e.kind for e in entries] == [EntryKind.QUERY_SETTLED, EntryKind.QUERY_ANSWERED]
     record = entries[1].payload_object()
     assert record["query_id"] == query["query_id"]
     assert record["settled_seq"] == entries[0].seq
@@ -333,10 +330,10 @@ def test_anyone_recomputes_the_split_from_an_export_and_spots_a_forgery(market: 
     paid = market.ask(query, signature)
     with market.factory.begin() as s:
         entries = load_entries(s)
-    answered = next(e for e in entries if e.kind == QUERY_ANSWERED)
+    answered = next(e for e in entries if e.kind == EntryKind.QUERY_ANSWERED)
     record = answered.payload_object()
     forged_record = {**record, "treasury_share_bps": 5000}
-    forged = sign_entry(seq=answered.seq, moment=answered.timestamp, kind=QUERY_ANSWERED,
+    forged = sign_entry(seq=answered.seq, moment=answered.timestamp, kind=EntryKind.QUERY_ANSWERED,
                         payload=forged_record, signer=market.coordinator)  # fmt: skip
     forged_log: list[Entry] = [forged if e.seq == answered.seq else e for e in entries]
     # Execute

@@ -31,6 +31,7 @@ from consortium.membership import (
     request_exit,
     require_active,
 )
+from consortium.points.rounds import append_round_completed
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 """Rules with no backend-specific SQL run on SQLite only, to keep the suite fast."""
@@ -139,8 +140,7 @@ def test_exit_revokes_keys_erases_details_and_refuses_the_member(
         by_id = record_member_details(s, member="meridian-line", details=DETAILS,
                                       signer=coordinator)  # fmt: skip
         record_member_details(s, member=key.key_id, details=DETAILS, signer=coordinator)
-        append_entry(s, kind="round-completed", payload={"model": "eta", "round": 1},
-                     signer=coordinator)  # fmt: skip
+        append_round_completed(s, payload={"model": "eta", "round": 1}, signer=coordinator)
         start = ledger_size(s)
     # Execute
     with factory.begin() as s:
@@ -229,14 +229,13 @@ def test_joined_round_names_the_checkpoint_to_retrain_from(
     # Prepare: three eta rounds and one stock round before the member joins, one after
     with factory.begin() as s:
         for model, number in [("eta", 1), ("eta", 2), ("stock", 1), ("eta", 3)]:
-            append_entry(s, kind="round-completed", payload={"model": model, "round": number},
-                         signer=coordinator)  # fmt: skip
+            append_round_completed(s, payload={"model": model, "round": number},
+                                   signer=coordinator)  # fmt: skip
     # Execute
     with factory.begin() as s:
         record = admit_member(s, member="late-joiner", public_key=Signer.generate().public_key,
                               signer=coordinator)  # fmt: skip
-        append_entry(s, kind="round-completed", payload={"model": "eta", "round": 4},
-                     signer=coordinator)  # fmt: skip
+        append_round_completed(s, payload={"model": "eta", "round": 4}, signer=coordinator)
     # Assert
     with factory.begin() as s:
         again = get_member(s, "late-joiner")

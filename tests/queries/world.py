@@ -9,7 +9,7 @@ model (``<root>/federation/eta/model``) with a card in the ServerApp's shape and
 
 :func:`build_world` fills a fresh database: the coordinator (key file with a passphrase), four
 members, the board's timings, two federated rounds recorded by the federation's own
-:class:`~consortium.federation.recording.LedgerRecorder` (which mints the contribution points)
+:class:`~consortium.points.recording.LedgerRecorder` (which mints the contribution points)
 plus a failed stock round, a treasurer and a cargo owner with bought points, a fees proposal with
 two votes, a canceled feature request, one paid lane query, and two signed tree heads.
 """
@@ -31,7 +31,6 @@ from consortium.data import load_table
 from consortium.data.targets import time_split
 from consortium.db import create_schema, make_engine, make_session_factory
 from consortium.evaluation import evaluate_eta
-from consortium.federation.recording import LedgerRecorder
 from consortium.forecasts import store as _forecast_tables  # noqa: F401  (tables)
 from consortium.forecasts.catalog import LaneCatalog, lane_sums
 from consortium.forecasts.messages import new_query, sign_query
@@ -53,6 +52,7 @@ from consortium.models.stock import StockModel, StockSpec, build_stock_network, 
 from consortium.models.store import save_model
 from consortium.models.training import TrainConfig
 from consortium.points import models as _points_tables  # noqa: F401  (tables)
+from consortium.points.recording import LedgerRecorder
 from consortium.points.rules import cargo_account
 from consortium.points.store import deposit
 from consortium.policy import store as _policy_tables  # noqa: F401  (tables)

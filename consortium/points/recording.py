@@ -1,16 +1,22 @@
-"""Rounds into the ledger: the coordinator's ``RoundRecorder``.
+"""Contribution recording: the coordinator's ``RoundRecorder`` writes rounds and mints points.
 
 After every round the coordinator writes one ledger entry -- ``round-completed`` (model, round,
 model version, status ``ok``/``degraded``, the members in the aggregate, per participant the
 examples it reported, its ε spent and whether it sat out, the contribution rule in force and,
 for scored rounds, each member's integer leave-one-out quality score) or ``round-failed``
 (model, round, code) -- and, in the same transaction, mints the round's contribution points
-under the board's current rule (:func:`~consortium.points.rules.contribution_awards`). Under
+under the board's current rule (:func:`~consortium.points.awards.contribution_awards`). A
+``round-completed`` entry is written with its round-index row
+(:func:`~consortium.points.rounds.append_round_completed`), so the round that produced a model
+version is found by an index. Under
 ``examples`` (the default) a member earns the examples it trained, capped; under
 ``leave-one-out`` the same pot is split by quality score, and a round whose scores are missing
 or failed the consistency check mints nothing. Members that sat out, dropped or were rejected
 earn nothing. Before each round it reads the board's ε cap per round and contribution rule, and
 before the run which members are active: a removed member's node is refused.
+
+It implements :class:`consortium.rounds.RoundRecorder` with SQLAlchemy sessions and imports no
+Flower: the federation's ServerApp is handed one.
 """
 
 from __future__ import annotations
@@ -21,19 +27,19 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.signing import Signer
 from consortium.ledger.store import append_entry
-from consortium.membership.store import ROUND_COMPLETED, active_members
-from consortium.points.rules import contribution_awards
-from consortium.points.store import mint_contributions
+from consortium.membership.store import active_members
+from consortium.points.awards import contribution_awards
+from consortium.points.minting import mint_contributions
+from consortium.points.rounds import append_round_completed
 from consortium.policy.store import current_policy
 from consortium.rounds import RoundReport
 
-__all__ = ["ROUND_FAILED", "LedgerRecorder"]
+__all__ = ["LedgerRecorder"]
 
 logger = logging.getLogger(__name__)
-
-ROUND_FAILED = "round-failed"
 
 
 class LedgerRecorder:
@@ -78,7 +84,7 @@ class LedgerRecorder:
             if report.status == "failed":
                 append_entry(
                     session,
-                    kind=ROUND_FAILED,
+                    kind=EntryKind.ROUND_FAILED,
                     payload={
                         "model": report.model,
                         "round": report.server_round,
@@ -92,9 +98,8 @@ class LedgerRecorder:
             policy = current_policy(session)
             rule = policy.contribution_rule
             scored = rule == "leave-one-out" and report.scoring == "ok"
-            append_entry(
+            append_round_completed(
                 session,
-                kind=ROUND_COMPLETED,
                 payload=_round_payload(report, version, rule=rule),
                 signer=self._coordinator,
             )
