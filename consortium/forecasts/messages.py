@@ -33,10 +33,11 @@ from sqlalchemy.orm import Session
 
 from consortium.config import Settings
 from consortium.errors import ConfigError, ContractViolation, QueryRejected
-from consortium.identity.registry import get_key
+from consortium.identity.registry import require_role
 from consortium.ledger.canonical import EncodingError, canonical_json
 from consortium.ledger.keyring import Role
 from consortium.ledger.signing import Signer, is_valid_signature
+from consortium.ledger.store import KeyProblem
 from consortium.schemas.messages import validate_message
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,12 @@ MAX_AGE = timedelta(minutes=15)
 """A query issued longer ago than this is refused (``expired``)."""
 MAX_CLOCK_SKEW = timedelta(minutes=2)
 """A query issued further in the future than this is refused (``issued-in-future``)."""
+_ISSUER_CODES = {
+    KeyProblem.NOT_REGISTERED: "unknown-issuer",
+    KeyProblem.REVOKED: "revoked-issuer",
+    KeyProblem.WRONG_ROLE: "not-a-cargo-owner",
+}
+"""The code of a refused issuer key, by what the registry found wrong with it."""
 
 
 def _isoformat(moment: datetime) -> str:
@@ -172,20 +179,10 @@ def check_query(
     if issued_at - now > MAX_CLOCK_SKEW:
         raise QueryRejected(subject, code="issued-in-future", reason="issued_at is in the future")
     key_id = str(query["issuer_key_id"])
-    key = get_key(session, key_id)
-    if key is None:
-        raise QueryRejected(
-            subject, code="unknown-issuer", reason="the issuer key is not registered"
-        )
-    if key.revoked_seq is not None:
-        raise QueryRejected(
-            subject, code="revoked-issuer", reason=f"the issuer key was revoked at entry "
-            f"{key.revoked_seq}",
-        )  # fmt: skip
-    if key.role is not Role.CARGO_OWNER:
-        raise QueryRejected(
-            subject, code="not-a-cargo-owner", reason=f"the issuer key has role {key.role}"
-        )
+    key = require_role(
+        session, key_id, Role.CARGO_OWNER, action="issue paid queries", error=QueryRejected,
+        subject=subject, codes=_ISSUER_CODES,
+    )  # fmt: skip
     if not is_valid_signature(key.public_key, bytes(signature), data):
         raise QueryRejected(
             subject, code="bad-signature", reason="the signature does not verify for the issuer key"

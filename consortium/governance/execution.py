@@ -25,15 +25,15 @@ from consortium.errors import GovernanceError
 from consortium.governance.models import ProposalRecord, ProposalRow
 from consortium.governance.params import ledger_params, policy_changes
 from consortium.governance.records import (
-    PROPOSAL_EXECUTED,
     proposal_row,
     proposal_subject,
     record_of,
-    require_coordinator,
 )
 from consortium.governance.rules import POLICY_KINDS, ProposalKind, ProposalState
+from consortium.identity.registry import require_role
 from consortium.ledger.canonical import format_time
 from consortium.ledger.keyring import Role
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.signing import Signer
 from consortium.ledger.store import append_entry
 from consortium.membership import admit_member, remove_member
@@ -106,7 +106,8 @@ def execute_proposal(
     >>> # with factory.begin() as s:  # timelock_s later
     >>> #     execute_proposal(s, proposal_id=pid, now=after_timelock, signer=coordinator)
     """
-    require_coordinator(session, signer, "execute proposals")
+    require_role(session, signer.key_id, Role.COORDINATOR, action="execute proposals",
+                 error=GovernanceError)  # fmt: skip
     row = proposal_row(session, proposal_id)
     record = record_of(session, row)
     state = record.state(now=now)
@@ -133,7 +134,7 @@ def execute_proposal(
             )
         effect = _apply(session, row, signer=signer, now=now)
         entry = append_entry(
-            session, kind=PROPOSAL_EXECUTED,
+            session, kind=EntryKind.PROPOSAL_EXECUTED,
             payload={"proposal_id": proposal_id, "kind": row.kind, **effect},
             signer=signer, moment=now,
         )  # fmt: skip

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from consortium.errors import GovernanceError
 from consortium.governance.models import ProposalRecord, ProposalRow
 from consortium.governance.rules import cap_power, voting_powers
+from consortium.identity.registry import require_role
 from consortium.ledger.keyring import Role
-from consortium.ledger.models import EntryRow, KeyRow
+from consortium.ledger.models import EntryRow
 from consortium.ledger.signing import Signer
 from consortium.ledger.store import ledger_size
 from consortium.membership import MemberRecord, list_members, member_of_key, require_active
@@ -27,11 +28,6 @@ from consortium.points.store import balances_at
 
 logger = logging.getLogger(__name__)
 
-PROPOSAL_CREATED = "proposal-created"
-VOTE_CAST = "vote-cast"
-PROPOSAL_QUEUED = "proposal-queued"
-PROPOSAL_EXECUTED = "proposal-executed"
-PROPOSAL_CANCELED = "proposal-canceled"
 VOTER_ROLES = (Role.MEMBER, Role.BOARD)
 
 
@@ -49,23 +45,8 @@ def member_of_signer(session: Session, signer: Signer, action: str) -> MemberRec
             reason=f"only a member's registered key can {action}",
         )  # fmt: skip
     require_active(session, record.member)
-    key = session.get(KeyRow, signer.key_id)
-    if key is None or key.revoked_seq is not None or key.role not in VOTER_ROLES:
-        raise GovernanceError(
-            f"key {signer.key_id[:16]}", code="not-allowed",
-            reason=f"a revoked or non-member key cannot {action}",
-        )  # fmt: skip
+    require_role(session, signer.key_id, VOTER_ROLES, action=action, error=GovernanceError)
     return record
-
-
-def require_coordinator(session: Session, signer: Signer, action: str) -> None:
-    """Raise ``not-allowed`` unless ``signer`` is an active coordinator key."""
-    key = session.get(KeyRow, signer.key_id)
-    if key is None or key.revoked_seq is not None or key.role != Role.COORDINATOR:
-        raise GovernanceError(
-            f"key {signer.key_id[:16]}", code="not-allowed",
-            reason=f"only an active coordinator key can {action}",
-        )  # fmt: skip
 
 
 def proposal_row(session: Session, proposal_id: str) -> ProposalRow:

@@ -31,34 +31,25 @@ from consortium.governance.params import (
     proposal_message,
 )
 from consortium.governance.records import (
-    PROPOSAL_CANCELED,
-    PROPOSAL_CREATED,
-    PROPOSAL_EXECUTED,
-    PROPOSAL_QUEUED,
-    VOTE_CAST,
     fix_snapshot,
     member_of_signer,
     proposal_row,
     proposal_subject,
     record_of,
-    require_coordinator,
     voting_power,
 )
 from consortium.governance.rules import ProposalKind, ProposalState, eta_for, schedule
 from consortium.governance.votes import cast_vote, votes
-from consortium.identity.registry import get_key
+from consortium.identity.registry import get_key, require_role
 from consortium.ledger.canonical import canonical_json, format_time
+from consortium.ledger.keyring import Role
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.signing import PUBLIC_KEY_BYTES, Signer, key_id_for
 from consortium.ledger.store import append_entry
 from consortium.membership import check_member_id, get_member, require_active
 from consortium.policy.store import current_policy
 
 __all__ = [
-    "PROPOSAL_CANCELED",
-    "PROPOSAL_CREATED",
-    "PROPOSAL_EXECUTED",
-    "PROPOSAL_QUEUED",
-    "VOTE_CAST",
     "cancel_proposal",
     "cast_vote",
     "create_proposal",
@@ -195,7 +186,7 @@ def create_proposal(
     try:
         with session.begin_nested():
             entry = append_entry(
-                session, kind=PROPOSAL_CREATED, payload=payload, signer=signer, moment=now
+                session, kind=EntryKind.PROPOSAL_CREATED, payload=payload, signer=signer, moment=now
             )
             row = ProposalRow(
                 proposal_id=proposal_id, kind=str(kind), proposer=proposer.member,
@@ -247,7 +238,8 @@ def queue_proposal(
     GovernanceError
         ``not-allowed`` (not a coordinator key), ``not-succeeded``; nothing is written.
     """
-    require_coordinator(session, signer, "queue proposals")
+    require_role(session, signer.key_id, Role.COORDINATOR, action="queue proposals",
+                 error=GovernanceError)  # fmt: skip
     row = proposal_row(session, proposal_id)
     state = record_of(session, row).state(now=now)
     if state is not ProposalState.SUCCEEDED:
@@ -270,7 +262,7 @@ def queue_proposal(
                 proposal_subject(proposal_id), code="not-succeeded", reason="queued"
             )
         entry = append_entry(
-            session, kind=PROPOSAL_QUEUED,
+            session, kind=EntryKind.PROPOSAL_QUEUED,
             payload={"proposal_id": proposal_id, "eta": format_time(eta),
                      "snapshot_seq": row.snapshot_seq, "total_power": row.total_power,
                      "for_power": row.for_power, "against_power": row.against_power,
@@ -314,7 +306,7 @@ def cancel_proposal(
         )
     with session.begin_nested():
         entry = append_entry(
-            session, kind=PROPOSAL_CANCELED, payload={"proposal_id": proposal_id},
+            session, kind=EntryKind.PROPOSAL_CANCELED, payload={"proposal_id": proposal_id},
             signer=signer, moment=now,
         )  # fmt: skip
         row.canceled_seq = entry.seq

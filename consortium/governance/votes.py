@@ -20,7 +20,6 @@ from consortium.errors import GovernanceError
 from consortium.governance.models import ProposalRow, VoteRecord, VoteRow
 from consortium.governance.params import sha256_text, vote_message
 from consortium.governance.records import (
-    VOTE_CAST,
     fix_snapshot,
     member_of_signer,
     proposal_row,
@@ -30,6 +29,7 @@ from consortium.governance.records import (
 )
 from consortium.governance.rules import ProposalState, Support, Tally, quorum_reached
 from consortium.ledger.canonical import format_time
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.signing import Signer
 from consortium.ledger.store import append_entry
 from consortium.membership import MemberRecord
@@ -93,7 +93,9 @@ def _record_vote(
     }  # fmt: skip
     if comment is not None:
         payload["comment_sha256"] = sha256_text(comment)
-    entry = append_entry(session, kind=VOTE_CAST, payload=payload, signer=signer, moment=now)
+    entry = append_entry(
+        session, kind=EntryKind.VOTE_CAST, payload=payload, signer=signer, moment=now
+    )
     vote = VoteRow(
         proposal_id=row.proposal_id, member=voter.member, voter_key_id=signer.key_id,
         support=str(support), power=power, snapshot_seq=snapshot_seq, seq=entry.seq,

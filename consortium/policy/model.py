@@ -17,9 +17,9 @@ from types import MappingProxyType
 
 from consortium.errors import GovernanceError
 from consortium.ledger.entry import Entry
+from consortium.ledger.kinds import EntryKind
 from consortium.points.rules import BPS, CONTRIBUTION_RULES, MAX_AMOUNT, SPLIT_RULES
 
-POLICY_CHANGED = "policy-changed"
 FEE_KINDS = ("lane", "warehouse")
 """Paid query kinds that carry a fee: a lane ETA forecast and a warehouse stock-risk answer."""
 MAX_DURATION_S = 366 * 86_400
@@ -294,7 +294,7 @@ def policy_from_entries(
     for entry in entries:
         if before_seq is not None and entry.seq >= before_seq:
             break
-        if entry.kind != POLICY_CHANGED:
+        if entry.kind != EntryKind.POLICY_CHANGED:
             continue
         changes = {
             k: v for k, v in entry.payload_object().items() if k not in ("version", "proposal_id")

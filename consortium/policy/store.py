@@ -19,13 +19,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from consortium.db import Base
 from consortium.errors import GovernanceError
+from consortium.identity.registry import require_role
 from consortium.ledger.canonical import canonical_json
 from consortium.ledger.keyring import Role
+from consortium.ledger.kinds import EntryKind
 from consortium.ledger.models import HEAD_ROW_ID, HeadRow
 from consortium.ledger.signing import Signer
-from consortium.ledger.store import SignerNotAllowed, active_key, append_entry
+from consortium.ledger.store import append_entry
 from consortium.policy.model import (
-    POLICY_CHANGED,
     ConsortiumPolicy,
     change_payload,
     check_proposal_id,
@@ -151,15 +152,8 @@ def change_policy(
     ...     new.fees["lane"], current_version(s)
     (12, 1)
     """
-    who = f"key {signer.key_id[:16]}..."
-    try:
-        row = active_key(session, signer.key_id)
-    except SignerNotAllowed as exc:
-        raise GovernanceError(who, code="not-allowed", reason=exc.reason) from exc
-    if row.role != Role.COORDINATOR:
-        raise GovernanceError(
-            who, code="not-allowed", reason=f"a {row.role} key cannot change the policy"
-        )
+    require_role(session, signer.key_id, Role.COORDINATOR, action="change the policy",
+                 error=GovernanceError)  # fmt: skip
     if proposal_id is not None:
         check_proposal_id(proposal_id)
     # Queue behind other ledger writers before reading the version in force (PostgreSQL; SQLite
@@ -171,8 +165,9 @@ def change_policy(
     try:
         with session.begin_nested():
             entry = append_entry(
-                session, kind=POLICY_CHANGED, payload=payload, signer=signer, moment=moment
-            )
+                session, kind=EntryKind.POLICY_CHANGED, payload=payload, signer=signer,
+                moment=moment,
+            )  # fmt: skip
             session.execute(
                 insert(PolicyVersionRow).values(
                     version=version, seq=entry.seq, proposal_id=proposal_id,

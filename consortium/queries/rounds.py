@@ -2,7 +2,7 @@
 
 ``round-completed`` carries {model, round, model_version, status, members, participants:
 [{member, examples, epsilon_spent, sat_out}], failures} (the recorder of
-:mod:`consortium.federation.recording`; member ids are not snake_case payload keys, hence one
+:mod:`consortium.points.recording`; member ids are not snake_case payload keys, hence one
 object per member). The earlier shape with ``examples: {member: n}``, ``epsilon_spent: {member:
 ε}`` and ``sat_out: [ids]`` is read too. ``round-failed`` carries {model, round, code}. The ε of a
 member is its accountant's total so far (it never decreases from round to round); a non-finite ε
@@ -28,11 +28,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consortium.ledger.kinds import ROUND_KINDS, EntryKind
 from consortium.ledger.models import EntryRow
-
-ROUND_COMPLETED = "round-completed"
-ROUND_FAILED = "round-failed"
-ROUND_KINDS = (ROUND_COMPLETED, ROUND_FAILED)
 
 _entries = EntryRow.__table__.c
 
@@ -116,7 +113,7 @@ def rounds_frame(session: Session, *, model: str | None = None) -> pd.DataFrame:
     """
     records = []
     for seq, time, kind, data in _round_entries(session, model):
-        failed = kind == ROUND_FAILED
+        failed = kind == EntryKind.ROUND_FAILED
         members = participants(data)
         trained = [p for p in members if not p.sat_out]
         listed = data.get("members")
@@ -157,7 +154,7 @@ def epsilon_frame(session: Session, *, model: str | None = None) -> pd.DataFrame
     records = [
         (data.get("model"), data.get("round"), p.member, p.epsilon_spent)
         for _, _, kind, data in _round_entries(session, model)
-        if kind == ROUND_COMPLETED
+        if kind == EntryKind.ROUND_COMPLETED
         for p in participants(data)
     ]
     frame = pd.DataFrame(records, columns=["model", "round", "member", "epsilon_spent"])
@@ -173,7 +170,7 @@ def examples_frame(session: Session, *, model: str | None = None) -> pd.DataFram
     records = [
         (data.get("model"), data.get("round"), p.member, p.examples)
         for _, _, kind, data in _round_entries(session, model)
-        if kind == ROUND_COMPLETED
+        if kind == EntryKind.ROUND_COMPLETED
         for p in participants(data)
         if not p.sat_out
     ]
@@ -194,7 +191,9 @@ def contributions_frame(session: Session, *, model: str | None = None) -> pd.Dat
     """
     minted: dict[tuple[object, object, str], int] = {}
     rows = session.execute(
-        select(_entries.payload).where(_entries.kind == "points-minted").order_by(_entries.seq)
+        select(_entries.payload)
+        .where(_entries.kind == EntryKind.POINTS_MINTED)
+        .order_by(_entries.seq)
     ).scalars()
     for payload in rows:
         data = json.loads(payload)
@@ -205,7 +204,7 @@ def contributions_frame(session: Session, *, model: str | None = None) -> pd.Dat
             minted[key] = minted.get(key, 0) + int(data.get("amount") or 0)
     records = []
     for _, _, kind, data in _round_entries(session, model):
-        if kind != ROUND_COMPLETED:
+        if kind != EntryKind.ROUND_COMPLETED:
             continue
         for p in participants(data):
             records.append(
