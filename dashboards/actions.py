@@ -1,8 +1,9 @@
 """What the dashboard does besides reading: sign and submit a paid query (an edge, like a CLI body).
 
-The query is built, signed with the cargo owner's key and answered by
-:func:`consortium.forecasts.service.answer_query` inside one transaction, which prices it, splits
-the fee, settles and records it, or refuses it without charging anything.
+The owner's key file is loaded here and the query is bought through
+:func:`consortium.client.cargo.buy_forecast`: signed with the owner's key, then priced, answered,
+split, settled and recorded by the coordinator in one transaction, or refused without charging
+anything.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from consortium.forecasts.messages import new_query, sign_query
-from consortium.forecasts.service import PaidAnswer, answer_query
-from consortium.identity.keys import load_signer
+from consortium.client import load_key
+from consortium.client.cargo import buy_forecast
 from dashboards.context import DashboardContext
+
+if TYPE_CHECKING:
+    from consortium.client.cargo import PaidAnswer
 
 
 def submit_paid_query(
@@ -36,13 +40,8 @@ def submit_paid_query(
     QueryRejected, InsufficientPoints, ModelError, ConfigError
         If the query is refused (nothing is charged or written).
     """
-    owner = load_signer(Path(key_path).expanduser(), passphrase=passphrase.encode() or None)
-    service = ctx.query_service()
-    query = new_query(
-        kind=kind, params=params, issuer=owner, max_price_points=max_price_points, now=now
-    )
-    with ctx.session() as session:
-        return answer_query(
-            session, query=query, signature=sign_query(query, signer=owner), service=service,
-            now=now,
-        )  # fmt: skip
+    owner = load_key(key_path, passphrase=passphrase)
+    coordinator = ctx.answering_coordinator()
+    bought = buy_forecast(coordinator, owner=owner, kind=kind, params=params,
+                          max_price_points=max_price_points, now=now)  # fmt: skip
+    return bought.paid

@@ -14,6 +14,9 @@ Where each setting comes from, first match wins:
 federation's output); ``members_dir`` is a synthetic consortium folder whose warehouse members
 answer warehouse queries in the one-machine setup; ``coordinator_key`` is the key that signs the
 ledger entries of paid queries.
+
+The database is reached only through the coordinator handle of :mod:`consortium.client`: pages
+read :mod:`consortium.queries` projections with it and act through :mod:`consortium.client`.
 """
 
 from __future__ import annotations
@@ -30,18 +33,17 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
+from consortium.client import Coordinator, Signer, connect, load_key, with_query_service
+from consortium.client.connection import load_warehouses
 from consortium.config import Settings, load_settings
-from consortium.db import make_engine, make_session_factory
 from consortium.errors import ConfigError, ConsortiumError
-from consortium.identity.keys import load_signer
-from consortium.ledger.signing import Signer
 from consortium.queries.ledger import ledger_ready
 
-if TYPE_CHECKING:  # the model and forecast modules import torch: loaded by the pages that use them
-    from consortium.forecasts.service import QueryService
-    from consortium.forecasts.warehouse import LocalWarehouseAnswerer
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from consortium.client.connection import LocalWarehouseAnswerer
 
 logger = logging.getLogger(__name__)
 
@@ -117,37 +119,34 @@ def load_config() -> DashboardConfig:
 
 
 @st.cache_resource(show_spinner=False)
-def session_factory(database_url: str) -> sessionmaker[Session]:
-    """Return the session factory of the coordinator's database (one engine per URL and process)."""
-    return make_session_factory(make_engine(database_url))
+def coordinator_handle(database_url: str) -> Coordinator:
+    """Return the handle on the coordinator's database (one engine per URL and process)."""
+    return connect(database_url)
 
 
 @st.cache_resource(show_spinner="Loading the warehouses' stock data ...")
 def warehouse_answerer(members_dir: str) -> LocalWarehouseAnswerer:
     """Return the warehouse members of ``members_dir``, answering in this process."""
-    from consortium.forecasts.warehouse import LocalWarehouseAnswerer
-
-    return LocalWarehouseAnswerer.from_consortium_dir(Path(members_dir))
+    return load_warehouses(Path(members_dir))
 
 
 @st.cache_resource(show_spinner=False)
 def coordinator_signer(key_path: str) -> Signer:
     """Return the coordinator's key; its passphrase comes from ``st.secrets`` only."""
-    passphrase = _secret("coordinator_key_passphrase")
-    return load_signer(Path(key_path), passphrase=passphrase.encode() if passphrase else None)
+    return load_key(key_path, passphrase=_secret("coordinator_key_passphrase"))
 
 
 @dataclass(frozen=True)
 class DashboardContext:
-    """What a page needs: the configuration and the database."""
+    """What a page needs: the configuration and the coordinator handle."""
 
     config: DashboardConfig
-    factory: sessionmaker[Session]
+    coordinator: Coordinator
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """Open one transaction (``with ctx.session() as s:``); commits if the block succeeds."""
-        with self.factory.begin() as session:
+        """Read several :mod:`consortium.queries` projections in one transaction."""
+        with self.coordinator.reading() as session:
             yield session
 
     @staticmethod
@@ -163,8 +162,13 @@ class DashboardContext:
             return None
         return pooled_model_dir(self.config.models_dir, kind=kind)
 
-    def query_service(self) -> QueryService:
-        """Return the coordinator's query service over the pooled models and warehouse members.
+    def warehouse_ids(self) -> list[str]:
+        """Return the warehouses answering queries in this process (none without members)."""
+        members = self.config.members_dir
+        return sorted(warehouse_answerer(str(members)).members) if members else []
+
+    def answering_coordinator(self) -> Coordinator:
+        """Return the coordinator answering paid queries from the pooled models and warehouses.
 
         Raises
         ------
@@ -173,8 +177,6 @@ class DashboardContext:
         KeyFileError
             If the key cannot be loaded (missing file, wrong passphrase).
         """
-        from consortium.forecasts.service import QueryService
-
         if self.config.coordinator_key is None:
             raise ConfigError(
                 "coordinator_key",
@@ -183,11 +185,12 @@ class DashboardContext:
             )
         stock_dir = self.model_dir("stock")
         members = self.config.members_dir
-        return QueryService(
-            coordinator=coordinator_signer(str(self.config.coordinator_key)),
+        return with_query_service(
+            self.coordinator,
+            coordinator_key=coordinator_signer(str(self.config.coordinator_key)),
             eta_model_dir=self.model_dir("eta"),
             stock_model_dir=stock_dir,
-            answerer=warehouse_answerer(str(members)) if members and stock_dir else None,
+            warehouses=warehouse_answerer(str(members)) if members and stock_dir else None,
         )
 
 
@@ -195,9 +198,8 @@ def dashboard_context() -> DashboardContext:
     """Return the page context, or show why there is none and stop the page."""
     try:
         config = load_config()
-        factory = session_factory(config.database_url)
-        with factory.begin() as session:
-            ready = ledger_ready(session)
+        coordinator = coordinator_handle(config.database_url)
+        ready = coordinator.read(ledger_ready)
     except ConsortiumError as exc:
         st.error(f"The dashboard cannot start: {exc.diagnostics()}")
         st.stop()
@@ -211,4 +213,4 @@ def dashboard_context() -> DashboardContext:
             "or point the dashboard at another database with `-- --db URL`."
         )
         st.stop()
-    return DashboardContext(config=config, factory=factory)
+    return DashboardContext(config=config, coordinator=coordinator)

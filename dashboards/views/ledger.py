@@ -11,7 +11,7 @@ from consortium.queries.ledger import (
     recent_entries,
     verification_status,
 )
-from dashboards.context import dashboard_context, session_factory
+from dashboards.context import coordinator_handle, dashboard_context
 
 ctx = dashboard_context()
 
@@ -19,8 +19,7 @@ ctx = dashboard_context()
 @st.cache_data(ttl=60, show_spinner="Verifying every entry, signature and tree head ...")
 def _verify(database_url: str, size: int, heads: int) -> VerificationStatus:
     # Keyed on the ledger's size and tree heads: a new entry or head re-runs the verification.
-    with session_factory(database_url).begin() as session:
-        return verification_status(session)
+    return coordinator_handle(database_url).read(verification_status)
 
 
 with ctx.session() as s:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from consortium.client.cargo import lane_params, warehouse_params
 from consortium.errors import ConsortiumError
 from consortium.queries.paid import (
     paid_queries_frame,
@@ -17,7 +18,7 @@ from consortium.queries.paid import (
 )
 from consortium.queries.policy import policy_in_force
 from dashboards.actions import submit_paid_query
-from dashboards.context import dashboard_context, warehouse_answerer
+from dashboards.context import dashboard_context
 
 MODES = ["sea", "road", "rail", "air"]
 HISTORY_ROWS = 50
@@ -61,17 +62,11 @@ with st.form("paid-query"):
         days = lane_cols[4].number_input(
             "Window (days)", min_value=1, max_value=92, value=7, key="paid-days"
         )
-        window_start = datetime.combine(start, time(0, 0), tzinfo=UTC)
-        params = {
-            "origin": origin.strip().upper(),
-            "destination": destination.strip().upper(),
-            "mode": mode,
-            "departure_from": window_start.isoformat(),
-            "departure_to": (window_start + timedelta(days=int(days))).isoformat(),
-        }
+        params = lane_params(
+            origin=origin, destination=destination, mode=mode, departure=start, days=int(days)
+        )
     else:
-        members = ctx.config.members_dir
-        known = sorted(warehouse_answerer(str(members)).members) if members else []
+        known = ctx.warehouse_ids()
         warehouse_cols = st.columns(2)
         if known:
             warehouse = warehouse_cols[0].selectbox("Warehouse", known, key="paid-warehouse")
@@ -82,7 +77,7 @@ with st.form("paid-query"):
         horizon = warehouse_cols[1].number_input(
             "Horizon (days)", min_value=1, max_value=90, value=7, key="paid-horizon"
         )
-        params = {"warehouse_id": str(warehouse).strip(), "horizon_days": int(horizon)}
+        params = warehouse_params(warehouse_id=str(warehouse), horizon_days=int(horizon))
     max_price = st.number_input(
         "Most I agree to pay (points)",
         min_value=1,
