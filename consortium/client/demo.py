@@ -174,6 +174,7 @@ def train_stand_in_eta_model(
     Path
         ``out``, holding the model, its card and its lane catalog.
     """
+    import numpy as np  # noqa: PLC0415
     import pandas as pd  # noqa: PLC0415
 
     from consortium.forecasts.catalog import LaneCatalog, lane_sums  # noqa: PLC0415
@@ -184,5 +185,5 @@ def train_stand_in_eta_model(
     stand_in = train_local(pd.concat(frames, ignore_index=True), kind="eta", epsilon=epsilon,
                            home=home, epochs=1, seed=1)  # fmt: skip
     save_model(stand_in.model, out, card=stand_in.card)
-    LaneCatalog(sum(lane_sums(frame) for frame in frames)).save(out)
+    LaneCatalog(np.asarray(sum(lane_sums(frame) for frame in frames))).save(out)
     return Path(out)
