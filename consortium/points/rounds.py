@@ -103,7 +103,7 @@ def append_round_completed(
     values = _index_values(payload)
     if values is None:
         raise PointsError(
-            "round-completed", code="bad-round",
+            EntryKind.ROUND_COMPLETED, code="bad-round",
             reason="the payload needs the model (str) and the round (int >= 0)",
         )  # fmt: skip
     with session.begin_nested():
