@@ -30,6 +30,14 @@ if TYPE_CHECKING:  # the forecast modules import torch: loaded only when queries
     from consortium.forecasts.warehouse import LocalWarehouseAnswerer, WarehouseAnswerer
     from consortium.ledger.signing import Signer
 
+__all__ = [
+    "Coordinator",
+    "LocalWarehouseAnswerer",
+    "connect",
+    "load_warehouses",
+    "with_query_service",
+]
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
