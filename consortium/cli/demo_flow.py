@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from consortium.cli.database import open_database
 from consortium.cli.federate import progress_printer
+from consortium.contributions.recording import LedgerRecorder
 from consortium.errors import ConsortiumError
 from consortium.federation.local_grid import LocalRun, coordinator_identity
-from consortium.federation.recording import LedgerRecorder
 from consortium.federation.runner import federate
-from consortium.federation.warehouse_queries import GridWarehouseAnswerer
+from consortium.federation.warehouse_grid import GridWarehouseAnswerer
 from consortium.forecasts.messages import new_query, sign_query
 from consortium.forecasts.service import QueryService, answer_query
 from consortium.governance.execution import execute_proposal

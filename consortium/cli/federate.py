@@ -154,7 +154,7 @@ def _recorder(db: str | None, key: Path | None):  # type: ignore[no-untyped-def]
 
         raise ConfigError("--db", "--db and --coordinator-key go together")
     from consortium.cli.database import load_key, open_database
-    from consortium.points.recording import LedgerRecorder
+    from consortium.contributions.recording import LedgerRecorder
 
     return LedgerRecorder(open_database(db), load_key(key, "coordinator"))
 

@@ -32,7 +32,7 @@ from flwr.clientapp.typing import Mod
 from numpy.typing import NDArray
 
 from consortium.errors import ConfigError
-from consortium.federation.instructions import Instruction, Task
+from consortium.federation.instructions import Instruction, RunConfig, Task
 from consortium.federation.legacy import (
     evaluate_reply,
     read_evaluate,
@@ -58,7 +58,7 @@ Arrays = list[NDArray[np.generic]]
 
 
 def _node(context: Context) -> MemberNode:
-    default_budget = float(context.run_config.get("epsilon", 8.0))  # type: ignore[arg-type]
+    default_budget = RunConfig.from_config(context.run_config).epsilon
     return MemberNode.of(
         context.node_config, node_id=context.node_id, default_budget=default_budget
     )

@@ -22,13 +22,14 @@ from flwr.clientapp.typing import ClientAppCallable
 from flwr.compat.common import recorddict_compat as compat
 from sqlalchemy.orm import Session, sessionmaker
 
+from consortium.contributions.recording import LedgerRecorder
 from consortium.db import create_schema, make_engine, make_session_factory
-from consortium.federation.client_app import LAST_UPDATE_KEY, MemberClient
 from consortium.federation.client_app import app as client_app
+from consortium.federation.client_app import make_client_app
 from consortium.federation.local_grid import LocalGrid, serve
-from consortium.federation.recording import LedgerRecorder
+from consortium.federation.member.training import LAST_UPDATE_KEY
+from consortium.federation.mods import make_update_guard_mod, masked_updates_mod
 from consortium.federation.runner import federate
-from consortium.federation.secagg import make_update_guard_mod, masked_updates_mod
 from consortium.federation.server_app import make_server_app
 from consortium.identity.registry import bootstrap_coordinator
 from consortium.ledger.audit import verify_database
@@ -234,14 +235,9 @@ def lie_about_projection(msg: Message, ctxt: Context, call_next: ClientAppCallab
     return reply
 
 
-def _client_fn(context: Context) -> Any:
-    return MemberClient(context).to_client()
-
-
 @pytest.fixture(scope="module")
 def lied_run(members_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> ScoredRun:
-    app = ClientApp(
-        client_fn=_client_fn,
+    app = make_client_app(
         mods=[masked_updates_mod, make_update_guard_mod(on_out_of_range="clip"),
               lie_about_projection],  # fmt: skip
     )
@@ -265,8 +261,8 @@ def test_the_plain_path_scores_too(members_dir: Path, tmp_path: Path) -> None:
     # to float64 rounding.
     board = make_board(tmp_path / "board.db")
     events: list[FederationEvent] = []
-    federate(members_dir, model="eta", rounds=1, epsilon=8.0, out=tmp_path, secure=False,
-             on_event=events.append, recorder=board.recorder())  # fmt: skip
+    federate(members_dir, model="eta", rounds=1, local_epochs=1, epsilon=8.0, out=tmp_path,
+             secure=False, on_event=events.append, recorder=board.recorder())  # fmt: skip
     (report,) = [e.report for e in events if e.stage == "round" and e.report is not None]
     assert report.status == "ok"
     assert report.scoring == "ok"
@@ -307,8 +303,8 @@ def test_the_boards_rule_change_takes_effect_at_the_next_round(
                               signer=board.coordinator)  # fmt: skip
 
     # Execute
-    federate(members_dir, model="eta", rounds=2, epsilon=8.0, out=tmp_path, on_event=on_event,
-             recorder=board.recorder())  # fmt: skip
+    federate(members_dir, model="eta", rounds=2, local_epochs=1, epsilon=8.0, out=tmp_path,
+             on_event=on_event, recorder=board.recorder())  # fmt: skip
     # Assert: round 1 unscored and paid by examples, round 2 scored and paid by quality
     first, second = [e.report for e in events if e.stage == "round" and e.report is not None]
     assert first.scoring is None

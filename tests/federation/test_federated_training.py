@@ -39,12 +39,12 @@ from typer.testing import CliRunner
 
 from consortium.cli.main import app as cli
 from consortium.federation.checkpoints import Checkpoints, model_version
-from consortium.federation.member.training import LAST_UPDATE_KEY
 from consortium.federation.client_app import app as client_app
 from consortium.federation.client_app import make_client_app
 from consortium.federation.local_grid import LocalGrid, LocalRun, coordinator_identity, serve
-from consortium.federation.runner import discover_members, federate
+from consortium.federation.member.training import LAST_UPDATE_KEY
 from consortium.federation.mods import make_update_guard_mod
+from consortium.federation.runner import discover_members, federate
 from consortium.federation.server_app import make_server_app
 from consortium.forecasts.pooled import model_version as weights_file_version
 from consortium.models.eta import EtaModel

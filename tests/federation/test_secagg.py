@@ -20,8 +20,8 @@ from flwr.serverapp import Grid, ServerApp
 
 from consortium.errors import ConfigError, RoundFailed, UpdateRejected
 from consortium.federation.local_grid import LocalGrid, coordinator_identity, run_local, serve
-from consortium.federation.records import specs_of, state_dict_to_ndarrays
 from consortium.federation.mods import make_update_guard_mod
+from consortium.federation.records import specs_of, state_dict_to_ndarrays
 from consortium.federation.secagg import (
     SecAggSettings,
     plan_secagg,

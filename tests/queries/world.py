@@ -9,7 +9,7 @@ model (``<root>/federation/eta/model``) with a card in the ServerApp's shape and
 
 :func:`build_world` fills a fresh database: the coordinator (key file with a passphrase), four
 members, the board's timings, two federated rounds recorded by the federation's own
-:class:`~consortium.points.recording.LedgerRecorder` (which mints the contribution points)
+:class:`~consortium.contributions.recording.LedgerRecorder` (which mints the contribution points)
 plus a failed stock round, a treasurer and a cargo owner with bought points, a fees proposal with
 two votes, a canceled feature request, one paid lane query, and two signed tree heads.
 """
@@ -27,6 +27,7 @@ import pytest
 import torch
 from sqlalchemy.orm import Session, sessionmaker
 
+from consortium.contributions.recording import LedgerRecorder
 from consortium.data import load_table
 from consortium.data.targets import time_split
 from consortium.db import create_schema, make_engine, make_session_factory
@@ -52,7 +53,6 @@ from consortium.models.stock import StockModel, StockSpec, build_stock_network, 
 from consortium.models.store import save_model
 from consortium.models.training import TrainConfig
 from consortium.points import models as _points_tables  # noqa: F401  (tables)
-from consortium.points.recording import LedgerRecorder
 from consortium.points.rules import cargo_account
 from consortium.points.store import deposit
 from consortium.policy import store as _policy_tables  # noqa: F401  (tables)
