@@ -4,7 +4,7 @@ One :class:`RoundReport` per round, progress events, and the :class:`RoundRecord
 through which the coordinator records rounds and reads the board's policy.
 
 These are plain values shared by the coordinator's ServerApp (``consortium.federation``), the
-ledger recorder (``consortium.points.recording``) and the UIs; this module imports no framework.
+ledger recorder (``consortium.contributions.recording``) and the UIs; it imports no framework.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class EntryKind(StrEnum):
     MEMBER_ADMITTED = "member-admitted"
     MEMBER_EXIT_REQUESTED = "member-exit-requested"
     MEMBER_REMOVED = "member-removed"
-    # federation rounds, recorded by the coordinator (consortium.points.recording)
+    # federation rounds, recorded by the coordinator (consortium.contributions.recording)
     ROUND_COMPLETED = "round-completed"
     ROUND_FAILED = "round-failed"
     # points: every movement of points

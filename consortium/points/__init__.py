@@ -11,6 +11,6 @@ contributions under the board's rule, :func:`~consortium.points.store.deposit` a
   contributions rebuilt from ledger entries); ``valuation`` (leave-one-out quality scores);
 * the SQLAlchemy adapter, re-exported by ``store``: ``models``, ``posting``, ``books`` (reads),
   ``minting``, ``payments``, ``settlement``;
-* contribution recording: ``rounds`` (the round index) and ``recording`` (the coordinator's
-  :class:`~consortium.points.recording.LedgerRecorder`: round entries and their points).
+* ``rounds``: the round index (round entries found by model version). The coordinator's recorder
+  (:class:`~consortium.contributions.recording.LedgerRecorder`) lives one room up.
 """

@@ -3,7 +3,7 @@
 ``examples`` (the default) pays the examples a member trained, capped per round;
 ``leave-one-out`` splits the same pot by each member's quality score
 (:mod:`consortium.points.valuation`). The coordinator's recorder
-(:mod:`consortium.points.recording`) applies them after every round.
+(:mod:`consortium.contributions.recording`) applies them after every round.
 """
 
 from __future__ import annotations

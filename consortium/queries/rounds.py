@@ -2,8 +2,8 @@
 
 ``round-completed`` carries {model, round, model_version, status, members, participants:
 [{member, examples, epsilon_spent, sat_out}], failures} (the recorder of
-:mod:`consortium.points.recording`; member ids are not snake_case payload keys, hence one
-object per member). The earlier shape with ``examples: {member: n}``, ``epsilon_spent: {member:
+:mod:`consortium.contributions.recording`; member ids are not snake_case payload keys, hence
+one object per member). The earlier shape with ``examples: {member: n}``, ``epsilon_spent: {member:
 ε}`` and ``sat_out: [ids]`` is read too. ``round-failed`` carries {model, round, code}. The ε of a
 member is its accountant's total so far (it never decreases from round to round); a non-finite ε
 is recorded as ``-1.0`` and shown here as missing (NaN).
