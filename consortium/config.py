@@ -48,9 +48,12 @@ class Settings(BaseSettings):
         default="sqlite:///.consortium/consortium.db",
         description="SQLAlchemy URL of the coordinator's stores (SQLite or PostgreSQL).",
     )
-    interval_level: float = Field(default=DEFAULT_INTERVAL_LEVEL, description="Nominal coverage of ETA intervals.")
+    interval_level: float = Field(
+        default=DEFAULT_INTERVAL_LEVEL, description="Nominal coverage of ETA intervals."
+    )
     on_time_tolerance_minutes: int = Field(
-        default=DEFAULT_TOLERANCE_MINUTES, description="An arrival within this many minutes of schedule is on time."
+        default=DEFAULT_TOLERANCE_MINUTES,
+        description="An arrival within this many minutes of schedule is on time.",
     )
     stock_horizon_days: int = Field(
         default=DEFAULT_HORIZON_DAYS, description="Horizon of the stock-risk model."

@@ -264,3 +264,11 @@ class DeploymentError(ConsortiumError, RuntimeError):
         self.code = code
         self.reason = reason
         super().__init__(f"{subject}: {reason} [{code}]")
+
+
+class StoreUnavailable(ConsortiumError, RuntimeError):
+    """The coordinator's stores cannot be reached or read; ``cause`` names the driver's error."""
+
+    def __init__(self, cause: str) -> None:
+        self.cause = cause
+        super().__init__(f"cannot open the coordinator database: {cause}")

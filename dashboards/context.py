@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
 from consortium.client import Coordinator, Signer, connect, load_key, with_query_service
 from consortium.client.connection import load_warehouses
@@ -41,9 +40,7 @@ from consortium.errors import ConfigError, ConsortiumError
 from consortium.queries.ledger import ledger_ready
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from consortium.client.connection import LocalWarehouseAnswerer
+    from consortium.client.connection import LocalWarehouseAnswerer, ReadSession
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +141,7 @@ class DashboardContext:
     coordinator: Coordinator
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self) -> Iterator[ReadSession]:
         """Read several :mod:`consortium.queries` projections in one transaction."""
         with self.coordinator.reading() as session:
             yield session
@@ -202,10 +199,6 @@ def dashboard_context() -> DashboardContext:
         ready = coordinator.read(ledger_ready)
     except ConsortiumError as exc:
         st.error(f"The dashboard cannot start: {exc.diagnostics()}")
-        st.stop()
-    except SQLAlchemyError as exc:
-        logger.error("cannot open the coordinator database: %s", exc)
-        st.error(f"The dashboard cannot open the coordinator database: {type(exc).__name__}")
         st.stop()
     if not ready:
         st.warning(

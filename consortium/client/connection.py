@@ -15,15 +15,18 @@ False
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from consortium.db import create_schema, make_engine, make_session_factory
+from consortium.errors import StoreUnavailable
 
 if TYPE_CHECKING:  # the forecast modules import torch: loaded only when queries are answered
     from consortium.forecasts.service import QueryService
@@ -32,14 +35,20 @@ if TYPE_CHECKING:  # the forecast modules import torch: loaded only when queries
 
 __all__ = [
     "Coordinator",
+    "ReadSession",
     "LocalWarehouseAnswerer",
     "connect",
     "load_warehouses",
     "with_query_service",
 ]
 
+ReadSession = Session
+"""What :meth:`Coordinator.reading` yields: pass it to :mod:`consortium.queries` projections."""
+
 P = ParamSpec("P")
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,9 +90,19 @@ class Coordinator:
 
         ``projection`` is a :mod:`consortium.queries` function; it returns frozen values or
         DataFrames, never ORM objects, so the result stays usable after the transaction.
+
+        Raises
+        ------
+        StoreUnavailable
+            The database cannot be opened or read (the driver's error type is named; its
+            message, which may hold the URL, is logged only).
         """
-        with self.factory.begin() as session:
-            return projection(session, *args, **kwargs)
+        try:
+            with self.factory.begin() as session:
+                return projection(session, *args, **kwargs)
+        except SQLAlchemyError as exc:
+            logger.error("cannot read the coordinator database: %s", exc)
+            raise StoreUnavailable(type(exc).__name__) from exc
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

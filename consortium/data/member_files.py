@@ -4,7 +4,7 @@ Examples
 --------
 >>> import tempfile, pathlib
 >>> folder = pathlib.Path(tempfile.mkdtemp())
->>> _ = (folder / "stock.csv").write_text("warehouse_id\\n")
+>>> _ = (folder / "stock.csv").write_text("warehouse_id")
 >>> member_data_file(folder, contract="stock").name
 'stock.csv'
 >>> member_data_file(folder, contract="legs")  # doctest: +ELLIPSIS

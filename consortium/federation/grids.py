@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
-from flwr.app import Message, RecordDict
+from flwr.app import Message
 from flwr.app.message_type import MessageType
 from flwr.common import EvaluateRes
 from flwr.proto.node_pb2 import NodeInfo
@@ -66,15 +67,8 @@ class DelegatingGrid(Grid):
     def run(self) -> Run:  # noqa: D102
         return self._inner.run
 
-    def create_message(  # noqa: D102, PLR0913
-        self,
-        content: RecordDict,
-        message_type: str,
-        dst_node_id: int,
-        group_id: str,
-        ttl: float | None = None,
-    ) -> Message:
-        return self._inner.create_message(content, message_type, dst_node_id, group_id, ttl)
+    def create_message(self, *args: Any, **kwargs: Any) -> Message:  # noqa: D102
+        return self._inner.create_message(*args, **kwargs)
 
     def get_node_ids(self) -> Iterable[int]:  # noqa: D102
         return self._inner.get_node_ids()

@@ -48,7 +48,8 @@ def read_train(msg: Message) -> tuple[Instruction, Arrays]:
 
 def train_reply(msg: Message, reply: Reply) -> Message:
     """Encode a member's reply to a train message as the ``FitRes`` SecAgg+ reads."""
-    fitres = FitRes(_OK, ndarrays_to_parameters(reply.arrays), reply.num_examples, reply.metrics)
+    parameters = ndarrays_to_parameters(list(reply.arrays))
+    fitres = FitRes(_OK, parameters, reply.num_examples, reply.metrics)
     return Message(compat.fitres_to_recorddict(fitres, keep_input=False), reply_to=msg)
 
 

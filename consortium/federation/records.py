@@ -140,12 +140,9 @@ def ndarrays_to_state_dict(
 
 
 def check_ndarrays(
-    arrays: Sequence[NDArray[np.generic]],
-    *,
-    expected: Mapping[str, ArraySpec],
-    member: str,
+    arrays: Sequence[NDArray[np.generic]], *, expected: Mapping[str, ArraySpec], member: str,
     check_dtype: bool = True,
-) -> None:
+) -> None:  # fmt: skip
     """Check a positional list of arrays against ``expected`` (keys give the order).
 
     Raises

@@ -120,17 +120,9 @@ def federate(  # noqa: PLR0913
         }
         if not secure:  # these one-machine members agree to a plain round (tests, comparisons)
             nodes[member][PLAIN_ALLOWED_KEY] = True
-    run = RunConfig(
-        model=model,
-        rounds=rounds,
-        local_epochs=local_epochs,
-        secure=secure,
-        out_dir=out,
-        epsilon=float(epsilon),
-        resume=resume,
-        seed=seed,
-        max_epsilon_per_round=max_epsilon_per_round,
-    )
+    run = RunConfig(model=model, rounds=rounds, local_epochs=local_epochs, secure=secure,
+                    out_dir=out, epsilon=float(epsilon), resume=resume, seed=seed,
+                    max_epsilon_per_round=max_epsilon_per_round)  # fmt: skip
     run_config: dict[str, UserConfigValue] = {
         **run.to_config(),
         **dict(extra_run_config or {}),

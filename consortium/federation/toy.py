@@ -140,11 +140,7 @@ class ToyRunConfig:
     @property
     def secagg(self) -> SecAggSettings:
         """The SecAgg+ quantisation settings."""
-        return SecAggSettings(
-            clipping_range=self.clipping_range,
-            max_weight=self.max_weight,
-            quantization_range=self.quantization_range,
-        )
+        return SecAggSettings(self.clipping_range, self.quantization_range, self.max_weight)
 
 
 def make_toy_server_app() -> ServerApp:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-import numpy as np
 from numpy.typing import NDArray
 
 __all__ = ["MetricValues", "Reply"]
 
-MetricValues = dict[str, bool | int | float | str]
+MetricValues = dict[str, bool | bytes | float | int | str]
+"""Flower's metric value types."""
 
 
 @dataclass(frozen=True)
@@ -19,7 +21,7 @@ class Reply:
     The only plaintext figures a member sends are counts, ε spent and aggregate scores.
     """
 
-    arrays: list[NDArray[np.generic]] = field(default_factory=list)
+    arrays: Sequence[NDArray[Any]] = field(default_factory=list)
     num_examples: int = 0
     metrics: MetricValues = field(default_factory=dict)
     loss: float = 0.0
