@@ -88,7 +88,6 @@ from consortium.federation.runner import discover_members  # noqa: E402
 from consortium.federation.secagg import SecAggSettings  # noqa: E402
 from consortium.federation.server_app import make_server_app  # noqa: E402
 from consortium.models.families import family  # noqa: E402
-from consortium.rounds import FederationEvent, RoundReport  # noqa: E402
 from consortium.points.rules import contribution_awards, member_account  # noqa: E402
 from consortium.points.valuation import first_order_loo, quality_scores  # noqa: E402
 from consortium.policy.model import ConsortiumPolicy  # noqa: E402
@@ -96,6 +95,7 @@ from consortium.privacy import budget as privacy_budget  # noqa: E402
 from consortium.privacy.budget import epsilon_spent  # noqa: E402
 from consortium.privacy.gradient_release import clipped_gradient_sum  # noqa: E402
 from consortium.privacy.ledger import PrivacyLedger  # noqa: E402
+from consortium.rounds import FederationEvent, RoundReport  # noqa: E402
 from consortium.synth import generate_consortium  # noqa: E402
 
 logger = logging.getLogger("benchmarks.bench_contribution")
