@@ -134,6 +134,16 @@ class ChainBroken(VerificationError):
         self.index = index
 
 
+class EntryOutOfOrder(LedgerError, ValueError):
+    """An entry's time is older than the time of the entry before it (times are monotonic)."""
+
+    def __init__(self, seq: int, time: str, previous: str) -> None:
+        self.seq = seq
+        self.time = time
+        self.previous = previous
+        super().__init__(f"entry {seq}: time {time} is before the previous entry's {previous}")
+
+
 class InsufficientPoints(ConsortiumError, ValueError):
     """A debit would make a balance negative."""
 

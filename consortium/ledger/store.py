@@ -20,7 +20,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from consortium.config import REPO_ROOT
-from consortium.errors import LedgerError
+from consortium.errors import EntryOutOfOrder, LedgerError
 from consortium.ledger.checkpoint import DEFAULT_ORIGIN, Checkpoint
 from consortium.ledger.entry import Entry, sign_entry
 from consortium.ledger.keyring import Role
@@ -194,6 +194,7 @@ def append_entry(
     entry = sign_entry(
         seq=seq, moment=moment or datetime.now(UTC), kind=kind, payload=payload, signer=signer
     )
+    check_time_order(session, seq=seq, time=entry.time)
     session.execute(  # Core INSERT: no identity-map growth in long transactions
         insert(EntryRow).values(
             seq=entry.seq,
@@ -207,6 +208,25 @@ def append_entry(
     )
     logger.debug("appended entry %d (%s)", seq, kind)
     return entry
+
+
+def check_time_order(session: Session, *, seq: int, time: str) -> None:
+    """Refuse an entry whose time is older than the entry before it (times never go back).
+
+    ``time`` is the canonical ``format_time`` text, whose order is the order of the instants.
+
+    Raises
+    ------
+    EntryOutOfOrder
+        Naming the entry's seq, its time and the previous entry's time (nothing is written).
+    """
+    if seq == 0:
+        return
+    previous = session.execute(
+        select(EntryRow.time).where(EntryRow.seq == seq - 1)
+    ).scalar_one_or_none()
+    if previous is not None and time < previous:
+        raise EntryOutOfOrder(seq, time, previous)
 
 
 def ledger_size(session: Session) -> int:

@@ -42,7 +42,7 @@ def log(tmp_path_factory: pytest.TempPathFactory) -> Log:
         bootstrap_coordinator(s, coordinator=coordinator)
         register_key(s, public_key=member.public_key, role=Role.MEMBER, signer=coordinator)
         append_entry(s, kind="round-closed", payload={"round": 1, "model_hash": "aa" * 32},
-                     signer=coordinator, moment=at(2))  # fmt: skip
+                     signer=coordinator)  # fmt: skip
         append_entry(
             s, kind="contribution-claimed", payload={"round": 1, "rows": 120}, signer=member
         )
