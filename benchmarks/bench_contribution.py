@@ -241,7 +241,6 @@ def run_federation(  # noqa: PLR0913
         "model": kind,
         "rounds": rounds,
         "out-dir": str(out),
-        "epsilon": EPSILON,
         "seed": seed,
         "score-contributions": scored,
         "score-noise-multiplier": sigma,

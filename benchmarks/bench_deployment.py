@@ -77,7 +77,9 @@ def bench_kit(scale: float, work: Path) -> str:
     from consortium.synth import generate_consortium
 
     generate_consortium(work / "data", seed=7, scale=scale)
-    specs = member_nodes(work / "data", model="eta", state_dir=work / "state", limit=3)
+    specs = member_nodes(
+        work / "data", model="eta", epsilon=8.0, state_dir=work / "state", limit=3
+    )
     app = write_kit_app(work / "app")
     start = time.perf_counter()
     with LocalDeployment(work / "kit", members=specs) as dep:

@@ -138,6 +138,7 @@ def run_federation(members_dir: Path, kind: str, *, setting: Setting, seed: int)
             local_epochs=local_epochs,
             epsilon=EPSILON,
             out=Path(tmp),
+            state_dir=Path(tmp) / "state",  # each setting is tried as a fresh consortium
             seed=seed,
             extra_run_config={"max-weight": float(max_weight)},
         )

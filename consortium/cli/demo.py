@@ -22,6 +22,7 @@ from consortium.config import load_settings
 from consortium.data import validate_file
 from consortium.ledger.audit import export_ledger, verify_database
 from consortium.ledger.store import publish_checkpoint
+from consortium.privacy.state import member_state_dir
 from consortium.synth import ConsortiumSummary, generate_consortium
 
 
@@ -107,7 +108,9 @@ def demo(
         models_cli.evaluate(
             out / "federation" / "eta" / "model",
             summary.out_dir / summary.member("aurora-air").file,
-            home=out / "federation" / "eta" / "member-state" / "aurora-air",
+            home=member_state_dir(  # the state the federation kept with the member's data
+                (summary.out_dir / summary.member("aurora-air").file).parent, member="aurora-air"
+            ),
             seed=seed,
         )
         _say(

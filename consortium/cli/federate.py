@@ -47,6 +47,16 @@ def federate(  # noqa: PLR0913
         Path | None,
         typer.Option("--budgets", help='JSON {"member-id": epsilon} overriding --epsilon.'),
     ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="Keep each member's state (its ε accountant, its own models) in STATE/<member> "
+            "instead of with its data (MEMBERS/<member>/.consortium, or "
+            "MEMBERS/.consortium/<member> for a single-file member). Never under OUT: a new "
+            "output folder does not reset ε.",
+        ),
+    ] = None,
     local_epochs: Annotated[
         int, typer.Option("--local-epochs", help="Epochs each member trains per round.")
     ] = 2,
@@ -98,6 +108,7 @@ def federate(  # noqa: PLR0913
                 epsilon=epsilon,
                 out=out,
                 budgets=per_member,
+                state_dir=state,
                 local_epochs=local_epochs,
                 secure=secure,
                 resume=resume,

@@ -46,7 +46,16 @@ def up(  # noqa: PLR0913
     ] = None,
     local_epochs: Annotated[int, typer.Option(min=1, help="Local epochs per round.")] = 1,
     epsilon: Annotated[
-        float | None, typer.Option(help="Each member's privacy budget ε (default: the app's).")
+        float,
+        typer.Option(help="Each member's privacy budget ε, written into its own node config."),
+    ] = 8.0,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="Keep each member's state (ε accountant, own models) in STATE/<member> instead "
+            "of with its data (MEMBERS/<member>/.consortium).",
+        ),
     ] = None,
     secure: Annotated[
         bool, typer.Option("--secure/--plain", help="SecAgg+ (default) or plain FedAvg.")
@@ -76,7 +85,7 @@ def up(  # noqa: PLR0913
         out = out.resolve()
         results = out / "results"
         specs = member_nodes(
-            members, model=model, state_dir=out / "member-state", limit=nodes, epsilon=epsilon
+            members, model=model, epsilon=epsilon, state_dir=state, limit=nodes
         )
         app = app_dir.resolve() if app_dir else write_kit_app(out / "app")
         run_config: dict[str, str | int | float | bool] = {

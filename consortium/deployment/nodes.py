@@ -17,6 +17,7 @@ from pathlib import Path
 from consortium.deployment.app_dir import ConfigValue
 from consortium.deployment.certs import NodeKeyPaths
 from consortium.errors import ConfigError
+from consortium.privacy.state import member_state_dir
 
 __all__ = ["MemberNode", "member_nodes"]
 
@@ -51,24 +52,28 @@ def member_nodes(
     members_dir: Path,
     *,
     model: str,
-    state_dir: Path,
+    epsilon: float,
+    state_dir: Path | None = None,
     limit: int | None = None,
-    epsilon: float | None = None,
 ) -> list[MemberNode]:
     """One :class:`MemberNode` per member with data for ``model`` (as ``consortium federate``).
 
     ``members_dir`` is a members folder (one entry per member, see
     :func:`consortium.federation.runner.discover_members`) or a synthetic consortium's root
-    (holding ``members/``). Each node gets ``member-id``, ``data-path``, ``home``
-    (``state_dir/<member>``) and, if given, ``epsilon``; ``limit`` keeps the first ones by id.
+    (holding ``members/``). Each node gets ``member-id``, ``data-path``, its own budget
+    ``epsilon`` (the coordinator's run config sets none) and ``home``, the member's state
+    folder (:func:`consortium.privacy.state.member_state_dir`: with its data, or
+    ``state_dir/<member>``); ``limit`` keeps the first ones by id.
 
     Raises
     ------
     ConfigError
-        If no member has data for ``model``.
+        If no member has data for ``model``, or ``epsilon`` is not a positive number.
     """
     from consortium.federation.runner import discover_members  # noqa: PLC0415  (torch)
 
+    if not float(epsilon) > 0:
+        raise ConfigError("epsilon", f"each member's budget must be > 0, got {epsilon}")
     members_dir = Path(members_dir)
     if (members_dir / "members").is_dir():
         members_dir = members_dir / "members"
@@ -80,9 +85,14 @@ def member_nodes(
         config: dict[str, ConfigValue] = {
             "member-id": member,
             "data-path": str(path.resolve()),
-            "home": str((Path(state_dir) / member).resolve()),
+            "home": str(
+                member_state_dir(
+                    path.resolve(),
+                    member=member,
+                    state_dir=Path(state_dir).resolve() if state_dir is not None else None,
+                )
+            ),
+            "epsilon": float(epsilon),
         }
-        if epsilon is not None:
-            config["epsilon"] = float(epsilon)
         nodes.append(MemberNode(member, config))
     return nodes

@@ -32,7 +32,7 @@ from flwr.clientapp.typing import Mod
 from numpy.typing import NDArray
 
 from consortium.errors import ConfigError
-from consortium.federation.instructions import Instruction, RunConfig, Task
+from consortium.federation.instructions import Instruction, Task
 from consortium.federation.legacy import (
     evaluate_reply,
     read_evaluate,
@@ -58,10 +58,8 @@ Arrays = list[NDArray[np.generic]]
 
 
 def _node(context: Context) -> MemberNode:
-    default_budget = RunConfig.from_config(context.run_config).epsilon
-    return MemberNode.of(
-        context.node_config, node_id=context.node_id, default_budget=default_budget
-    )
+    # Only the member's own node config: the run config is the coordinator's and sets no budget.
+    return MemberNode.of(context.node_config, node_id=context.node_id)
 
 
 def _stock_member(context: Context) -> StockMember:

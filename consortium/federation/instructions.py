@@ -42,11 +42,21 @@ from consortium.errors import ConfigError
 from consortium.models.families import MODEL_KINDS, family
 from consortium.models.family import ModelKind, ModelSettings
 
-__all__ = ["Instruction", "RunConfig", "ScoreSettings", "Task", "read_run_config"]
+__all__ = [
+    "MEMBER_ONLY_KEYS",
+    "Instruction",
+    "RunConfig",
+    "ScoreSettings",
+    "Task",
+    "read_run_config",
+]
 
 Scalar = bool | int | float | str
 ConfigValues = dict[str, Scalar]
 T = TypeVar("T")
+
+MEMBER_ONLY_KEYS: tuple[str, ...] = ("epsilon", "delta")
+"""Keys only a member's own node config sets (its budget); a run config naming one is refused."""
 
 
 class Task(StrEnum):
@@ -94,7 +104,8 @@ class ScoreSettings:
 class RunConfig:
     """The coordinator's settings for one federation run, validated once.
 
-    ``epsilon`` is the budget of a member whose own node config sets none.
+    It sets no member's ε budget: a budget is the member's own node config's ``epsilon``, and a
+    run config that names one is refused (:data:`MEMBER_ONLY_KEYS`).
     """
 
     model: ModelKind = "eta"
@@ -102,7 +113,6 @@ class RunConfig:
     local_epochs: int = 2
     secure: bool = True
     out_dir: Path = Path("federation_output")
-    epsilon: float = 8.0
     max_epsilon_per_round: float = math.inf
     update_clipping_range: float = 0.5
     max_weight: float = 1000.0
@@ -125,7 +135,6 @@ class RunConfig:
         checks = {
             "rounds": self.rounds >= 1,
             "local-epochs": self.local_epochs >= 1,
-            "epsilon": self.epsilon > 0,
             "max-epsilon-per-round": self.max_epsilon_per_round > 0,
             "update-clipping-range": 0 < self.update_clipping_range < math.inf,
             "max-weight": self.max_weight > 0,
@@ -152,7 +161,20 @@ class RunConfig:
 
     @classmethod
     def from_config(cls, run_config: Mapping[str, Any]) -> RunConfig:
-        """Build from Flower's kebab-case run config (unknown keys are refused)."""
+        """Build from Flower's kebab-case run config (unknown keys are refused).
+
+        Raises
+        ------
+        ConfigError
+            An unknown key, a malformed value, or a member-only key such as ``epsilon``.
+        """
+        for key in MEMBER_ONLY_KEYS:
+            if key in run_config:
+                raise ConfigError(
+                    key,
+                    "a member's privacy budget comes only from its own node config; "
+                    "the coordinator's run config cannot set it",
+                )
         return read_run_config(cls, run_config)
 
     def to_config(self) -> ConfigValues:

@@ -3,10 +3,13 @@
 ``members_dir`` holds one entry per member: a folder (named by the member id, holding its
 contract files and ``sources.json``, as ``consortium synth`` writes them) or a single contract
 file (named ``<member id>.csv`` etc., with a ``sources.json`` beside it). Members with no file
-for the model being trained are left out. Each member's node gets its own state folder under
-``<out>/member-state/<member id>`` (on a real deployment that folder lives on the member's own
-machine): its privacy accountant persists there across rounds and runs. Every run setting and
-its default comes from :class:`~consortium.federation.instructions.RunConfig`.
+for the model being trained are left out. Each member's node config carries the member's own
+budget (``epsilon``; the run config sets none) and its state folder, which lives with the
+member's data, not under ``out`` (:func:`consortium.privacy.state.member_state_dir`:
+``MEMBERS/<member>/.consortium/``, ``MEMBERS/.consortium/<member>/`` for a single-file member,
+or ``state_dir/<member>``): its privacy accountant persists there across rounds, runs and output
+folders. Every run setting and its default comes from
+:class:`~consortium.federation.instructions.RunConfig`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from consortium.federation.member.node import PLAIN_ALLOWED_KEY
 from consortium.federation.server_app import make_server_app
 from consortium.models.families import family
 from consortium.models.family import ModelKind
+from consortium.privacy.state import member_state_dir
 from consortium.rounds import OnEvent, RoundRecorder
 
 __all__ = ["discover_members", "federate", "read_budgets"]
@@ -90,6 +94,7 @@ def federate(  # noqa: PLR0913
     epsilon: float,
     out: Path,
     budgets: Mapping[str, float] | None = None,
+    state_dir: Path | None = None,
     local_epochs: int = RunConfig.local_epochs,
     secure: bool = RunConfig.secure,
     resume: bool = False,
@@ -101,7 +106,9 @@ def federate(  # noqa: PLR0913
 ) -> LocalRun:
     """Run the ServerApp and one ClientApp node per member in this process; return the run.
 
-    The model directory is written to ``out / "model"``.
+    ``epsilon`` (or ``budgets[member]``) goes into each member's own node config; each member's
+    state folder is its :func:`~consortium.privacy.state.member_state_dir` (``state_dir/<member>``
+    when ``state_dir`` is given). The model directory is written to ``out / "model"``.
     """
     members = discover_members(members_dir, model)
     if not members:
@@ -115,13 +122,19 @@ def federate(  # noqa: PLR0913
         nodes[member] = {
             "member-id": member,
             "data-path": str(path.resolve()),
-            "home": str(out / "member-state" / member),
+            "home": str(
+                member_state_dir(
+                    path.resolve(),
+                    member=member,
+                    state_dir=Path(state_dir).resolve() if state_dir is not None else None,
+                )
+            ),
             "epsilon": float((budgets or {}).get(member, epsilon)),
         }
         if not secure:  # these one-machine members agree to a plain round (tests, comparisons)
             nodes[member][PLAIN_ALLOWED_KEY] = True
     run = RunConfig(model=model, rounds=rounds, local_epochs=local_epochs, secure=secure,
-                    out_dir=out, epsilon=float(epsilon), resume=resume, seed=seed,
+                    out_dir=out, resume=resume, seed=seed,
                     max_epsilon_per_round=max_epsilon_per_round)  # fmt: skip
     run_config: dict[str, UserConfigValue] = {
         **run.to_config(),

@@ -26,7 +26,7 @@ def test_member_nodes_come_from_the_members_folder(consortium_dir: Path, tmp_pat
     assert first["home"] == str((tmp_path / "aurora-air").resolve())
     assert first["epsilon"] == 4.0
     with pytest.raises(ConfigError, match="no member"):
-        member_nodes(tmp_path, model="eta", state_dir=tmp_path)
+        member_nodes(tmp_path, model="eta", epsilon=4.0, state_dir=tmp_path)
 
 
 def test_member_node_refuses_an_invalid_member_id() -> None:

@@ -262,7 +262,8 @@ def test_the_plain_path_scores_too(members_dir: Path, tmp_path: Path) -> None:
     board = make_board(tmp_path / "board.db")
     events: list[FederationEvent] = []
     federate(members_dir, model="eta", rounds=1, local_epochs=1, epsilon=8.0, out=tmp_path,
-             secure=False, on_event=events.append, recorder=board.recorder())  # fmt: skip
+             state_dir=tmp_path / "state", secure=False, on_event=events.append,
+             recorder=board.recorder())  # fmt: skip
     (report,) = [e.report for e in events if e.stage == "round" and e.report is not None]
     assert report.status == "ok"
     assert report.scoring == "ok"
@@ -304,7 +305,8 @@ def test_the_boards_rule_change_takes_effect_at_the_next_round(
 
     # Execute
     federate(members_dir, model="eta", rounds=2, local_epochs=1, epsilon=8.0, out=tmp_path,
-             on_event=on_event, recorder=board.recorder())  # fmt: skip
+             state_dir=tmp_path / "state", on_event=on_event,
+             recorder=board.recorder())  # fmt: skip
     # Assert: round 1 unscored and paid by examples, round 2 scored and paid by quality
     first, second = [e.report for e in events if e.stage == "round" and e.report is not None]
     assert first.scoring is None

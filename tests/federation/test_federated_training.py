@@ -113,8 +113,8 @@ def nodes_of(
 
 
 def run_config_of(kind: str, out: Path) -> dict[str, UserConfigValue]:
-    """One round of one local epoch, ε = 8, SecAgg+ (the server's defaults otherwise)."""
-    return {"model": kind, "rounds": 1, "local-epochs": 1, "out-dir": str(out), "epsilon": 8.0}
+    """One round of one local epoch, SecAgg+ (the server's defaults otherwise; ε: the nodes')."""
+    return {"model": kind, "rounds": 1, "local-epochs": 1, "out-dir": str(out)}
 
 
 def make_grid(
@@ -245,7 +245,7 @@ def eta_run(members_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Fede
     events: list[FederationEvent] = []
     run = federate(
         members_dir, model="eta", rounds=1, local_epochs=1, epsilon=8.0, out=out,
-        on_event=events.append,
+        state_dir=out / "state", on_event=events.append,
     )  # fmt: skip
     return Federated(out=out, events=events, run=run, grid=run.grid, card=read_card(out / "model"))
 
@@ -263,7 +263,9 @@ class StockRuns:
 @pytest.fixture(scope="module")
 def stock_runs(members_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> StockRuns:
     out = tmp_path_factory.mktemp("stock")
-    common: dict[str, Any] = {"model": "stock", "epsilon": 8.0, "out": out}
+    common: dict[str, Any] = {
+        "model": "stock", "epsilon": 8.0, "out": out, "state_dir": out / "state"
+    }
     # Run 1: warsaw-dc allows itself ε = 1 in all; the board caps each round at ε = 3.
     events1: list[FederationEvent] = []
     federate(
@@ -278,7 +280,7 @@ def stock_runs(members_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> S
     first = Federated(out=out, events=events1, card=read_card(out / "model"))
     checkpoints = Checkpoints(out / "checkpoints")
     versions = {r: checkpoints.load(r).meta["model_version"] for r in checkpoints.rounds()}
-    spent = PrivacyLedger.load(out / "member-state" / "warsaw-dc", "stock").spent()
+    spent = PrivacyLedger.load(out / "state" / "warsaw-dc", "stock").spent()
     # Run 2 over the same out dir: resume to 3 rounds; warsaw-dc keeps a budget it has spent.
     events2: list[FederationEvent] = []
     logs = CapturedLogs()
@@ -408,7 +410,7 @@ def test_epsilon_never_exceeds_a_members_budget_across_rounds_and_runs(
         assert len(series) == 3, member  # rounds 1-2 (run 1) and 3 (run 2)
         assert series == sorted(series), member  # ε never decreases
         assert max(series) <= budgets[member], member
-        ledger = PrivacyLedger.load(stock_runs.second.out / "member-state" / member, "stock")
+        ledger = PrivacyLedger.load(stock_runs.second.out / "state" / member, "stock")
         assert ledger.spent() == pytest.approx(series[-1])
         for fed in (stock_runs.first, stock_runs.second):
             assert fed.card["privacy"]["epsilon_spent"][member] <= budgets[member]
@@ -444,7 +446,7 @@ def test_member_whose_budget_is_spent_sits_out_and_says_so(stock_runs: StockRuns
     assert report.epsilon_spent["warsaw-dc"] == stock_runs.warsaw_spent_after_first
     assert report.status == "ok"
     assert any("warsaw-dc" in line and "sitting out" in line for line in stock_runs.second.logs)
-    ledger = PrivacyLedger.load(stock_runs.second.out / "member-state" / "warsaw-dc", "stock")
+    ledger = PrivacyLedger.load(stock_runs.second.out / "state" / "warsaw-dc", "stock")
     assert ledger.spent() == stock_runs.warsaw_spent_after_first
 
 
@@ -684,13 +686,13 @@ def test_removed_member_is_never_contacted_and_left_out_of_the_card(
     # Execute
     run = federate(
         members_dir, model="eta", rounds=1, local_epochs=1, epsilon=8.0, out=tmp_path,
-        recorder=recorder,
+        state_dir=tmp_path / "state", recorder=recorder,
     )  # fmt: skip
     # Assert: aurora-air's node got nothing (its context is untouched, no state on its disk).
     card = read_card(tmp_path / "model")
     assert recorder.asked == CARRIERS
     assert len(run.grid.context_of("aurora-air").state) == 0
-    assert not (tmp_path / "member-state" / "aurora-air").exists()
+    assert not (tmp_path / "state" / "aurora-air").exists()
     for member in set(CARRIERS) - {"aurora-air"}:
         assert LAST_UPDATE_KEY in run.grid.context_of(member).state.array_records
     admitted = set(CARRIERS) - {"aurora-air"}

@@ -8,11 +8,13 @@ one-machine runner) gives it:
 ``data-path``
     Its data: a contract file (``legs.csv``, ``stock.parquet``, ...) or a folder holding one
     file per contract, with its ``sources.json`` declaring the purposes.
-``home``
-    Member-local state: the privacy accountant (ε spent, kept across rounds and runs) and the
-    last global model it received.
-``epsilon`` / ``delta`` (optional)
-    The member's own total budget per model (default: the run config's ``epsilon``).
+``home`` (optional)
+    The member's state folder: the privacy accountant (ε spent, kept across rounds and runs) and
+    its models. Default: the folder that lives with its data
+    (:func:`consortium.privacy.state.member_state_dir`), never a run's output folder.
+``epsilon`` (required) / ``delta`` (optional)
+    The member's own total budget per model. Only the member sets it: nothing the coordinator
+    sends (run config or instruction) can, and a node config without it is refused.
 ``answer-queries`` (optional, default true)
     Whether it answers warehouse queries.
 ``allow-plain-updates`` (optional, default false)
@@ -33,6 +35,7 @@ from consortium.data.targets import Split, time_split
 from consortium.errors import ConfigError
 from consortium.models.family import ModelFamily
 from consortium.privacy.ledger import PrivacyLedger
+from consortium.privacy.state import member_state_dir
 
 __all__ = ["PLAIN_ALLOWED_KEY", "MemberNode", "member_label"]
 
@@ -63,27 +66,40 @@ class MemberNode:
     allows_plain_updates: bool = False
 
     @classmethod
-    def of(
-        cls, node_config: Mapping[str, Any], *, node_id: int, default_budget: float
-    ) -> MemberNode:
-        """Read the node config; ``default_budget`` applies when it sets no ``epsilon``.
+    def of(cls, node_config: Mapping[str, Any], *, node_id: int) -> MemberNode:
+        """Read the node config: the member's data, state folder and its own budget.
 
         Raises
         ------
         ConfigError
-            ``data-path`` missing, or a budget that is not a positive number.
+            ``data-path`` missing; ``epsilon`` missing (the member alone sets its budget, so
+            there is no default) or not a positive number.
         """
         member = member_label(node_config, node_id)
         if "data-path" not in node_config:
             raise ConfigError("data-path", f"node config of {member} has no data-path")
-        home = Path(str(node_config.get("home", Path.home() / ".consortium" / member)))
-        budget = float(node_config.get("epsilon", default_budget))
+        data_path = Path(str(node_config["data-path"]))
+        if "epsilon" not in node_config:
+            raise ConfigError(
+                "epsilon",
+                f"node config of {member} sets no epsilon: a member's privacy budget comes "
+                "only from its own node config, so it trains nothing without one",
+            )
+        try:
+            budget = float(node_config["epsilon"])
+        except (TypeError, ValueError) as exc:
+            raise ConfigError("epsilon", f"{member}: cannot read the budget: {exc}") from exc
         if not budget > 0:
             raise ConfigError("epsilon", f"{member}: the budget must be > 0, got {budget}")
         delta = float(node_config["delta"]) if "delta" in node_config else None
+        home = (
+            Path(str(node_config["home"]))
+            if "home" in node_config
+            else member_state_dir(data_path, member=member)
+        )
         return cls(
             member=member,
-            data_path=Path(str(node_config["data-path"])),
+            data_path=data_path,
             home=home,
             budget=budget,
             delta=delta,
