@@ -249,6 +249,7 @@ def fit_eta(
     ----------
     train, valid
         Legs with ``actual_arrival``; ``valid`` must be later in time (see ``time_split``).
+        ``valid`` calibrates the model and, without DP, chooses the epoch (early stopping).
     spec
         Hyper-parameters (interval level, tolerance, hashing, widths).
     config
@@ -286,6 +287,7 @@ def fit_eta(
         device=device,
         privatizer=privatizer,
         on_progress=on_progress,
+        validation=model.labelled(valid)[0],
     )
     model.calibrate(valid)
     return model, result

@@ -4,6 +4,13 @@ Differential privacy is plugged in through the :class:`Privatizer` protocol (imp
 :class:`consortium.privacy.engine.DPEngine`), so this module imports no Opacus and the layering
 ``privacy → models`` holds. Without a privatizer the very same module, loss and batches train
 non-privately, which is what the DP-vs-no-DP throughput ratio compares.
+
+Non-private training gets the regularisers DP-SGD's noise would otherwise stand in for: the
+batch gradient is clipped at the same norm ``max_grad_norm`` that bounds each DP step, and,
+given validation rows (later in time than the training rows), training stops once the
+validation loss has not improved for ``patience`` epochs and keeps the best epoch's weights
+(:mod:`consortium.models.early_stopping`). A private run is left exactly as planned: its steps,
+noise and accounting do not depend on the validation rows.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from consortium.errors import ConfigError
+from consortium.models.early_stopping import BestEpoch
 from consortium.models.progress import OnProgress, ProgressEvent
 
 logger = logging.getLogger(__name__)
@@ -74,12 +82,16 @@ class TrainConfig:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     seed: int = 0
+    patience: int = 3
+    """Non-private runs: epochs without a better validation loss before stopping."""
 
     def __post_init__(self) -> None:
         if self.epochs <= 0:
             raise ConfigError("epochs", f"must be > 0, got {self.epochs}")
         if self.batch_size <= 0:
             raise ConfigError("batch_size", f"must be > 0, got {self.batch_size}")
+        if self.patience <= 0:
+            raise ConfigError("patience", f"must be > 0, got {self.patience}")
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,11 @@ class Wrapped:
 
 class Privatizer(Protocol):
     """Wraps a training setup so that every step is DP-SGD, and keeps the budget."""
+
+    @property
+    def private(self) -> bool:
+        """Whether steps are DP-SGD (``False``: ε = ∞, the setup is returned unchanged)."""
+        ...
 
     def wrap(
         self,
@@ -132,6 +149,8 @@ class FitResult:
     epsilon: float | None
     batch_size: int = 0
     """Expected batch size actually used (see :func:`effective_batch_size`)."""
+    best_epoch: int | None = None
+    """Non-private runs with validation rows: the epoch whose weights were kept."""
 
 
 def fit_module(
@@ -143,6 +162,7 @@ def fit_module(
     device: torch.device,
     privatizer: Privatizer | None = None,
     on_progress: OnProgress | None = None,
+    validation: TensorBatches | None = None,
 ) -> FitResult:
     """Train ``module`` on ``data`` (inputs first, targets last) with Adam.
 
@@ -162,6 +182,9 @@ def fit_module(
         ``None`` trains without privacy; else every step is DP-SGD under the member's budget.
     on_progress
         Called after every step with a :class:`ProgressEvent`.
+    validation
+        Rows later than ``data`` (same layout). Non-private runs stop early on their loss and
+        keep the best epoch; private runs ignore them.
 
     Returns
     -------
@@ -200,6 +223,12 @@ def fit_module(
             wrapped.loader,
         )
     steps_per_epoch = len(loader)
+    private = privatizer is not None and privatizer.private
+    keeper = (
+        BestEpoch(module, validation, criterion=criterion, patience=config.patience)
+        if not private and validation is not None and len(validation)
+        else None
+    )
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
         max_lr=config.learning_rate,
@@ -226,6 +255,8 @@ def fit_module(
                     loss = train_criterion(train_module(*inputs), target)
                     loss.backward()
                     loss_value = float(loss.item())
+                if not private:  # the bound every DP step has, on the batch gradient
+                    nn.utils.clip_grad_norm_(module.parameters(), config.max_grad_norm)
                 optimizer.step()  # an empty Poisson batch still takes a (noise-only) DP step
                 scheduler.step()
                 steps += 1
@@ -240,12 +271,18 @@ def fit_module(
                         )
                     )
             logger.info("epoch %d/%d loss %.4f ε %s", epoch, config.epochs, loss_value, epsilon)
+            if keeper is not None and not keeper.update(epoch=epoch):
+                logger.info("validation loss stalled: keeping epoch %d", keeper.best_epoch)
+                break
         completed = True
     finally:
         if privatizer is not None:
             privatizer.close(completed=completed)
+    if keeper is not None:
+        keeper.restore()
     module.eval()
-    return _result(steps, epoch, loss_value, started, samples, epsilon, batch_size)
+    best = keeper.best_epoch if keeper is not None else None
+    return _result(steps, epoch, loss_value, started, samples, epsilon, batch_size, best)
 
 
 def _result(
@@ -256,6 +293,7 @@ def _result(
     samples: int,
     epsilon: float | None,
     batch_size: int,
+    best_epoch: int | None = None,
 ) -> FitResult:
     seconds = time.perf_counter() - started
-    return FitResult(steps, epochs, loss, seconds, samples, epsilon, batch_size)
+    return FitResult(steps, epochs, loss, seconds, samples, epsilon, batch_size, best_epoch)
