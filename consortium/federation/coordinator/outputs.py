@@ -30,6 +30,30 @@ __all__ = ["Resumed", "save_checkpoint", "resume_from", "write_model"]
 
 logger = logging.getLogger(__name__)
 
+NOT_COVERED_BY_EPSILON = (
+    "Scaling statistics, lane sums and calibration histograms are exact secure sums over all "
+    "members (SecAgg+): the coordinator sees consortium-wide sums only, but they are not noised. "
+    "Each member's test metrics of the pooled model (MAE, coverage, AUC or Brier, its test-row "
+    "count) are sent in plaintext, exact and outside ε: aggregates over its held-out rows, kept "
+    "because the card reports each member's quality; a coordinator that sends crafted models to "
+    "evaluate could learn more from them. Each round's ε spent and ε budget are exact (the "
+    "ledger and the board's cap need them; they describe the mechanism, not the rows). Example "
+    "counts (the SecAgg+ weight) and released validation rows are coarsened to two significant "
+    "figures (at least 10), not noised. No training loss is sent. Scored rounds: each member's "
+    "validation gradient release is in its ε; the one number g·u it reports per round is "
+    "post-processing of its DP update and of that release"
+)
+"""The card's ``privacy.not_covered_by_epsilon``: what ε does not cover, and why."""
+
+PLAINTEXT_PER_MEMBER: dict[str, str] = {
+    "training_loss": "not sent",
+    "example_count": "coarsened: two significant figures, at least 10 (also the SecAgg+ weight)",
+    "score_rows": "coarsened: two significant figures, at least 10",
+    "test_metrics": "exact, outside ε (aggregates over the member's own test rows)",
+    "epsilon_spent": "exact (the ledger and the board's cap need it)",
+}
+"""What each member sends in plaintext beside its masked vector, item by item."""
+
 Resumed = tuple[Any, np.ndarray | None, list[RoundReport], list[np.ndarray], int]
 """Statistics, catalog sums, reports so far, global model, and the next round."""
 
@@ -121,13 +145,8 @@ def write_model(  # noqa: PLR0913
             "mechanism": "DP-SGD (Opacus) on every member, RDP accountant, per-member budget",
             "epsilon_spent": last_spent,
             "max_epsilon_per_round": run.max_epsilon_per_round,
-            "not_covered_by_epsilon": (
-                "scaling statistics, lane sums and calibration histograms are exact secure "
-                "sums over all members (SecAgg+): the coordinator sees consortium-wide "
-                "sums only, but they are not noised. Scored rounds: each member's validation "
-                "gradient release is in its ε; the one number g·u it reports per round is "
-                "post-processing of its DP update and of that release"
-            ),
+            "not_covered_by_epsilon": NOT_COVERED_BY_EPSILON,
+            "plaintext_per_member": PLAINTEXT_PER_MEMBER,
         },
         "metrics_per_member": metrics,
         "metrics_pooled": pooled_metrics(metrics),

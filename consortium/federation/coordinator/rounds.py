@@ -157,9 +157,10 @@ def _report(
     sat_out = tuple(sorted(m for m, v in metrics.items() if int(v.get("sat_out", 0))))  # type: ignore[call-overload]
     trained = {m: v for m, v in metrics.items() if not int(v.get("sat_out", 0))}  # type: ignore[call-overload]
     weights = {m: int(v["num_examples"]) for m, v in trained.items()}  # type: ignore[call-overload]
-    total = sum(weights.values())
-    loss = (
-        sum(float(trained[m].get("loss", 0.0)) * w for m, w in weights.items()) / total  # type: ignore[arg-type]
+    reported = {m: w for m, w in weights.items() if "loss" in trained[m]}
+    total = sum(reported.values())
+    loss = (  # members send no training loss (member.training), so it is normally None
+        sum(float(trained[m]["loss"]) * w for m, w in reported.items()) / total  # type: ignore[arg-type]
         if total
         else None
     )

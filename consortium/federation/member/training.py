@@ -9,6 +9,17 @@ budget is spent returns a zero update with weight 0 and says so.
 In a scored round (leave-one-out) the member first releases its DP validation gradient at the
 global model (:mod:`consortium.privacy.gradient_release`, recorded in its accountant before it
 trains) and returns it, scaled, in the extra slots, so it is summed under the same mask.
+
+What travels in plaintext beside the masked vector, and why (:func:`round_metrics`):
+
+* **ε spent and ε budget**, exact: the coordinator records them in the ledger and enforces the
+  board's cap with them. They describe the mechanism (budget, schedule), not the rows.
+* **the example count** (the SecAgg+ weight, also sent as ``num_examples``) and, in a scored round,
+  the validation rows released: **coarsened** to two significant figures, at least 10
+  (:func:`coarse_count`), and the member weights its masked update by that same coarse count. An
+  exact count would tell the coordinator when one row was added or removed between runs.
+* **no training loss**: it is a statistic of the member's rows outside its DP accounting, and the
+  coordinator judges the model on the calibrated evaluation instead.
 """
 
 from __future__ import annotations
@@ -35,7 +46,13 @@ from consortium.privacy.gradient_release import GradientRelease, record_release,
 from consortium.privacy.ledger import PrivacyLedger
 from consortium.privacy.training import requested_budget, train_local
 
-__all__ = ["LAST_ROUND_KEY", "LAST_UPDATE_KEY", "NO_PRIVACY_EPSILON", "train_round"]
+__all__ = [
+    "LAST_ROUND_KEY",
+    "LAST_UPDATE_KEY",
+    "NO_PRIVACY_EPSILON",
+    "coarse_count",
+    "train_round",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +62,23 @@ LAST_ROUND_KEY = "consortium.last-update-round"
 """Which model and round that update belongs to (answers ``score`` instructions)."""
 NO_PRIVACY_EPSILON = 1e308
 """How ε = ∞ (training without DP) travels in a metric, which must be finite."""
+
+
+def coarse_count(rows: int) -> int:
+    """Round a row count to two significant figures, at least 10 (0 stays 0).
+
+    What a member reports of its row counts (its SecAgg+ weight and ``num_examples``, its released
+    validation rows), so that no exact count travels.
+
+    Examples
+    --------
+    >>> [coarse_count(n) for n in (0, 1, 7, 57, 1234, 48_123)]
+    [0, 10, 10, 60, 1200, 48000]
+    """
+    if rows <= 0:
+        return 0
+    step = 10 ** max(1, len(str(int(rows))) - 2)
+    return max(step, int(math.floor(rows / step + 0.5)) * step)
 
 
 def round_metrics(spent: float, budget: float, *, sat_out: bool) -> MetricValues:
@@ -120,14 +154,13 @@ def train_round(
     ]  # fmt: skip
     state[LAST_UPDATE_KEY] = ArrayRecord(update)
     state[LAST_ROUND_KEY] = ConfigRecord({"model": fam.kind, "round": ins.server_round})
-    weight = min(len(trained.split.train), ins.max_weight)
+    weight = min(coarse_count(len(trained.split.train)), ins.max_weight)  # no exact count leaves
     spent_now = float(trained.card["privacy"]["epsilon_spent"])
-    metrics = round_metrics(spent_now, node.budget, sat_out=False)
-    metrics["loss"] = float(trained.fit.final_loss)
+    metrics = round_metrics(spent_now, node.budget, sat_out=False)  # no loss (module docstring)
     if scoring:
         update = update + _gradient_slots(released, start, weight, ins=ins, bound=bound)
         metrics["score_gradient"] = int(released is not None)
-        metrics["score_rows"] = released.rows if released is not None else 0
+        metrics["score_rows"] = coarse_count(released.rows) if released is not None else 0
     return Reply(list(update), weight, metrics)
 
 
