@@ -33,7 +33,7 @@ from consortium.points.accounts import (
 from consortium.points.models import PaymentRow
 from consortium.points.posting import Conflict, post
 
-__all__ = ["deposit", "redeem"]
+__all__ = ["deposit", "redeem", "require_cargo_owner"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def _payment(
                 account, code="not-a-cargo-account",
                 reason="deposits go to cargo:<key id> accounts only (bought points carry no vote)",
             )  # fmt: skip
-        _require_cargo_owner(session, account)
+        require_cargo_owner(session, account)
     conflict = Conflict(
         external_ref, "duplicate-external-ref",
         f"this payment reference was already used for a {direction}",
@@ -101,8 +101,14 @@ def _payment(
     return entry
 
 
-def _require_cargo_owner(session: Session, account: str) -> None:
-    """Refuse (``unknown-cargo-owner``) unless the account's key is an active cargo-owner key."""
+def require_cargo_owner(session: Session, account: str) -> None:
+    """Refuse (``unknown-cargo-owner``) unless the account's key is an active cargo-owner key.
+
+    Raises
+    ------
+    PointsError
+        ``unknown-cargo-owner`` if ``account``'s key is unregistered, revoked or of another role.
+    """
     require_role(
         session, account[len(CARGO_PREFIX) :], Role.CARGO_OWNER, action="hold a cargo account",
         error=PointsError, subject=account,

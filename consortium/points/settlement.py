@@ -20,6 +20,7 @@ from consortium.ledger.keyring import Role
 from consortium.ledger.kinds import EntryKind
 from consortium.ledger.signing import Signer
 from consortium.points.accounts import account_kind, check_amount
+from consortium.points.payments import require_cargo_owner
 from consortium.points.posting import post
 
 __all__ = ["settle"]
@@ -45,7 +46,9 @@ def settle(
     Parameters
     ----------
     payer
-        The paying account (``cargo:<key id>`` or ``member:<id>``); it must hold the total.
+        The paying account: ``cargo:<key id>`` of an active cargo-owner key (only cargo owners
+        pay; the coordinator cannot move points between members this way). It must hold the
+        total.
     parts
         Positive points per receiving account; the payer may be one of them.
     refs
@@ -65,7 +68,9 @@ def settle(
     InsufficientPoints
         If the payer holds less than the total; nothing is written.
     PointsError
-        ``not-allowed``, ``bad-account``, ``bad-amount`` or ``no-parts``; nothing is written.
+        ``not-allowed``, ``not-a-cargo-account`` (a member or the treasury as payer),
+        ``unknown-cargo-owner``, ``bad-account``, ``bad-amount`` or ``no-parts``; nothing is
+        written.
 
     Examples
     --------
@@ -74,7 +79,11 @@ def settle(
     >>> # settle(s, payer=cargo, parts=parts, refs={"query": qid, "model": "eta", "round": 3},
     >>> #        signer=coordinator)
     """
-    account_kind(payer)
+    if account_kind(payer) != "cargo":
+        raise PointsError(
+            payer, code="not-a-cargo-account",
+            reason="only a cargo owner's account (cargo:<key id>) pays for a query",
+        )  # fmt: skip
     if not parts:
         raise PointsError(payer, code="no-parts", reason="a settlement credits at least one part")
     for account, amount in parts.items():
@@ -83,6 +92,7 @@ def settle(
     total = check_amount(sum(parts.values()), subject=payer)
     require_role(session, signer.key_id, Role.COORDINATOR, action="settle queries",
                  error=PointsError)  # fmt: skip
+    require_cargo_owner(session, payer)
     ordered = sorted(parts.items())
     entry = post(
         session,

@@ -356,17 +356,19 @@ def test_settle_refusals(
         assert _state(factory) == before
 
 
-def test_a_payer_that_is_also_a_contributor_pays_the_whole_fee_first(
-    factory: Factory, coordinator: Signer
+def test_a_payer_that_is_also_a_part_pays_the_whole_fee_first(
+    factory: Factory, treasurer: Signer, coordinator: Signer, cargo_owner: Signer
 ) -> None:
     # Prepare
-    _mint(factory, coordinator, ALPHA, 8, round_=1)
+    payer = cargo(cargo_owner)
+    with factory.begin() as s:
+        deposit(s, account=payer, amount=8, external_ref="INV-8", signer=treasurer)
     # Execute / Assert: 8 points cannot pay a 10-point fee even though 6 would come back
     with pytest.raises(InsufficientPoints), factory.begin() as s:
-        settle(s, payer=ALPHA, parts={ALPHA: 6, "treasury": 4}, refs={}, signer=coordinator)
+        settle(s, payer=payer, parts={payer: 6, "treasury": 4}, refs={}, signer=coordinator)
     with factory.begin() as s:
-        settle(s, payer=ALPHA, parts={ALPHA: 3, "treasury": 5}, refs={}, signer=coordinator)
-        assert balances(s) == {ALPHA: 3, "treasury": 5}
+        settle(s, payer=payer, parts={payer: 3, "treasury": 5}, refs={}, signer=coordinator)
+        assert balances(s) == {payer: 3, "treasury": 5}
         check_books(s)
 
 
