@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import logging
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from consortium.errors import ConfigError, Problem
+from consortium.errors import ConfigError, ContractViolation, Problem
 from consortium.schemas import Contract, codes
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,9 @@ def read_table(path: Path, contract: Contract) -> RawTable:
     ------
     ConfigError
         The file is missing, unreadable or of an unsupported format (exit code 2).
+    ContractViolation
+        ``parquet-footer``: a Parquet footer claims more than the file can hold
+        (:func:`check_parquet_footer`).
     """
     name = path.name.lower()
     if not path.is_file():
@@ -170,8 +174,78 @@ def _read_csv(path: Path, contract: Contract) -> RawTable:
     return RawTable(table, tuple(header), dropped, row_numbers, tuple(problems))
 
 
+MAX_EXPANSION = 1000
+"""How many times its own size in bytes a Parquet file may claim to hold uncompressed.
+
+Honest member files compress 3-20 times; a footer claiming more (a forged one) is refused before
+a single page is read."""
+MAX_ROWS_PER_BYTE = 50
+"""How many rows per byte of file a Parquet footer may claim. A contract row carries a unique key
+and several measurements (bytes each, even compressed); a file with more rows per byte is a
+decompression bomb of repeated cells (it would take gigabytes once decoded)."""
+
+
+def check_parquet_footer(path: Path) -> pq.FileMetaData:
+    """Return ``path``'s footer once its claims fit the file's size; read nothing else.
+
+    Every column chunk must lie inside the file, the chunks' compressed sizes must add up to at
+    most the file's size, the uncompressed bytes to at most :data:`MAX_EXPANSION` times it, and
+    the rows to at most :data:`MAX_ROWS_PER_BYTE` per byte of it. A forged footer is refused
+    here, in milliseconds, instead of after the reader has allocated what it claims.
+
+    Raises
+    ------
+    ContractViolation
+        ``parquet-footer``: which claim does not fit, naming the file and its size.
+    """
+    size = os.path.getsize(path)
+    meta = pq.read_metadata(path)
+    compressed = uncompressed = 0
+    reason = None
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        uncompressed += max(group.total_byte_size, 0)
+        for c in range(group.num_columns):
+            chunk = group.column(c)
+            start = min(
+                o for o in (chunk.dictionary_page_offset, chunk.data_page_offset) if o is not None
+            )
+            compressed += chunk.total_compressed_size
+            if (
+                start < 0
+                or chunk.total_compressed_size < 0
+                or (start + chunk.total_compressed_size > size)
+            ):
+                reason = (
+                    f"row group {g} column {chunk.path_in_schema!r} claims bytes "
+                    f"{start}..{start + chunk.total_compressed_size}, past the end of the file"
+                )
+                break
+        if reason:
+            break
+    if reason is None and compressed > size:
+        reason = f"column chunks claim {compressed} compressed bytes"
+    elif reason is None and uncompressed > MAX_EXPANSION * size:
+        reason = f"row groups claim {uncompressed} uncompressed bytes (at most {MAX_EXPANSION}x)"
+    elif reason is None and meta.num_rows > MAX_ROWS_PER_BYTE * size:
+        reason = f"footer claims {meta.num_rows} rows (at most {MAX_ROWS_PER_BYTE} per byte)"
+    if reason is not None:
+        raise ContractViolation(
+            [
+                Problem(
+                    path.name,
+                    None,
+                    None,
+                    codes.PARQUET_FOOTER,
+                    f"footer does not fit the file ({size} bytes): {reason}",
+                )
+            ]
+        )
+    return meta
+
+
 def _read_parquet(path: Path, contract: Contract) -> RawTable:
-    header = list(pq.read_schema(path).names)
+    header = list(check_parquet_footer(path).schema.to_arrow_schema().names)
     problems = _header_problems(path, header)
     keep, dropped = _split(header, contract)
     if problems:

@@ -4,7 +4,9 @@ Text columns (CSV, or string columns in Parquet) are matched against the ISO / T
 lexical forms with RE2 regexes and then cast by Arrow in C++.  Typed Parquet columns are taken as
 they are when their Arrow type fits the field type; other types go through their text form.
 Deliberately stricter than frictionless's row-by-row readers (documented in
-``data_schemas/README.md``): numbers may not be ``NaN``/``INF`` or use ``_`` separators, dates must
+``data_schemas/README.md``): numbers may not be ``NaN``/``INF`` or use ``_`` separators, and must
+be finite (``1e309`` overflows to infinity in a CSV; ``±inf`` in a Parquet float column are type
+errors, never values that a ``minimum`` could miss), dates must
 be zero-padded ``YYYY-MM-DD``, and every datetime must carry a UTC offset (the kit's
 ``timezone-missing`` rule; frictionless accepts naive datetimes).
 """
@@ -114,8 +116,13 @@ def _parse_text(field: Field, text: pa.Array, missing: np.ndarray) -> ParsedColu
             pc.match_substring_regex(trimmed, _INTEGER if field.type == "integer" else _NUMBER)
         )
         clean = _where(good, pc.replace_substring_regex(trimmed, r"^\+", ""))
-        target = pa.int64() if field.type == "integer" else pa.float64()
-        return ParsedColumn(field, pc.cast(clean, target), text, missing, ~missing & ~good, no)
+        if field.type == "integer":
+            integers = pc.cast(clean, pa.int64())
+            return ParsedColumn(field, integers, text, missing, ~missing & ~good, no)
+        # "1e309" matches the lexical form but overflows to infinity: not a number we accept
+        values = pc.cast(clean, pa.float64())
+        good = good & _mask(pc.is_finite(values))
+        return ParsedColumn(field, _where(good, values), text, missing, ~missing & ~good, no)
     if field.type == "date":
         good = _mask(pc.match_substring_regex(trimmed, _DATE))
         values, bad = _to_dates(_where(good, trimmed))
@@ -213,17 +220,25 @@ def _parse_typed(field: Field, array: pa.Array) -> ParsedColumn | None:
     if field.type == "integer" and pa.types.is_floating(kind):
         missing = missing | _mask(pc.is_nan(array))
         present = _where(~missing, array)
-        whole = _mask(pc.equal(pc.floor(present), present))
+        whole = _mask(pc.equal(pc.floor(present), present)) & _mask(pc.is_finite(present))
         bad = ~missing & ~whole
         return ParsedColumn(
-            field, pc.cast(_where(~missing & whole, present), pa.int64()), None, missing, bad, no
+            field,
+            pc.cast(_where(~missing & whole, present), pa.int64()),
+            _as_text(array, bad),
+            missing,
+            bad,
+            no,
         )
     if field.type == "number" and (
         pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
     ):
         values = pc.cast(array, pa.float64())
         missing = missing | _mask(pc.is_nan(values))
-        return ParsedColumn(field, _where(~missing, values), None, missing, no, no)
+        bad = ~missing & ~_mask(pc.is_finite(values))  # ±inf: numbers must be finite
+        return ParsedColumn(
+            field, _where(~missing & ~bad, values), _as_text(values, bad), missing, bad, no
+        )
     if field.type == "boolean" and pa.types.is_boolean(kind):
         return ParsedColumn(field, array, None, missing, no, no)
     if field.type == "datetime" and pa.types.is_timestamp(kind):
@@ -254,6 +269,11 @@ def _parse_typed(field: Field, array: pa.Array) -> ParsedColumn | None:
             return ParsedColumn(field, _where(~bad, values), None, missing, bad, no)
         return ParsedColumn(field, values, None, missing, no, no)
     return None
+
+
+def _as_text(array: pa.Array, bad: np.ndarray) -> pa.Array | None:
+    """Return the typed column as text when some cells are bad (for messages), else ``None``."""
+    return pc.cast(array, pa.string()) if bad.any() else None
 
 
 def to_pandas(column: ParsedColumn, *, nullable: bool) -> pd.Series:

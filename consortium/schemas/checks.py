@@ -61,7 +61,7 @@ _HINT = {
     "datetime": " (ISO 8601 with offset, e.g. 2024-03-01T08:30:00+01:00)",
     "date": " (YYYY-MM-DD)",
     "integer": " (whole number)",
-    "number": " (decimal number, '.' separator)",
+    "number": " (finite decimal number, '.' separator)",
 }
 
 

@@ -23,6 +23,7 @@ TIMEZONE_MISSING = "timezone-missing"
 ARRIVAL_BEFORE_DEPARTURE = "arrival-before-departure"
 UNKNOWN_CONTRACT = "unknown-contract"
 CONTRACT_MISMATCH = "contract-mismatch"
+PARQUET_FOOTER = "parquet-footer"
 
 # message (JSON Schema) codes
 MISSING_FIELD = "missing-field"
