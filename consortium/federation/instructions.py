@@ -44,10 +44,12 @@ from consortium.models.family import ModelKind, ModelSettings
 
 __all__ = [
     "MEMBER_ONLY_KEYS",
+    "MIN_MEMBERS",
     "Instruction",
     "RunConfig",
     "ScoreSettings",
     "Task",
+    "min_members_of",
     "read_run_config",
 ]
 
@@ -57,6 +59,9 @@ T = TypeVar("T")
 
 MEMBER_ONLY_KEYS: tuple[str, ...] = ("epsilon", "delta")
 """Keys only a member's own node config sets (its budget); a run config naming one is refused."""
+
+MIN_MEMBERS = 3
+"""Floor of ``min-members``: with two contributors the sum and one's own reveal the other's."""
 
 
 class Task(StrEnum):
@@ -126,6 +131,8 @@ class RunConfig:
     score_noise_multiplier: float = 20.0
     score_clip: float = 1.0
     score_max_rows: int = 1_000_000
+    min_members: int = MIN_MEMBERS
+    """The consortium's minimum of contributing members per aggregate (never below 3)."""
 
     def __post_init__(self) -> None:
         if self.model not in MODEL_KINDS:
@@ -138,6 +145,7 @@ class RunConfig:
             "max-epsilon-per-round": self.max_epsilon_per_round > 0,
             "update-clipping-range": 0 < self.update_clipping_range < math.inf,
             "max-weight": self.max_weight > 0,
+            "min-members": self.min_members >= MIN_MEMBERS,
         }
         for name, ok in checks.items():
             if not ok:
@@ -256,6 +264,8 @@ class Instruction:
     score: ScoreSettings | None = None
     """Set in a scored round: release the DP validation gradient in the extra slots."""
     score_scale: float = 1.0
+    min_members: int = MIN_MEMBERS
+    """The fewest contributing members the member accepts in a secure sum (never below 3)."""
 
     def __post_init__(self) -> None:
         family(self.model)
@@ -265,6 +275,8 @@ class Instruction:
             raise ConfigError("max-epsilon-per-round", "must be > 0")
         if self.max_weight < 1:
             raise ConfigError("max-weight", "must be >= 1")
+        if self.min_members < MIN_MEMBERS:
+            raise ConfigError("min-members", f"must be >= {MIN_MEMBERS}")
 
     def but(self, **changes: Any) -> Instruction:
         """Return a copy with ``changes`` (e.g. the task)."""
@@ -283,6 +295,7 @@ class Instruction:
             "rounds": self.rounds,
             "local-epochs": self.local_epochs,
             "max-weight": self.max_weight,
+            "min-members": self.min_members,
         }
         if self.stats is not None:
             out["stats"] = json.dumps(fam.stats_to_dict(self.stats))
@@ -351,6 +364,7 @@ class Instruction:
                 ),
                 score=score,
                 score_scale=float(config.get("score-scale", 1.0)),
+                min_members=int(config.get("min-members", MIN_MEMBERS)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ConfigError):
@@ -362,6 +376,21 @@ class Instruction:
         if self.stats is None:
             raise ConfigError("stats", f"a {self.task} instruction must carry the statistics")
         return self.stats
+
+
+def min_members_of(config: Mapping[str, Any]) -> int:
+    """Return a received config's ``min-members``, never below :data:`MIN_MEMBERS` (member mods).
+
+    Examples
+    --------
+    >>> min_members_of({}), min_members_of({"min-members": 5}), min_members_of({"min-members": 1})
+    (3, 5, 3)
+    """
+    try:
+        asked = int(config.get("min-members", MIN_MEMBERS))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("min-members", f"cannot read {config.get('min-members')!r}") from exc
+    return max(MIN_MEMBERS, asked)
 
 
 def _required(config: Mapping[str, Any], key: str) -> Any:

@@ -4,7 +4,9 @@ It rejects SecAgg+ masked vectors whose layout does not match the model (their s
 public even though their values are masked), turning them into error replies that name the
 member, so the workflow treats that member as dropped and removes its masks. It also notes
 every error reply and every missing reply with the member and the protocol stage, so that a
-failed round can say who dropped where.
+failed round can say who dropped where. And it never asks for key shares to unmask a sum of
+fewer masked vectors than the consortium's minimum (``min_members``): the round stops there
+(:attr:`ScreeningGrid.too_few`), before anything is unmasked.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from flwr.serverapp import Grid
 
 from consortium.errors import UpdateRejected
 from consortium.federation.grids import DelegatingGrid
+from consortium.federation.instructions import MIN_MEMBERS
 from consortium.federation.records import ArraySpec, check_ndarrays
 
 __all__ = ["ScreeningGrid"]
@@ -35,9 +38,17 @@ class ScreeningGrid(DelegatingGrid):
     """
 
     def __init__(
-        self, inner: Grid, layout: Mapping[str, ArraySpec], label: Callable[[int], str]
+        self,
+        inner: Grid,
+        layout: Mapping[str, ArraySpec],
+        label: Callable[[int], str],
+        *,
+        min_members: int = MIN_MEMBERS,
     ) -> None:
         super().__init__(inner)
+        self._min_members = min_members
+        self.too_few: int | None = None  # masked vectors received, when below the minimum
+        self.masked_vectors: int | None = None  # accepted masked vectors, once that stage ran
         self._layout = layout
         self._label = label
         self.notes: list[str] = []
@@ -55,9 +66,24 @@ class ScreeningGrid(DelegatingGrid):
             # privacy budget, so that the caller can restart the round without those nodes.
             self.aborted = True
             return []
+        unmasking = [m for m in sent if _secagg_stage(m) == Stage.UNMASK]
+        if unmasking and len(unmasking) < self._min_members:
+            # Only members whose masked vector is in the sum are asked to unmask: fewer than
+            # the minimum would make the "sum" one member's update (or two).
+            self.too_few = len(unmasking)
+            return []
         replies = list(self._inner.send_and_receive(sent, timeout=timeout))
         by_id = {m.metadata.message_id: m for m in sent}
         screened = [self._screen(r, by_id.get(r.metadata.reply_to_message_id)) for r in replies]
+        if any(_secagg_stage(m) == Stage.COLLECT_MASKED_VECTORS for m in sent):
+            self.masked_vectors = sum(
+                not r.has_error()
+                and Key.MASKED_PARAMETERS
+                in r.content.config_records.get(RECORD_KEY_CONFIGS, ConfigRecord())
+                for r in screened
+            )
+            if self.masked_vectors < self._min_members:
+                self.too_few = self.masked_vectors
         answered = {r.metadata.src_node_id for r in screened}
         key_stage = {
             m.metadata.dst_node_id

@@ -57,6 +57,7 @@ from numpy.typing import NDArray
 
 from consortium.errors import ConfigError, RoundFailed
 from consortium.federation.admission import AdmittedGrid
+from consortium.federation.instructions import MIN_MEMBERS
 from consortium.federation.records import ArraySpec
 from consortium.federation.screening import ScreeningGrid
 from consortium.federation.strategy import DeltaFedAvg, RoundOutcome
@@ -72,7 +73,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MIN_MEMBERS = 3
 MODULUS_RANGE = 2**32
 
 
@@ -202,6 +202,7 @@ def run_fedavg_round(  # noqa: PLR0913
     secagg: SecAggSettings | None = SecAggSettings(),
     node_labels: Mapping[int, str] | None = None,
     fit_config: Mapping[str, Scalar] | None = None,
+    min_members: int = MIN_MEMBERS,
 ) -> RoundOutcome:
     """Run one FedAvg round over every registered member, under SecAgg+ unless ``secagg=None``.
 
@@ -223,6 +224,11 @@ def run_fedavg_round(  # noqa: PLR0913
         Node id -> member id, used to name members in failures.
     fit_config : Mapping[str, Scalar] | None
         The config every member receives with the round's instruction (``FitIns.config``).
+    min_members : int, default 3
+        The consortium's minimum of *contributing* members (never below 3) on the secure
+        path: fewer masked vectors are never unmasked, and a sum with fewer members of weight
+        above 0 is not used. Members enforce the same minimum on their side
+        (:func:`~consortium.federation.mods.check_secagg_stage`).
 
     Returns
     -------
@@ -236,9 +242,12 @@ def run_fedavg_round(  # noqa: PLR0913
         keeps its previous global model.
     """
     n = len(list(grid.get_node_ids()))
-    if secagg is not None and n < MIN_MEMBERS:
+    minimum = max(MIN_MEMBERS, min_members)
+    if secagg is not None and n < minimum:
         raise RoundFailed(
-            server_round, code="too-few-members", reason=f"{n} members, SecAgg+ needs 3"
+            server_round,
+            code="too-few-members",
+            reason=f"{n} members, the consortium's minimum is {minimum}",
         )
     if n < 1:
         raise RoundFailed(server_round, code="too-few-members", reason="no members")
@@ -248,6 +257,7 @@ def run_fedavg_round(  # noqa: PLR0913
         min_members=n,
         node_labels=node_labels,
         fit_config=fit_config,
+        min_contributors=minimum if secagg is not None else 1,
     )
     scratch = LegacyContext(
         Context(
@@ -273,7 +283,7 @@ def run_fedavg_round(  # noqa: PLR0913
         )
     # A masked vector is [weight factor of shape (1,)] + one array per model array.
     masked_layout = {"(weight factor)": ArraySpec((1,), "")} | dict(expected)
-    screened = ScreeningGrid(grid, masked_layout, strategy.label)
+    screened = ScreeningGrid(grid, masked_layout, strategy.label, min_members=minimum)
     DefaultWorkflow(fit_workflow=fit_workflow)(screened, scratch)
     failures = tuple(dict.fromkeys([*screened.notes, *strategy.rejections]))
     if strategy.aggregated is None and screened.aborted:
@@ -284,11 +294,11 @@ def run_fedavg_round(  # noqa: PLR0913
             len(screened.missed_keys),
             len(alive),
         )
-        if len(alive) < MIN_MEMBERS:
+        if len(alive) < minimum:
             raise RoundFailed(
                 server_round,
                 code="too-few-members",
-                reason=f"{len(alive)} members left after the key exchange, SecAgg+ needs 3",
+                reason=f"{len(alive)} members left after the key exchange, minimum {minimum}",
                 failures=failures,
             )
         outcome = run_fedavg_round(
@@ -300,8 +310,18 @@ def run_fedavg_round(  # noqa: PLR0913
             secagg=secagg,
             node_labels=node_labels,
             fit_config=fit_config,
+            min_members=minimum,
         )
         return replace(outcome, failures=tuple(dict.fromkeys([*failures, *outcome.failures])))
+    if strategy.aggregated is None and (screened.too_few is not None or strategy.too_few):
+        got = screened.too_few if screened.too_few is not None else strategy.too_few
+        raise RoundFailed(
+            server_round,
+            code="too-few-members",
+            reason=f"only {got} members contributed, the consortium's minimum is {minimum}: "
+            "nothing was aggregated",
+            failures=failures,
+        )
     if strategy.aggregated is None:
         if plan is not None and not strategy.aggregate_called:
             reason = (

@@ -131,6 +131,7 @@ def run_secure_sum(  # noqa: PLR0913
     server_round: int = 0,
     node_labels: Mapping[int, str] | None = None,
     carry: Sequence[NDArray[np.generic]] = (),
+    min_members: int = 3,
 ) -> SecureSum:
     """Ask every member for its arrays of ``shapes`` and return their exact sum under SecAgg+.
 
@@ -139,6 +140,9 @@ def run_secure_sum(  # noqa: PLR0913
 
     ``carry`` (e.g. the global model a member needs to compute its arrays) is sent ahead of the
     sum's zero arrays; members return zeros in its place, so it comes back unchanged.
+
+    ``min_members`` (never below 3): a sum of fewer members is refused on both sides, as for
+    the model updates (:func:`~consortium.federation.secagg.run_fedavg_round`).
 
     Raises
     ------
@@ -163,6 +167,7 @@ def run_secure_sum(  # noqa: PLR0913
         secagg=SUM_SETTINGS,
         node_labels=node_labels,
         fit_config=fit_config,
+        min_members=min_members,
     )
     # The secure path returns the average of the members' vectors (weights are all 1).
     sums = {

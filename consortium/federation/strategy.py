@@ -83,6 +83,9 @@ class DeltaFedAvg(FedAvg):
         Node id -> member id, to name members in failures.
     fit_config : Mapping[str, Scalar] | None
         Sent to every member with the round's instruction.
+    min_contributors : int, default 1
+        The fewest members of weight above 0 an aggregate may have (the secure path passes
+        the consortium's minimum); fewer and nothing is aggregated (:attr:`too_few`).
 
     After :meth:`aggregate_fit`, :attr:`member_metrics` maps each aggregated member to the
     metrics it reported in plaintext next to its masked update (``num_examples`` and the
@@ -97,6 +100,7 @@ class DeltaFedAvg(FedAvg):
         min_members: int,
         node_labels: Mapping[int, str] | None = None,
         fit_config: Mapping[str, Scalar] | None = None,
+        min_contributors: int = 1,
     ) -> None:
         config = dict(fit_config or {})
         super().__init__(
@@ -113,6 +117,8 @@ class DeltaFedAvg(FedAvg):
         self._global = [np.asarray(a) for a in global_arrays]
         self._expected = dict(expected)
         self._labels = dict(node_labels or {})
+        self._min_contributors = min_contributors
+        self.too_few: int | None = None  # contributing members, when below the minimum
         self.aggregated: tuple[int, int] | None = None  # (members, examples) once done
         self.rejections: list[str] = []
         self.aggregate_called = False
@@ -152,6 +158,13 @@ class DeltaFedAvg(FedAvg):
             return None, {}
         if sum(r.num_examples for _, r in valid) == 0:
             self.rejections.append("every member sat out (weight 0): no update to average")
+            return None, {}
+        contributors = sum(1 for _, r in valid if r.num_examples > 0)
+        if contributors < self._min_contributors:
+            self.too_few = contributors
+            self.rejections.append(
+                f"{contributors} members contributed, fewer than {self._min_contributors}"
+            )
             return None, {}
         avg_params, metrics = super().aggregate_fit(server_round, valid, [])
         if avg_params is None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,7 +111,9 @@ def _client_fn(context: Context) -> Client:
     return _ToyClient(context).to_client()
 
 
-def make_toy_client_app(*, secure: bool, guard: bool = True) -> ClientApp:
+def make_toy_client_app(
+    *, secure: bool, guard: bool = True, mods: Sequence[Mod] | None = None
+) -> ClientApp:
     """Return the toy members' ``ClientApp``.
 
     Parameters
@@ -120,11 +123,16 @@ def make_toy_client_app(*, secure: bool, guard: bool = True) -> ClientApp:
     guard : bool, default True
         Add :func:`~consortium.federation.secagg.make_update_guard_mod` (a member checking its
         own update); ``False`` simulates a member that skips the check.
+    mods : Sequence[Mod] | None
+        Use exactly these mods instead (e.g. the kit's production
+        :func:`~consortium.federation.mods.masked_updates_mod`).
     """
-    mods: list[Mod] = [secaggplus_mod] if secure else []
+    if mods is not None:
+        return ClientApp(client_fn=_client_fn, mods=list(mods))
+    chosen: list[Mod] = [secaggplus_mod] if secure else []
     if guard:
-        mods.append(make_update_guard_mod())
-    return ClientApp(client_fn=_client_fn, mods=mods)
+        chosen.append(make_update_guard_mod())
+    return ClientApp(client_fn=_client_fn, mods=chosen)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ def calibrate(session: Session, model: AnyModel, arrays: list[np.ndarray], stats
         fit_config=session.instruction(Task.CALIBRATE, stats=stats).to_config(),
         server_round=session.run.rounds + 1,
         node_labels=session.labels,
+        min_members=session.run.min_members,
     )
     fam.apply_calibration_sums(model, result.sums)
     session.emit("calibration", session.run.rounds, members=result.members)

@@ -101,6 +101,7 @@ def train_round(
             secagg=secagg,
             node_labels=session.labels,
             fit_config=ins.to_config(),
+            min_members=session.run.min_members,
         )
     except RoundFailed as err:
         logger.warning("%s", err.diagnostics())

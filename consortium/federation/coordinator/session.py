@@ -85,6 +85,7 @@ class Session:
             rounds=self.run.rounds,
             local_epochs=self.run.local_epochs,
             max_weight=int(self.run.max_weight),
+            min_members=self.run.min_members,
             **fields,  # type: ignore[arg-type]
         )
 

@@ -27,6 +27,7 @@ def gather_statistics(session: Session) -> tuple[Any, np.ndarray | None]:
         fit_config=session.instruction(Task.STATS).to_config(),
         server_round=0,
         node_labels=session.labels,
+        min_members=session.run.min_members,
     )
     stats = fam.statistics_from_sums(result.sums)
     session.emit("statistics", 0, members=result.members)

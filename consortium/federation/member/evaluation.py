@@ -4,6 +4,15 @@
 only and keeps a copy of the model in the member's home (it answers warehouse queries with it).
 ``score`` answers one number, ``g · u`` for the member's own update ``u`` of that round, given the
 consortium's summed validation gradient ``g`` (:mod:`consortium.points.valuation`).
+
+A projection is an oracle on ``u``: answered for any ``g`` and any number of times, ``d`` unit
+vectors recover ``d`` coordinates exactly. So a member answers **at most one** projection per
+round, only for a round it trained in under a *scored* train instruction (the marker
+:data:`~consortium.federation.member.training.SCORE_PENDING_KEY` in its own state), and then
+removes the marker: a second ask, an ask about another round, or one after an unscored round is
+declined. What it does not check: that ``g`` is the gradient the round's secure sum produced (the
+member never sees that sum); the one answer ``g · u`` for a ``g`` of the coordinator's choosing
+is what the leave-one-out rule costs, one number per member per scored round.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from consortium.errors import ConfigError
 from consortium.federation.instructions import Instruction
 from consortium.federation.member.node import MemberNode
 from consortium.federation.member.reply import MetricValues, Reply
-from consortium.federation.member.training import LAST_ROUND_KEY, LAST_UPDATE_KEY
+from consortium.federation.member.training import LAST_UPDATE_KEY, SCORE_PENDING_KEY
 from consortium.federation.member.weights import load_weights
 from consortium.models.families import family
 from consortium.models.store import save_model
@@ -50,15 +59,20 @@ def evaluate_global(node: MemberNode, ins: Instruction, arrays: list[NDArray[np.
 def project_update(
     node: MemberNode, ins: Instruction, gradient: list[NDArray[np.generic]], state: RecordDict
 ) -> Reply:
-    """Return ``g · u`` for this member's update of the instructed round, or decline."""
+    """Return ``g · u`` once for this member's update of the scored round asked, or decline.
+
+    The pending marker is removed before the answer is computed: whatever happens next, this
+    round's projection has been given (see the module docstring).
+    """
     del node
-    marker = state.config_records.get(LAST_ROUND_KEY)
+    marker = state.config_records.get(SCORE_PENDING_KEY)
     current = marker is not None and (marker.get("model"), marker.get("round")) == (
         ins.model,
         ins.server_round,
     )
     if not current or LAST_UPDATE_KEY not in state.array_records:
         return Reply([], 0, {"declined": 1})
+    del state.config_records[SCORE_PENDING_KEY]  # at most one answer per scored round
     update = state.array_records[LAST_UPDATE_KEY].to_numpy_ndarrays()
     if [np.shape(g) for g in gradient] != [np.shape(u) for u in update]:
         raise ConfigError("score", "the gradient does not match this member's update")

@@ -50,6 +50,7 @@ __all__ = [
     "LAST_ROUND_KEY",
     "LAST_UPDATE_KEY",
     "NO_PRIVACY_EPSILON",
+    "SCORE_PENDING_KEY",
     "coarse_count",
     "train_round",
 ]
@@ -59,7 +60,12 @@ logger = logging.getLogger(__name__)
 LAST_UPDATE_KEY = "consortium.last-update"
 """Where a member keeps its own last plaintext update (its state; never sent)."""
 LAST_ROUND_KEY = "consortium.last-update-round"
-"""Which model and round that update belongs to (answers ``score`` instructions)."""
+"""Which model and round that update belongs to."""
+SCORE_PENDING_KEY = "consortium.score-pending"
+"""Set only after a *scored* round's training (model, round): the one ``g · u`` the member owes.
+
+:func:`~consortium.federation.member.evaluation.project_update` answers once and removes it, so
+no other round, and no second ask, gets a projection (the projection-oracle attack)."""
 NO_PRIVACY_EPSILON = 1e308
 """How ε = ∞ (training without DP) travels in a metric, which must be finite."""
 
@@ -112,6 +118,7 @@ def train_round(
     start = arrays[:n_weights]
     load_weights(model.network, start)
     released = _release(node, fam, model, split.train, split.valid, ins=ins, cap=cap)
+    state.config_records.pop(SCORE_PENDING_KEY, None)  # a new round: no older projection owed
     zero = [np.zeros_like(p) for p in start] * (2 if scoring else 1)
     if cap <= spent:
         logger.warning(
@@ -154,6 +161,8 @@ def train_round(
     ]  # fmt: skip
     state[LAST_UPDATE_KEY] = ArrayRecord(update)
     state[LAST_ROUND_KEY] = ConfigRecord({"model": fam.kind, "round": ins.server_round})
+    if scoring:
+        state[SCORE_PENDING_KEY] = ConfigRecord({"model": fam.kind, "round": ins.server_round})
     weight = min(coarse_count(len(trained.split.train)), ins.max_weight)  # no exact count leaves
     spent_now = float(trained.card["privacy"]["epsilon_spent"])
     metrics = round_metrics(spent_now, node.budget, sat_out=False)  # no loss (module docstring)
