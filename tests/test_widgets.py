@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from consortium.client.connection import Coordinator, connect, with_query_service
 from consortium.config import REPO_ROOT
 from consortium.data import load_table
+from consortium.governance.clock import ManualClock
 from consortium.governance.rules import Support
 from consortium.governance.store import create_proposal
 from consortium.identity.registry import bootstrap_coordinator, register_key
@@ -173,14 +174,16 @@ class Board:
     keys: dict[str, Signer]
     proposal_id: str
     vote_start: datetime
+    clock: ManualClock
 
 
 @pytest.fixture
 def board(tmp_path: Path) -> Board:
     """Three members (700/200/100 points) and a fee proposal made tomorrow (after every entry)."""
-    handle = connect(f"sqlite:///{tmp_path / 'c.db'}", create_tables=True)
-    factory, coordinator = handle.factory, Signer.generate()
     tomorrow = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    clock = ManualClock(tomorrow)  # the coordinator's clock, injected (no caller passes a time)
+    handle = replace(connect(f"sqlite:///{tmp_path / 'c.db'}", create_tables=True), clock=clock)
+    factory, coordinator = handle.factory, Signer.generate()
     keys = {m: Signer.generate() for m in ("alpha", "beta", "gamma")}
     with factory.begin() as s:
         bootstrap_coordinator(s, coordinator=coordinator)
@@ -190,9 +193,10 @@ def board(tmp_path: Path) -> Board:
                  refs={"model": "eta", "round": 1}, signer=coordinator)  # fmt: skip
         proposal = create_proposal(
             s, kind="fees", params={"lane_query_points": 14, "warehouse_query_points": 25},
-            title="Raise the lane fee", signer=keys["beta"], now=tomorrow,
+            title="Raise the lane fee", signer=keys["beta"], clock=clock,
         )  # fmt: skip
-    return Board(handle, factory, coordinator, keys, proposal.proposal_id, proposal.vote_start)
+    return Board(handle, factory, coordinator, keys, proposal.proposal_id, proposal.vote_start,
+                 clock)  # fmt: skip
 
 
 def test_ballot_shows_capped_powers_and_casts_each_voters_choice(board: Board) -> None:
@@ -201,6 +205,7 @@ def test_ballot_shows_capped_powers_and_casts_each_voters_choice(board: Board) -
                         choices={"gamma": "against"},
                         clock=lambda: board.vote_start + timedelta(hours=1))  # fmt: skip
     panel.choices["beta"].value = "abstain"  # what a click on the toggle does
+    board.clock.set(board.vote_start + timedelta(hours=1))  # voting is open
     # Execute
     powers = panel.powers()
     votes = panel.cast()
@@ -226,6 +231,7 @@ def test_ballot_shows_refusals_and_writes_nothing_for_them(board: Board) -> None
         size = ledger_size(s)
     # Execute
     none_yet = early.cast()
+    board.clock.set(board.vote_start + timedelta(hours=1))  # voting is open
     first = twice.cast()
     with board.factory.begin() as s:
         after_first = ledger_size(s)

@@ -24,6 +24,7 @@ from consortium.federation.runner import federate
 from consortium.federation.warehouse_grid import GridWarehouseAnswerer
 from consortium.forecasts.messages import new_query, sign_query
 from consortium.forecasts.service import QueryService, answer_query
+from consortium.governance.clock import wait_until
 from consortium.governance.execution import execute_proposal
 from consortium.governance.store import (
     cast_vote,
@@ -38,7 +39,8 @@ from consortium.ledger.keyring import Role
 from consortium.ledger.signing import Signer
 from consortium.membership.store import admit_member
 from consortium.points.store import balances, deposit, supply
-from consortium.policy.store import current_policy
+from consortium.policy.model import DEMO_GOVERNANCE_TIMINGS
+from consortium.policy.store import change_policy, current_policy
 from consortium.synth import ConsortiumSummary
 
 #: The demo's federated runs: model -> (rounds, local epochs), chosen by validation on the members'
@@ -78,6 +80,7 @@ def join(summary: ConsortiumSummary, *, out: Path) -> DemoConsortium:
         register_key(
             session, public_key=cargo_owner.public_key, role=Role.CARGO_OWNER, signer=coordinator
         )
+        change_policy(session, changes=DEMO_GOVERNANCE_TIMINGS, signer=coordinator)
     typer.echo(
         f"  {len(members)} founding members admitted, a treasurer and a cargo owner registered "
         f"(private keys 0600 in {keys}); coordinator database {url}"
@@ -124,9 +127,13 @@ def train_together(
 
 
 def govern(consortium: DemoConsortium) -> datetime:
-    """Let a board member propose a higher lane fee, the members vote, then queue and execute it."""
+    """Let a board member propose a higher lane fee, the members vote, then queue and execute it.
+
+    Every step is timed by the coordinator's real clock; the demo consortium's genesis policy has
+    governance periods of seconds (:data:`~consortium.policy.model.DEMO_GOVERNANCE_TIMINGS`), and
+    the demo waits them out.
+    """
     factory, coordinator = consortium.factory, consortium.coordinator
-    t0 = datetime.now(UTC)
     with factory.begin() as session:
         policy = current_policy(session)
         old_fee = policy.fees["lane"]
@@ -139,29 +146,31 @@ def govern(consortium: DemoConsortium) -> datetime:
             },
             title="Raise the lane forecast fee",
             signer=consortium.members["meridian-line"],
-            now=t0,
         )
     pid = proposal.proposal_id
-    opens = t0 + timedelta(seconds=policy.voting_delay_s + 1)
     typer.echo(f"  meridian-line proposes {pid}: lane fee {old_fee} -> {old_fee + 2} points")
+    typer.echo(f"  voting opens in {policy.voting_delay_s} s and lasts {policy.voting_period_s} s")
+    wait_until(proposal.vote_start)
     for member, signer in consortium.members.items():
         with factory.begin() as session:
             power = voting_power(session, pid, member)
             if power == 0:
                 continue
             support = "against" if member == "aurora-air" else "for"
-            cast_vote(session, proposal_id=pid, support=support, signer=signer, now=opens)
+            cast_vote(session, proposal_id=pid, support=support, signer=signer)
         typer.echo(f"    {member:<20} votes {support:<8} with power {power} (at the snapshot)")
-    closes = opens + timedelta(seconds=policy.voting_period_s + policy.late_quorum_extension_s + 1)
     with factory.begin() as session:
-        queued = queue_proposal(session, proposal_id=pid, now=closes, signer=coordinator)
-    executed_at = queued.eta or closes
+        wait_until(get_proposal(session, pid).deadline)
     with factory.begin() as session:
-        execute_proposal(session, proposal_id=pid, now=executed_at, signer=coordinator)
-        state = get_proposal(session, pid).state(now=executed_at)
+        queued = queue_proposal(session, proposal_id=pid, signer=coordinator)
+    typer.echo(f"  {pid} queued; executable after the {policy.timelock_s} s timelock")
+    wait_until(queued.eta or queued.deadline)
+    with factory.begin() as session:
+        executed = execute_proposal(session, proposal_id=pid, signer=coordinator)
         new_fee = current_policy(session).fees["lane"]
-    typer.echo(f"  {pid}: {state}; the lane fee in force is now {new_fee} points")
-    return t0
+    typer.echo(f"  {pid}: {executed.state(now=datetime.now(UTC))}; the lane fee in force is now "
+               f"{new_fee} points")  # fmt: skip
+    return proposal.created_at
 
 
 def sell_forecasts(consortium: DemoConsortium, runs: dict[str, LocalRun], *, out: Path) -> None:

@@ -2,8 +2,10 @@
 
 Each command opens one transaction on the coordinator's database (``--db`` or
 ``CONSORTIUM_DATABASE_URL``) and signs with the key file given by ``--key`` (prompting for its
-passphrase when it is encrypted). The logic lives in :mod:`consortium.governance` and
-:mod:`consortium.membership`; these commands only parse and print.
+passphrase when it is encrypted). Proposing, voting, queueing, cancelling and executing are timed
+by the coordinator's clock; no option sets their time. The logic lives in
+:mod:`consortium.governance` and :mod:`consortium.membership`; these commands only parse and
+print.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ KeyOption = Annotated[
 ]
 NowOption = Annotated[
     str | None,
-    typer.Option("--now", hidden=True, help="Act as if it were this ISO 8601 time (tests)."),
+    typer.Option("--now", hidden=True, help="Show states as at this ISO 8601 time (read only)."),
 ]
+"""Read-only commands only: what changes the ledger is timed by the coordinator's clock."""
 ProposalArg = Annotated[str, typer.Argument(help="Proposal id (p-...).")]
 
 
@@ -95,9 +98,8 @@ def propose(
     ] = None,
     description: Annotated[str, typer.Option("--description", help="Longer text.")] = "",
     db: DbOption = None,
-    now: NowOption = None,
 ) -> None:
-    """Propose a change to the board (signed with your member key)."""
+    """Propose a change to the board (signed with your member key; timed by the coordinator)."""
     from consortium.governance.store import create_proposal
     from consortium.identity.keys import load_public_key
 
@@ -115,7 +117,7 @@ def propose(
         with _session_factory(db).begin() as session:
             record = create_proposal(
                 session, kind=kind, params=values, title=title, description=description,
-                signer=signer, now=_now(now), public_key=raw_key,
+                signer=signer, public_key=raw_key,
             )  # fmt: skip
     typer.echo(
         f"proposal {record.proposal_id} ({record.kind}) at ledger entry {record.created_seq}"
@@ -135,32 +137,29 @@ def vote(
         str | None, typer.Option("--comment", help="Optional remark (kept off the ledger).")
     ] = None,
     db: DbOption = None,
-    now: NowOption = None,
 ) -> None:
-    """Cast your member's vote (signed with your key); prints the power counted."""
+    """Cast your member's vote (signed with your key; timed by the coordinator's clock)."""
     from consortium.governance.store import cast_vote
 
     with reported_errors():
         signer = load_key(key)
         with _session_factory(db).begin() as session:
             cast = cast_vote(session, proposal_id=proposal, support=support, signer=signer,
-                             now=_now(now), comment=comment)  # fmt: skip
+                             comment=comment)  # fmt: skip
     typer.echo(
         f"{cast.member} voted {cast.support} on {cast.proposal_id} with power {cast.power} "
         f"(point balance at the snapshot, ledger entry {cast.snapshot_seq}, after the cap)"
     )
 
 
-def execute(
-    proposal: ProposalArg, key: KeyOption, db: DbOption = None, now: NowOption = None
-) -> None:
+def execute(proposal: ProposalArg, key: KeyOption, db: DbOption = None) -> None:
     """Execute a queued proposal whose timelock has passed (coordinator key)."""
     from consortium.governance.execution import execute_proposal
 
     with reported_errors():
         signer = load_key(key)
         with _session_factory(db).begin() as session:
-            record = execute_proposal(session, proposal_id=proposal, now=_now(now), signer=signer)
+            record = execute_proposal(session, proposal_id=proposal, signer=signer)
     typer.echo(
         f"executed {record.proposal_id} ({record.kind}) at ledger entry {record.executed_seq}"
     )
@@ -236,31 +235,27 @@ def tally_cmd(proposal: ProposalArg, db: DbOption = None, now: NowOption = None)
 
 
 @proposals_app.command("queue")
-def queue(
-    proposal: ProposalArg, key: KeyOption, db: DbOption = None, now: NowOption = None
-) -> None:
+def queue(proposal: ProposalArg, key: KeyOption, db: DbOption = None) -> None:
     """Queue a succeeded proposal; it becomes executable after the timelock (coordinator key)."""
     from consortium.governance.store import queue_proposal
 
     with reported_errors():
         signer = load_key(key)
         with _session_factory(db).begin() as session:
-            record = queue_proposal(session, proposal_id=proposal, now=_now(now), signer=signer)
+            record = queue_proposal(session, proposal_id=proposal, signer=signer)
     eta = format_time(record.eta) if record.eta is not None else "-"
     typer.echo(f"queued {record.proposal_id}; executable from {eta}")
 
 
 @proposals_app.command("cancel")
-def cancel(
-    proposal: ProposalArg, key: KeyOption, db: DbOption = None, now: NowOption = None
-) -> None:
+def cancel(proposal: ProposalArg, key: KeyOption, db: DbOption = None) -> None:
     """Withdraw your own proposal before voting opens (proposer's key)."""
     from consortium.governance.store import cancel_proposal
 
     with reported_errors():
         signer = load_key(key)
         with _session_factory(db).begin() as session:
-            record = cancel_proposal(session, proposal_id=proposal, now=_now(now), signer=signer)
+            record = cancel_proposal(session, proposal_id=proposal, signer=signer)
     typer.echo(f"canceled {record.proposal_id}")
 
 

@@ -1,27 +1,28 @@
 """What a board member does: propose, vote with its own key, and see the voting power it holds.
 
 The coordinator's steps that follow a vote (queue, execute after the timelock) are here too, for
-the demo and the operator's notebook; they are signed with the coordinator's key. The values
+the demo and the operator's notebook; they are signed with the coordinator's key. No call takes a
+time: every step is timed by the coordinator's clock (``coordinator.clock``). The values
 returned are the governance store's frozen records, re-exported here for the UIs.
 
 Examples
 --------
 >>> import tempfile
->>> from datetime import UTC, datetime, timedelta
 >>> from pathlib import Path
 >>> from consortium.client.demo import mint_contribution_points, start_demo_consortium
->>> demo = start_demo_consortium(workdir=Path(tempfile.mkdtemp()))
+>>> from consortium.governance.clock import wait_until
+>>> demo = start_demo_consortium(workdir=Path(tempfile.mkdtemp()))  # short governance timings
 >>> _ = mint_contribution_points(demo, examples={"rhine-road": 700, "meridian-line": 300},
 ...                              model="eta", server_round=1)
->>> now = datetime.now(UTC) + timedelta(seconds=1)
 >>> record = create_proposal(
 ...     demo.coordinator, signer=demo.members["rhine-road"], kind="fees", title="Lane at 14",
-...     params={"lane_query_points": 14, "warehouse_query_points": 25}, now=now)
+...     params={"lane_query_points": 14, "warehouse_query_points": 25})
 >>> voting_powers(demo.coordinator, proposal_id=record.proposal_id,
 ...               members=["rhine-road", "silk-corridor-rail"])
 {'rhine-road': 300, 'silk-corridor-rail': 0}
+>>> wait_until(record.vote_start)  # one second in the demo consortium
 >>> vote = cast_vote(demo.coordinator, signer=demo.members["rhine-road"], support="for",
-...                  proposal_id=record.proposal_id, now=record.vote_start + timedelta(hours=1))
+...                  proposal_id=record.proposal_id)
 >>> vote.member, vote.support, vote.power
 ('rhine-road', <Support.FOR: 'for'>, 300)
 """
@@ -29,7 +30,6 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 
 from consortium.client.connection import Coordinator
 from consortium.governance import store
@@ -61,7 +61,6 @@ def create_proposal(
     kind: str,
     params: Mapping[str, object],
     title: str,
-    now: datetime,
     description: str = "",
     public_key: bytes | None = None,
 ) -> ProposalRecord:
@@ -77,8 +76,6 @@ def create_proposal(
         What changes (``fees``, ``policy``, ``admit-member`` ...) and its parameters.
     title, description
         Off-ledger free text shown to the voters.
-    now
-        When it is proposed; voting opens after the policy's voting delay.
     public_key
         The subject's public key, for membership proposals.
 
@@ -89,8 +86,8 @@ def create_proposal(
     """
     with coordinator.transaction() as session:
         return store.create_proposal(
-            session, kind=kind, params=params, title=title, signer=signer, now=now,
-            description=description, public_key=public_key,
+            session, kind=kind, params=params, title=title, signer=signer,
+            description=description, public_key=public_key, clock=coordinator.clock,
         )  # fmt: skip
 
 
@@ -100,7 +97,6 @@ def cast_vote(
     signer: Signer,
     proposal_id: str,
     support: Support | str,
-    now: datetime,
 ) -> VoteRecord:
     """Cast a member's vote, signed with its own key, in its own transaction (``vote-cast``).
 
@@ -112,7 +108,11 @@ def cast_vote(
     """
     with coordinator.transaction() as session:
         return store.cast_vote(
-            session, proposal_id=proposal_id, signer=signer, now=now, support=support
+            session,
+            proposal_id=proposal_id,
+            signer=signer,
+            support=support,
+            clock=coordinator.clock,
         )
 
 
@@ -148,9 +148,7 @@ def quorum_needed(record: ProposalRecord) -> int:
     return quorum(record.total_power, quorum_bps=record.timeline.quorum_bps)
 
 
-def queue_proposal(
-    coordinator: Coordinator, *, proposal_id: str, signer: Signer, now: datetime
-) -> ProposalRecord:
+def queue_proposal(coordinator: Coordinator, *, proposal_id: str, signer: Signer) -> ProposalRecord:
     """Queue a succeeded proposal into its timelock, signed by the coordinator.
 
     Writes ``proposal-queued``.
@@ -158,14 +156,16 @@ def queue_proposal(
     Raises
     ------
     GovernanceError
-        If the proposal has not succeeded at ``now``.
+        If the proposal has not succeeded at the coordinator's time.
     """
     with coordinator.transaction() as session:
-        return store.queue_proposal(session, proposal_id=proposal_id, now=now, signer=signer)
+        return store.queue_proposal(
+            session, proposal_id=proposal_id, signer=signer, clock=coordinator.clock
+        )
 
 
 def execute_proposal(
-    coordinator: Coordinator, *, proposal_id: str, signer: Signer, now: datetime
+    coordinator: Coordinator, *, proposal_id: str, signer: Signer
 ) -> ProposalRecord:
     """Execute a queued proposal once its timelock has passed, signed by the coordinator.
 
@@ -177,4 +177,4 @@ def execute_proposal(
         If the proposal is not queued or the timelock has not passed (nothing is written).
     """
     with coordinator.transaction() as session:
-        return _execute(session, proposal_id=proposal_id, now=now, signer=signer)
+        return _execute(session, proposal_id=proposal_id, signer=signer, clock=coordinator.clock)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from consortium.db import create_schema, make_engine, make_session_factory
 from consortium.errors import StoreUnavailable
+from consortium.governance.clock import SYSTEM_CLOCK, Clock
 
 if TYPE_CHECKING:  # the forecast modules import torch: loaded only when queries are answered
     from consortium.forecasts.service import QueryService
@@ -68,6 +69,8 @@ class Coordinator:
     service
         What the coordinator answers paid queries with (:func:`with_query_service`); ``None``:
         this handle answers none.
+    clock
+        The coordinator's clock, which times every governance action (a client passes no time).
 
     Examples
     --------
@@ -78,6 +81,7 @@ class Coordinator:
 
     factory: sessionmaker[Session] = field(repr=False)
     service: QueryService | None = field(default=None, repr=False)
+    clock: Clock = field(default=SYSTEM_CLOCK, repr=False)
 
     def read(
         self,

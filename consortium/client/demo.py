@@ -20,19 +20,21 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from consortium.client.connection import Coordinator, connect
+from consortium.governance.clock import SYSTEM_CLOCK, Clock
 from consortium.identity.registry import bootstrap_coordinator, register_key
 from consortium.ledger.keyring import Role
 from consortium.ledger.signing import Signer
 from consortium.membership import admit_member
 from consortium.points.rules import contribution_awards, member_account
 from consortium.points.store import balances, mint_contributions
-from consortium.policy.store import current_policy
+from consortium.policy.model import DEMO_GOVERNANCE_TIMINGS
+from consortium.policy.store import change_policy, current_policy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,13 +67,20 @@ class DemoConsortium:
 
 
 def start_demo_consortium(
-    *, workdir: Path, database_url: str = "", members: Iterable[str] = DEMO_MEMBERS
+    *,
+    workdir: Path,
+    database_url: str = "",
+    members: Iterable[str] = DEMO_MEMBERS,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> DemoConsortium:
     """Start a consortium: a new ledger, founding members, a treasurer and a cargo owner.
 
     Entry 0 registers the coordinator's key, signed by itself; the coordinator then admits each
     member (only the public half of its fresh Ed25519 key is registered) and registers the
-    treasurer and the cargo owner.
+    treasurer and the cargo owner. Its genesis policy sets short governance periods
+    (:data:`~consortium.policy.model.DEMO_GOVERNANCE_TIMINGS`: voting opens a second after a
+    proposal, lasts three, one second of timelock), so the demo moves through a vote on the
+    coordinator's real clock.
 
     Parameters
     ----------
@@ -82,6 +91,8 @@ def start_demo_consortium(
         hold a ledger yet.
     members
         The founding members' ids.
+    clock
+        The coordinator's clock (tests inject a :class:`~consortium.governance.clock.ManualClock`).
 
     Raises
     ------
@@ -91,6 +102,7 @@ def start_demo_consortium(
     coordinator = connect(
         database_url or f"sqlite:///{Path(workdir) / 'coordinator.db'}", create_tables=True
     )
+    coordinator = replace(coordinator, clock=clock)
     coordinator_key = Signer.generate()
     keys = {member: Signer.generate() for member in members}
     treasurer, cargo_owner = Signer.generate(), Signer.generate()
@@ -105,6 +117,7 @@ def start_demo_consortium(
             session, public_key=cargo_owner.public_key, role=Role.CARGO_OWNER,
             signer=coordinator_key,
         )  # fmt: skip
+        change_policy(session, changes=DEMO_GOVERNANCE_TIMINGS, signer=coordinator_key)
     return DemoConsortium(
         coordinator=coordinator,
         coordinator_key=coordinator_key,

@@ -22,6 +22,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from consortium.errors import GovernanceError
+from consortium.governance.clock import SYSTEM_CLOCK, Clock, ledger_now
+from consortium.governance.floor import check_membership_floor
 from consortium.governance.models import ProposalRecord, ProposalRow
 from consortium.governance.params import ledger_params, policy_changes
 from consortium.governance.records import (
@@ -61,6 +63,7 @@ def _apply(
         )  # fmt: skip
         return {"member": record.member, "key_id": record.key_id}
     if kind is ProposalKind.REMOVE_MEMBER:
+        check_membership_floor(session, member=params["member_id"], proposal_id=row.proposal_id)
         record = remove_member(
             session, member=params["member_id"], signer=signer, proposal_id=row.proposal_id,
             moment=now,
@@ -70,7 +73,7 @@ def _apply(
 
 
 def execute_proposal(
-    session: Session, *, proposal_id: str, now: datetime, signer: Signer
+    session: Session, *, proposal_id: str, signer: Signer, clock: Clock = SYSTEM_CLOCK
 ) -> ProposalRecord:
     """Execute a queued proposal whose timelock has passed (``proposal-executed``).
 
@@ -78,10 +81,11 @@ def execute_proposal(
     ----------
     proposal_id
         A queued proposal.
-    now
-        Execution time; at least the proposal's ``eta`` and before it expires.
     signer
         The coordinator key (it acts for the board).
+    clock
+        The coordinator's clock: execution time, at least the proposal's ``eta`` and before it
+        expires.
 
     Returns
     -------
@@ -93,7 +97,8 @@ def execute_proposal(
     GovernanceError
         ``not-allowed``, ``unknown-proposal``, ``not-queued`` (any other state, ``expired``
         included), ``timelock`` (before ``eta``), or the effect's own error (a policy value no
-        longer valid, ...).
+        longer valid, ...), ``below-min-members`` (a removal below the board's minimum
+        membership).
     MembershipError
         If the member to admit or remove changed since the proposal was made.
 
@@ -102,10 +107,11 @@ def execute_proposal(
     Examples
     --------
     >>> # with factory.begin() as s:
-    >>> #     queue_proposal(s, proposal_id=pid, now=after_vote, signer=coordinator)
+    >>> #     queue_proposal(s, proposal_id=pid, signer=coordinator)
     >>> # with factory.begin() as s:  # timelock_s later
-    >>> #     execute_proposal(s, proposal_id=pid, now=after_timelock, signer=coordinator)
+    >>> #     execute_proposal(s, proposal_id=pid, signer=coordinator)
     """
+    now = ledger_now(session, clock)
     require_role(session, signer.key_id, Role.COORDINATOR, action="execute proposals",
                  error=GovernanceError)  # fmt: skip
     row = proposal_row(session, proposal_id)

@@ -7,7 +7,7 @@ that contract defines, with the same params: ``fees`` is the message kind ``set-
 not know take the policy's own keys and are checked here and by the policy itself:
 ``contribution-rule`` ({contribution_rule, points_per_example, contribution_cap_per_round}) and
 ``governance-rules`` ({voting_delay_s, voting_period_s, quorum_bps, timelock_s,
-late_quorum_extension_s, vote_power_cap_bps}).
+late_quorum_extension_s, vote_power_cap_bps, min_members}).
 
 Every problem raises :class:`~consortium.errors.GovernanceError` whose ``subject`` names the field
 (``params.delta``, ``title``).
@@ -47,7 +47,7 @@ POLICY_PARAMS: Mapping[ProposalKind, tuple[str, ...]] = MappingProxyType(
         ),
         ProposalKind.GOVERNANCE_RULES: (
             "voting_delay_s", "voting_period_s", "quorum_bps", "timelock_s",
-            "late_quorum_extension_s", "vote_power_cap_bps",
+            "late_quorum_extension_s", "vote_power_cap_bps", "min_members",
         ),
     }
 )  # fmt: skip

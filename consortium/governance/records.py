@@ -1,7 +1,8 @@
 """Shared lookups of the governance store: proposal rows, signer checks, snapshot and power.
 
 Snapshot: the ledger position where voting opens, i.e. the seq of the first entry whose time is
-after ``vote_start`` (the ledger size if there is none yet). :func:`fix_snapshot` records it on the
+after ``vote_start`` (the ledger size if there is none yet), and never before the entry that
+created the proposal. :func:`fix_snapshot` records it on the
 proposal the first time it is used (a vote or queueing), with the total voting power (the quorum
 base: the sum of capped powers of the members active at the snapshot). Only ``member:`` accounts of
 members active at the snapshot have power, capped at ``vote_power_cap_bps`` of their total; points
@@ -66,7 +67,8 @@ def snapshot_seq(session: Session, row: ProposalRow) -> int:
     first_after = session.execute(
         select(func.min(EntryRow.seq)).where(EntryRow.time > row.vote_start)
     ).scalar_one_or_none()
-    return ledger_size(session) if first_after is None else int(first_after)
+    implied = ledger_size(session) if first_after is None else int(first_after)
+    return max(implied, row.created_seq + 1)  # never before the proposal itself
 
 
 def eligible_balances(session: Session, snapshot_seq: int) -> dict[str, int]:

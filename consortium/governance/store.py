@@ -23,6 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consortium.errors import GovernanceError, MembershipError
+from consortium.governance.clock import SYSTEM_CLOCK, Clock, ledger_now
+from consortium.governance.floor import check_membership_floor
 from consortium.governance.models import ProposalRecord, ProposalRow
 from consortium.governance.params import (
     check_proposal_message,
@@ -96,6 +98,7 @@ def _check_subject_member(session: Session, kind: ProposalKind, params: Mapping[
             require_active(session, str(member))
         except MembershipError as exc:
             raise GovernanceError("params.member_id", code=exc.code, reason=exc.reason) from exc
+        check_membership_floor(session, member=str(member))
     return None
 
 
@@ -106,9 +109,9 @@ def create_proposal(
     params: Mapping[str, Any],
     title: str,
     signer: Signer,
-    now: datetime,
     description: str = "",
     public_key: bytes | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> ProposalRecord:
     """Create a proposal signed by a member's key (``proposal-created``).
 
@@ -123,10 +126,11 @@ def create_proposal(
         Free text, kept off-ledger (the ledger holds the message's SHA-256).
     signer
         The proposer's active member (or board) key.
-    now
-        Creation time; voting opens ``voting_delay_s`` later.
     public_key
         The raw Ed25519 key of the member an ``admit-member`` proposal admits.
+    clock
+        The coordinator's clock (never a caller's time): creation time; voting opens
+        ``voting_delay_s`` later.
 
     Returns
     -------
@@ -138,6 +142,7 @@ def create_proposal(
     GovernanceError
         ``bad-kind``, a field problem naming the field (``params.delta``), ``not-a-member``,
         ``not-allowed``, ``already-member``, ``key-mismatch``, ``key-in-use``,
+        ``below-min-members`` (a removal below the board's minimum membership),
         ``duplicate-proposal``; nothing is written.
     MembershipError
         If the proposer was removed.
@@ -148,6 +153,7 @@ def create_proposal(
         raise GovernanceError(
             "kind", code="bad-kind", reason=f"use one of {', '.join(ProposalKind)}"
         ) from exc
+    now = ledger_now(session, clock)
     proposer = member_of_signer(session, signer, "propose")
     params = dict(params)
     if public_key is not None and len(public_key) != PUBLIC_KEY_BYTES:
@@ -229,15 +235,18 @@ def proposal_state(session: Session, proposal_id: str, *, now: datetime) -> Prop
 
 
 def queue_proposal(
-    session: Session, *, proposal_id: str, now: datetime, signer: Signer
+    session: Session, *, proposal_id: str, signer: Signer, clock: Clock = SYSTEM_CLOCK
 ) -> ProposalRecord:
     """Put a succeeded proposal in the timelock (``proposal-queued``); ``eta = now + timelock``.
+
+    ``now`` is the coordinator's ``clock``.
 
     Raises
     ------
     GovernanceError
         ``not-allowed`` (not a coordinator key), ``not-succeeded``; nothing is written.
     """
+    now = ledger_now(session, clock)
     require_role(session, signer.key_id, Role.COORDINATOR, action="queue proposals",
                  error=GovernanceError)  # fmt: skip
     row = proposal_row(session, proposal_id)
@@ -281,15 +290,18 @@ def queue_proposal(
 
 
 def cancel_proposal(
-    session: Session, *, proposal_id: str, now: datetime, signer: Signer
+    session: Session, *, proposal_id: str, signer: Signer, clock: Clock = SYSTEM_CLOCK
 ) -> ProposalRecord:
     """Withdraw a proposal, by its proposer, before voting opens (``proposal-canceled``).
+
+    The time is the coordinator's ``clock``.
 
     Raises
     ------
     GovernanceError
         ``not-proposer`` or ``not-pending``; nothing is written.
     """
+    now = ledger_now(session, clock)
     row = proposal_row(session, proposal_id)
     if signer.key_id != row.proposer_key_id:
         raise GovernanceError(

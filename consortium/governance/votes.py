@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consortium.errors import GovernanceError
+from consortium.governance.clock import SYSTEM_CLOCK, Clock, ledger_now
 from consortium.governance.models import ProposalRow, VoteRecord, VoteRow
 from consortium.governance.params import sha256_text, vote_message
 from consortium.governance.records import (
@@ -121,8 +122,8 @@ def cast_vote(
     proposal_id: str,
     support: Support | str,
     signer: Signer,
-    now: datetime,
     comment: str | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> VoteRecord:
     """Cast a member's vote, signed with its own key (``vote-cast``).
 
@@ -134,10 +135,11 @@ def cast_vote(
         ``for``, ``against`` or ``abstain``.
     signer
         The voter's active member (or board) key; the vote counts for its member.
-    now
-        Vote time; the proposal must be active (``vote_start < now <= deadline``).
     comment
         Optional free text, kept off-ledger (the ledger holds its SHA-256).
+    clock
+        The coordinator's clock (never the voter's time); the proposal must be active
+        (``vote_start < now <= deadline``) and not queued.
 
     Returns
     -------
@@ -147,13 +149,20 @@ def cast_vote(
     Raises
     ------
     GovernanceError
-        ``unknown-proposal``, ``voting-not-open``, ``voting-closed``, ``not-a-member``,
+        ``unknown-proposal``, ``voting-not-open``, ``voting-closed`` (a queued proposal
+        included), ``not-a-member``,
         ``not-allowed``, ``not-a-holder`` (no power at the snapshot), ``double-vote``, or a
         field problem of the ``vote.v1`` message; nothing is written.
     MembershipError
         If the voter's member was removed.
     """
+    now = ledger_now(session, clock)
     row = proposal_row(session, proposal_id)
+    if row.queued_seq is not None or row.eta is not None:
+        raise GovernanceError(
+            proposal_subject(proposal_id), code="voting-closed",
+            reason=f"it was queued at ledger entry {row.queued_seq}; it takes no more votes",
+        )  # fmt: skip
     state = record_of(session, row).state(now=now)
     if state is ProposalState.PENDING:
         raise GovernanceError(

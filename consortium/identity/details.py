@@ -89,8 +89,12 @@ def check_member_details(session: Session, *, member: str, commitment: str) -> b
     return hmac.compare_digest(computed, commitment)
 
 
-def erase_member_details(session: Session, *, member: str, signer: Signer) -> str:
+def erase_member_details(
+    session: Session, *, member: str, signer: Signer, moment: datetime | None = None
+) -> str:
     """Delete a member's details and salt; record the erasure; return the old commitment.
+
+    ``moment`` is the entry's time (default now).
 
     Raises
     ------
@@ -104,7 +108,7 @@ def erase_member_details(session: Session, *, member: str, signer: Signer) -> st
     session.delete(row)
     append_entry(
         session, kind=EntryKind.MEMBER_DETAILS_ERASED,
-        payload={"member": member, "commitment": commitment}, signer=signer,
+        payload={"member": member, "commitment": commitment}, signer=signer, moment=moment,
     )  # fmt: skip
     logger.info("erased details of member %s", member[:16])
     return commitment

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -143,8 +144,17 @@ def bootstrap_coordinator(session: Session, *, coordinator: Signer) -> KeyRecord
     )
 
 
-def register_key(session: Session, *, public_key: bytes, role: Role, signer: Signer) -> KeyRecord:
+def register_key(
+    session: Session,
+    *,
+    public_key: bytes,
+    role: Role,
+    signer: Signer,
+    moment: datetime | None = None,
+) -> KeyRecord:
     """Register a member, cargo-owner, board, treasurer or coordinator key.
+
+    ``moment`` is the entry's time (default now): the time of the governance action it is part of.
 
     Raises
     ------
@@ -156,15 +166,23 @@ def register_key(session: Session, *, public_key: bytes, role: Role, signer: Sig
     require_role(session, signer.key_id, Role.COORDINATOR, action="change the registry")
     if session.get(KeyRow, key_id_for(public_key)) is not None:
         raise LedgerError(f"key {key_id_for(public_key)[:16]}... is already registered")
-    return _register(session, public_key=public_key, role=role, signer=signer)
+    return _register(session, public_key=public_key, role=role, signer=signer, moment=moment)
 
 
-def _register(session: Session, *, public_key: bytes, role: Role, signer: Signer) -> KeyRecord:
+def _register(
+    session: Session,
+    *,
+    public_key: bytes,
+    role: Role,
+    signer: Signer,
+    moment: datetime | None = None,
+) -> KeyRecord:
     entry = append_entry(
         session,
         kind=EntryKind.KEY_REGISTERED,
         payload=registration_payload(public_key=public_key, role=role),
         signer=signer,
+        moment=moment,
     )  # fmt: skip
     row = KeyRow(
         key_id=key_id_for(public_key), public_key=public_key, role=str(role),
@@ -176,13 +194,16 @@ def _register(session: Session, *, public_key: bytes, role: Role, signer: Signer
     return KeyRecord.of(row)
 
 
-def revoke_key(session: Session, *, key_id: str, signer: Signer) -> KeyRecord:
+def revoke_key(
+    session: Session, *, key_id: str, signer: Signer, moment: datetime | None = None
+) -> KeyRecord:
     """Revoke a key; entries after the ``key-revoked`` entry may not be signed by it."""
     require_role(session, signer.key_id, Role.COORDINATOR, action="change the registry")
     row = active_key(session, key_id)
     entry = append_entry(
-        session, kind=EntryKind.KEY_REVOKED, payload={"key_id": key_id}, signer=signer
-    )
+        session, kind=EntryKind.KEY_REVOKED, payload={"key_id": key_id}, signer=signer,
+        moment=moment,
+    )  # fmt: skip
     row.revoked_seq = entry.seq
     session.flush()
     logger.info("revoked key %s at entry %d", key_id[:16], entry.seq)

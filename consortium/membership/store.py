@@ -135,7 +135,7 @@ def admit_member(
     admitted_by = FOUNDING if proposal_id is None else f"proposal:{proposal_id}"
     with session.begin_nested():
         joined = latest_rounds(session)
-        register_key(session, public_key=public_key, role=role, signer=signer)
+        register_key(session, public_key=public_key, role=role, signer=signer, moment=moment)
         entry = append_entry(
             session, kind=EntryKind.MEMBER_ADMITTED,
             payload={"member": member, "key_id": key_id, "role": str(role),
@@ -232,11 +232,11 @@ def remove_member(
     with session.begin_nested():
         key = get_key(session, row.key_id)
         if key is not None and key.revoked_seq is None:
-            revoke_key(session, key_id=row.key_id, signer=signer)
+            revoke_key(session, key_id=row.key_id, signer=signer, moment=moment)
         erased = 0
         for subject in (member, row.key_id):  # details are filed by member id or by key id
             if session.get(MemberDetailsRow, subject) is not None:
-                erase_member_details(session, member=subject, signer=signer)
+                erase_member_details(session, member=subject, signer=signer, moment=moment)
                 erased += 1
         entry = append_entry(
             session, kind=EntryKind.MEMBER_REMOVED,

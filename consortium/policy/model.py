@@ -25,6 +25,13 @@ FEE_KINDS = ("lane", "warehouse")
 MAX_DURATION_S = 366 * 86_400
 """Upper bound of every governance duration: a longer one would freeze governance."""
 MAX_GROUP_SIZE = 1_000_000
+MIN_MEMBERS_FLOOR = 3
+"""The lowest minimum membership the board may set: below three, a secure sum is one member's."""
+DEMO_GOVERNANCE_TIMINGS: Mapping[str, int] = MappingProxyType(
+    {"voting_delay_s": 1, "voting_period_s": 3, "timelock_s": 1, "late_quorum_extension_s": 0}
+)
+"""The demo consortium's genesis governance timings: the demo walks a proposal through in seconds
+on the coordinator's real clock (a real consortium keeps the hour-and-day defaults)."""
 MAX_POINTS_PER_EXAMPLE = 1_000_000
 _PROPOSAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
@@ -52,6 +59,9 @@ class ConsortiumPolicy:
         Largest δ a member may use (0 < δ < 1).
     min_group_size : int
         Forecast answers aggregate at least this many rows or members.
+    min_members : int
+        The fewest active members the consortium may have (at least :data:`MIN_MEMBERS_FLOOR`):
+        a proposal that would remove a member below it is refused, when made and when executed.
     contribution_rule : str
         ``examples`` (default) or ``leave-one-out`` (the same pot, split by first-order
         leave-one-out value; :mod:`consortium.points.valuation`).
@@ -86,6 +96,7 @@ class ConsortiumPolicy:
     max_epsilon_per_round: float = 2.0
     max_delta: float = 1e-5
     min_group_size: int = 20
+    min_members: int = MIN_MEMBERS_FLOOR
     contribution_rule: str = "examples"
     points_per_example: int = 1
     contribution_cap_per_round: int = 5000
@@ -236,6 +247,7 @@ _VALIDATORS: dict[str, Callable[[str, object], object]] = {
     "max_epsilon_per_round": _float_in(low=0.0, high=math.inf, high_inclusive=False),
     "max_delta": _float_in(low=0.0, high=1.0, high_inclusive=False),
     "min_group_size": _int_in(1, MAX_GROUP_SIZE),
+    "min_members": _int_in(MIN_MEMBERS_FLOOR, MAX_GROUP_SIZE),
     "contribution_rule": _choice(CONTRIBUTION_RULES),
     "points_per_example": _int_in(0, MAX_POINTS_PER_EXAMPLE),
     "contribution_cap_per_round": _int_in(0, MAX_AMOUNT),

@@ -1,8 +1,7 @@
 """The board's panels: the policy in force, a proposal's timeline and tally, and a ballot.
 
-Every vote is cast through :mod:`consortium.client.board`, signed with the voter's own key.
-Times come from a ``clock`` (default: now, UTC) so a notebook can walk a proposal through its
-voting delay, voting period and timelock in seconds.
+Every vote is cast through :mod:`consortium.client.board`, signed with the voter's own key and
+timed by the coordinator's clock. The panels show states at their ``clock`` (default: now, UTC).
 """
 
 from __future__ import annotations
@@ -82,7 +81,8 @@ class BallotPanel:
     default, choices
         The choice preselected for every voter, and per-voter exceptions.
     clock
-        Returns the time votes are cast at (default: now, UTC).
+        The time the proposal's state is shown at (default: now, UTC); votes are timed by the
+        coordinator's clock, never by this one.
 
     Examples
     --------
@@ -137,8 +137,9 @@ class BallotPanel:
         return record
 
     def cast(self) -> list[VoteRecord]:
-        """Cast every voter's chosen vote at ``clock()``; show and return the votes counted."""
-        now, cast, refused = self.clock(), [], []
+        """Cast every voter's chosen vote (timed by the coordinator); show the votes counted."""
+        cast: list[VoteRecord] = []
+        refused: list[str] = []
         for member, signer in self.voters.items():
             try:
                 cast.append(
@@ -147,7 +148,6 @@ class BallotPanel:
                         signer=signer,
                         proposal_id=self.proposal_id,
                         support=self.choices[member].value,
-                        now=now,
                     )  # fmt: skip
                 )
             except ConsortiumError as exc:

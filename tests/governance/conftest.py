@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from consortium.governance import models as _governance_models  # noqa: F401  (tables)
+from consortium.governance.clock import ManualClock
 from consortium.governance.rules import Support
 from consortium.governance.store import cast_vote, queue_proposal
 from consortium.ledger.signing import Signer
@@ -35,16 +36,35 @@ TIMINGS = {
 
 @dataclass
 class Board:
-    """The consortium under test: its keys, session factory and clock origin."""
+    """The consortium under test: its keys, session factory, and the coordinator's clock.
+
+    The clock is injected into the store API (never through a user-facing option); it only moves
+    forwards, as the ledger's entry times must.
+    """
 
     factory: sessionmaker[Session]
     coordinator: Signer
     keys: dict[str, Signer]
     t0: datetime
+    clock: ManualClock
 
     def at(self, seconds: float) -> datetime:
         """A time ``seconds`` after the proposals' creation time."""
         return self.t0 + timedelta(seconds=seconds)
+
+    def tick(self, seconds: float) -> ManualClock:
+        """Move the coordinator's clock to :meth:`at` ``(seconds)`` and return it."""
+        self.clock.set(self.at(seconds))
+        return self.clock
+
+    def elapsed(self) -> float:
+        """Seconds from :attr:`t0` to the coordinator's clock."""
+        return (self.clock.now() - self.t0).total_seconds()
+
+    def until(self, moment: datetime) -> ManualClock:
+        """Move the coordinator's clock to ``moment`` and return it."""
+        self.clock.set(moment)
+        return self.clock
 
     def pass_and_queue(self, proposal_id: str, *, voters: tuple[str, ...] = ("alpha", "beta"),
                        created: float = 0) -> datetime:  # fmt: skip
@@ -52,12 +72,28 @@ class Board:
         with self.factory.begin() as s:
             for name in voters:
                 cast_vote(s, proposal_id=proposal_id, support=Support.FOR,
-                          signer=self.keys[name], now=self.at(created + 61))  # fmt: skip
+                          signer=self.keys[name], clock=self.tick(created + 61))  # fmt: skip
         with self.factory.begin() as s:
-            record = queue_proposal(s, proposal_id=proposal_id, now=self.at(created + 7200),
+            record = queue_proposal(s, proposal_id=proposal_id, clock=self.tick(created + 7200),
                                     signer=self.coordinator)  # fmt: skip
         assert record.eta is not None
         return record.eta
+
+    def pass_and_queue_all(self, proposal_ids: list[str]) -> list[datetime]:
+        """Vote ``for`` every proposal (alpha, beta) at 62 s, queue each at 7200 s; the etas."""
+        with self.factory.begin() as s:
+            for pid in proposal_ids:
+                for name in ("alpha", "beta"):
+                    cast_vote(s, proposal_id=pid, support=Support.FOR, signer=self.keys[name],
+                              clock=self.tick(62))  # fmt: skip
+        etas = []
+        with self.factory.begin() as s:
+            for pid in proposal_ids:
+                record = queue_proposal(s, proposal_id=pid, clock=self.tick(7200),
+                                        signer=self.coordinator)  # fmt: skip
+                assert record.eta is not None
+                etas.append(record.eta)
+        return etas
 
 
 @pytest.fixture
@@ -73,4 +109,4 @@ def board(factory: sessionmaker[Session], coordinator: Signer) -> Board:
         change_policy(s, changes=TIMINGS, signer=coordinator)
     # Proposals are made "tomorrow": every entry written so far (real clock) precedes them.
     t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-    return Board(factory, coordinator, keys, t0)
+    return Board(factory, coordinator, keys, t0, ManualClock(t0))

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from consortium.cli.governance import register
+from consortium.governance.clock import wait_until
+from consortium.governance.store import get_proposal
 from consortium.identity.keys import generate_key_file, public_key_path
 from consortium.identity.registry import get_key
 from consortium.ledger.audit import verify_database
@@ -45,6 +47,11 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
+CLI_TIMINGS = {**TIMINGS, "voting_delay_s": 0, "voting_period_s": 2, "timelock_s": 1,
+               "late_quorum_extension_s": 0}  # fmt: skip
+"""Seconds, not hours: the CLI is timed by the coordinator's real clock and the test waits."""
+
+
 def test_a_fee_proposal_from_members_to_execution(
     app: typer.Typer, factory: sessionmaker[Session], coordinator: Signer, database_url: str,
     tmp_path: Path,
@@ -62,33 +69,47 @@ def test_a_fee_proposal_from_members_to_execution(
         for name, amount in (("alpha", 700), ("beta", 300)):
             mint(s, account=f"member:{name}", amount=amount, reason="contribution",
                  refs={"model": "eta", "round": 1}, signer=coordinator)  # fmt: skip
-        change_policy(s, changes=TIMINGS, signer=coordinator)
-    t0 = datetime.now(UTC) + timedelta(days=1)
+        change_policy(s, changes=CLI_TIMINGS, signer=coordinator)
     # Execute
     proposed = runner.invoke(app, [
         "propose", "--kind", "fees", "--title", "Raise the lane fee", "--params",
         '{"lane_query_points": 14, "warehouse_query_points": 25}',
-        "--key", str(keys / "beta.key"), "--now", _iso(t0), *db,
+        "--key", str(keys / "beta.key"), *db,
     ])  # fmt: skip
     assert proposed.exit_code == 0, proposed.output
     pid = proposed.output.split()[1]
+    with factory.begin() as s:
+        record = get_proposal(s, pid)
+    wait_until(record.vote_start)
     votes = [
-        runner.invoke(app, ["vote", "--proposal", pid, "--support", support, "--key",
-                            str(keys / f"{name}.key"), "--now", _iso(t0 + timedelta(seconds=61)),
-                            *db])  # fmt: skip
+        runner.invoke(
+            app,
+            [
+                "vote",
+                "--proposal",
+                pid,
+                "--support",
+                support,
+                "--key",
+                str(keys / f"{name}.key"),
+                *db,
+            ],
+        )  # fmt: skip
         for name, support in (("alpha", "for"), ("beta", "against"), ("beta", "for"))
     ]
-    shown = runner.invoke(app, ["proposals", "show", pid, "--member", "beta", "--now",
-                                _iso(t0 + timedelta(seconds=100)), *db])  # fmt: skip
-    tally = runner.invoke(app, ["proposals", "tally", pid, "--now",
-                                _iso(t0 + timedelta(seconds=7200)), *db])  # fmt: skip
+    shown = runner.invoke(app, ["proposals", "show", pid, "--member", "beta", *db])
+    wait_until(record.deadline)
+    tally = runner.invoke(app, ["proposals", "tally", pid, *db])
     queued = runner.invoke(app, ["proposals", "queue", pid, "--key", str(keys / "coordinator.key"),
-                                 "--now", _iso(t0 + timedelta(seconds=7200)), *db])  # fmt: skip
-    early = runner.invoke(app, ["execute", pid, "--key", str(keys / "coordinator.key"),
-                                "--now", _iso(t0 + timedelta(seconds=7201)), *db])  # fmt: skip
-    executed = runner.invoke(app, ["execute", pid, "--key", str(keys / "coordinator.key"),
-                                   "--now", _iso(t0 + timedelta(seconds=7800)), *db])  # fmt: skip
-    listed = runner.invoke(app, ["proposals", "list", "--now", _iso(t0 + timedelta(days=1)), *db])
+                                 *db])  # fmt: skip
+    early = runner.invoke(app, ["execute", pid, "--key", str(keys / "coordinator.key"), *db])
+    with factory.begin() as s:
+        eta = get_proposal(s, pid).eta
+    assert eta is not None
+    wait_until(eta)
+    executed = runner.invoke(app, ["execute", pid, "--key", str(keys / "coordinator.key"), *db])
+    listed = runner.invoke(app, ["proposals", "list", "--now",
+                                 _iso(datetime.now(UTC) + timedelta(days=1)), *db])  # fmt: skip
     # Assert
     assert [v.exit_code for v in votes] == [0, 0, 1]
     assert "alpha voted for" in votes[0].output

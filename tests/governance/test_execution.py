@@ -34,7 +34,7 @@ def _create(board: Board, kind: ProposalKind, params: dict[str, object], *, at: 
             public_key: bytes | None = None) -> str:  # fmt: skip
     with board.factory.begin() as s:
         record = create_proposal(s, kind=kind, params=params, title=f"Change {kind}",
-                                 signer=board.keys["alpha"], now=board.at(at),
+                                 signer=board.keys["alpha"], clock=board.tick(at),
                                  public_key=public_key)  # fmt: skip
     return record.proposal_id
 
@@ -42,9 +42,9 @@ def _create(board: Board, kind: ProposalKind, params: dict[str, object], *, at: 
 def _executed_entries(board: Board) -> list[dict[str, object]]:
     with board.factory.begin() as s:
         rows = s.execute(
-            select(EntryRow.payload).where(EntryRow.kind == "proposal-executed").order_by(
-                EntryRow.seq
-            )
+            select(EntryRow.payload)
+            .where(EntryRow.kind == "proposal-executed")
+            .order_by(EntryRow.seq)
         ).scalars()
         return [json.loads(p) for p in rows]
 
@@ -52,19 +52,25 @@ def _executed_entries(board: Board) -> list[dict[str, object]]:
 def test_policy_proposals_change_fees_split_privacy_rule_and_governance(board: Board) -> None:
     # Prepare: five proposals pass and are queued
     ids = [_create(board, kind, params) for kind, params in POLICY_PROPOSALS]
-    etas = [board.pass_and_queue(pid) for pid in ids]
+    etas = board.pass_and_queue_all(ids)
     # Execute
     with board.factory.begin() as s:
         executed = [
-            execute_proposal(s, proposal_id=pid, now=eta, signer=board.coordinator)
+            execute_proposal(s, proposal_id=pid, clock=board.until(eta), signer=board.coordinator)
             for pid, eta in zip(ids, etas, strict=True)
         ]
     # Assert: current_policy, which the next query and round read, shows every change
     with board.factory.begin() as s:
         policy = current_policy(s)
-        changes = s.execute(
-            select(EntryRow.payload).where(EntryRow.kind == "policy-changed").order_by(EntryRow.seq)
-        ).scalars().all()
+        changes = (
+            s.execute(
+                select(EntryRow.payload)
+                .where(EntryRow.kind == "policy-changed")
+                .order_by(EntryRow.seq)
+            )
+            .scalars()
+            .all()
+        )
         verify_database(s)
     assert dict(policy.fees) == {"lane": 12, "warehouse": 30}
     assert (policy.split_rule, policy.treasury_share_bps) == ("equal", 500)
@@ -83,13 +89,13 @@ def test_new_governance_rules_apply_to_proposals_made_afterwards(board: Board) -
     pid = _create(board, ProposalKind.GOVERNANCE_RULES, {"vote_power_cap_bps": 2000})
     eta = board.pass_and_queue(pid)
     with board.factory.begin() as s:
-        execute_proposal(s, proposal_id=pid, now=eta, signer=board.coordinator)
+        execute_proposal(s, proposal_id=pid, clock=board.until(eta), signer=board.coordinator)
     # Execute
     later = _create(board, ProposalKind.FEES,
                     {"lane_query_points": 11, "warehouse_query_points": 25}, at=20000)  # fmt: skip
     with board.factory.begin() as s:
         vote = cast_vote(s, proposal_id=later, support="for", signer=board.keys["alpha"],
-                         now=board.at(20061))  # fmt: skip
+                         clock=board.tick(20061))  # fmt: skip
     # Assert: alpha (600 of 1000) now votes with 200
     assert vote.power == 200
 
@@ -102,15 +108,19 @@ def test_admit_and_remove_proposals_change_the_roster_and_the_registry(board: Bo
                               signer=board.coordinator)  # fmt: skip
     admit = _create(board, ProposalKind.ADMIT_MEMBER, {"member_id": "delta"},
                     public_key=delta.public_key)  # fmt: skip
-    remove = _create(board, ProposalKind.REMOVE_MEMBER,
-                     {"member_id": "gamma", "reason": "Left the market."}, at=1)  # fmt: skip
     admit_eta = board.pass_and_queue(admit)
-    remove_eta = board.pass_and_queue(remove, created=1)
     gamma_key = board.keys["gamma"].key_id
-    # Execute
+    # Execute: delta joins first (three members is the board's minimum), then gamma is removed
     with board.factory.begin() as s:
-        execute_proposal(s, proposal_id=admit, now=admit_eta, signer=board.coordinator)
-        execute_proposal(s, proposal_id=remove, now=remove_eta, signer=board.coordinator)
+        execute_proposal(s, proposal_id=admit, clock=board.until(admit_eta),
+                         signer=board.coordinator)  # fmt: skip
+    start = board.elapsed() + 1
+    remove = _create(board, ProposalKind.REMOVE_MEMBER,
+                     {"member_id": "gamma", "reason": "Left the market."}, at=start)  # fmt: skip
+    remove_eta = board.pass_and_queue(remove, created=start)
+    with board.factory.begin() as s:
+        execute_proposal(s, proposal_id=remove, clock=board.until(remove_eta),
+                         signer=board.coordinator)  # fmt: skip
     # Assert
     with board.factory.begin() as s:
         admitted = require_active(s, "delta")
@@ -144,7 +154,7 @@ def test_a_feature_request_is_recorded_with_its_text_off_ledger(board: Board) ->
     eta = board.pass_and_queue(pid)
     # Execute
     with board.factory.begin() as s:
-        execute_proposal(s, proposal_id=pid, now=eta, signer=board.coordinator)
+        execute_proposal(s, proposal_id=pid, clock=board.until(eta), signer=board.coordinator)
     # Assert
     with board.factory.begin() as s:
         payloads = s.execute(select(EntryRow.payload)).scalars().all()

@@ -11,7 +11,13 @@ import pytest
 from consortium.errors import GovernanceError, MembershipError
 from consortium.governance.execution import execute_proposal
 from consortium.governance.rules import GRACE_PERIOD_S, ProposalKind, ProposalState, Support
-from consortium.governance.store import cast_vote, create_proposal, get_proposal, list_proposals
+from consortium.governance.store import (
+    cast_vote,
+    create_proposal,
+    get_proposal,
+    list_proposals,
+    queue_proposal,
+)
 from consortium.ledger.signing import Signer
 from consortium.ledger.store import ledger_size
 from consortium.membership import get_member, remove_member
@@ -72,7 +78,7 @@ def test_bad_params_are_refused_naming_the_field(
     # Execute
     with pytest.raises(GovernanceError) as caught, board.factory.begin() as s:
         create_proposal(s, kind=kind, params=params, title="A proposal", signer=board.keys["beta"],
-                        now=board.at(0), public_key=NEW_KEY.public_key)  # fmt: skip
+                        clock=board.tick(0), public_key=NEW_KEY.public_key)  # fmt: skip
     # Assert
     assert (caught.value.subject, caught.value.code) == (subject, code)
     with board.factory.begin() as s:
@@ -87,19 +93,19 @@ def test_only_active_members_propose_and_titles_are_checked(board: Board) -> Non
     # Execute
     with pytest.raises(GovernanceError) as coordinator, board.factory.begin() as s:
         create_proposal(s, kind="fees", params=FEES, title="Fees", signer=board.coordinator,
-                        now=board.at(0))  # fmt: skip
+                        clock=board.tick(0))  # fmt: skip
     with pytest.raises(MembershipError) as removed, board.factory.begin() as s:
         create_proposal(s, kind="fees", params=FEES, title="Fees", signer=board.keys["gamma"],
-                        now=board.at(0))  # fmt: skip
+                        clock=board.tick(0))  # fmt: skip
     with pytest.raises(GovernanceError) as short, board.factory.begin() as s:
         create_proposal(s, kind="fees", params=FEES, title="F", signer=board.keys["beta"],
-                        now=board.at(0))  # fmt: skip
+                        clock=board.tick(0))  # fmt: skip
     with pytest.raises(GovernanceError) as short_v2, board.factory.begin() as s:
         create_proposal(s, kind="governance-rules", params={"quorum_bps": 100}, title="Q",
-                        signer=board.keys["beta"], now=board.at(0))  # fmt: skip
+                        signer=board.keys["beta"], clock=board.tick(0))  # fmt: skip
     with pytest.raises(GovernanceError) as bad_key, board.factory.begin() as s:
         create_proposal(s, kind="admit-member", params={"member_id": "delta"}, title="Delta",
-                        signer=board.keys["beta"], now=board.at(0),
+                        signer=board.keys["beta"], clock=board.tick(0),
                         public_key=b"short")  # fmt: skip
     # Assert
     assert (bad_key.value.subject, bad_key.value.code) == ("public_key", "bad-public-key")
@@ -111,11 +117,12 @@ def test_only_active_members_propose_and_titles_are_checked(board: Board) -> Non
 
 def _queued(board: Board, kind: ProposalKind, params: dict[str, Any], *, at: float = 0,
             public_key: bytes | None = None) -> tuple[str, Any]:  # fmt: skip
+    start = board.elapsed() + at  # the coordinator's clock only moves forwards
     with board.factory.begin() as s:
         pid = create_proposal(s, kind=kind, params=params, title=f"Proposal at {at}",
-                              signer=board.keys["alpha"], now=board.at(at),
+                              signer=board.keys["alpha"], clock=board.tick(start),
                               public_key=public_key).proposal_id  # fmt: skip
-    return pid, board.pass_and_queue(pid, created=at)
+    return pid, board.pass_and_queue(pid, created=start)
 
 
 def test_execution_waits_for_the_timelock_and_happens_once(board: Board) -> None:
@@ -123,15 +130,15 @@ def test_execution_waits_for_the_timelock_and_happens_once(board: Board) -> None
     pid, eta = _queued(board, ProposalKind.FEES, FEES)
     # Execute
     with pytest.raises(GovernanceError) as early, board.factory.begin() as s:
-        execute_proposal(s, proposal_id=pid, now=eta - timedelta(seconds=1),
+        execute_proposal(s, proposal_id=pid, clock=board.until(eta - timedelta(seconds=1)),
                          signer=board.coordinator)  # fmt: skip
     with pytest.raises(GovernanceError) as by_member, board.factory.begin() as s:
-        execute_proposal(s, proposal_id=pid, now=eta, signer=board.keys["alpha"])
+        execute_proposal(s, proposal_id=pid, clock=board.until(eta), signer=board.keys["alpha"])
     with board.factory.begin() as s:
-        execute_proposal(s, proposal_id=pid, now=eta, signer=board.coordinator)
+        execute_proposal(s, proposal_id=pid, clock=board.until(eta), signer=board.coordinator)
         size = ledger_size(s)
     with pytest.raises(GovernanceError) as again, board.factory.begin() as s:
-        execute_proposal(s, proposal_id=pid, now=eta, signer=board.coordinator)
+        execute_proposal(s, proposal_id=pid, clock=board.until(eta), signer=board.coordinator)
     # Assert
     assert [e.value.code for e in (early, by_member, again)] == [
         "timelock", "not-allowed", "not-queued",
@@ -145,18 +152,28 @@ def test_unqueued_and_expired_proposals_are_not_executed(board: Board) -> None:
     # Prepare: one passes but is never queued; one is queued and left past the grace period
     with board.factory.begin() as s:
         idle = create_proposal(s, kind="fees", params=FEES, title="Idle",
-                               signer=board.keys["alpha"], now=board.at(0)).proposal_id  # fmt: skip
-    late, eta = _queued(board, ProposalKind.FEES, FEES, at=1)
+                               signer=board.keys["alpha"],
+                               clock=board.tick(0)).proposal_id  # fmt: skip
+        late = create_proposal(s, kind="fees", params=FEES, title="Late",
+                               signer=board.keys["alpha"],
+                               clock=board.tick(1)).proposal_id  # fmt: skip
     with board.factory.begin() as s:
-        for name in ("alpha", "beta"):
-            cast_vote(s, proposal_id=idle, support=Support.FOR, signer=board.keys[name],
-                      now=board.at(62))  # fmt: skip
+        for pid in (idle, late):
+            for name in ("alpha", "beta"):
+                cast_vote(s, proposal_id=pid, support=Support.FOR, signer=board.keys[name],
+                          clock=board.tick(62))  # fmt: skip
+    with board.factory.begin() as s:
+        queued = queue_proposal(s, proposal_id=late, clock=board.tick(7200),
+                                signer=board.coordinator)  # fmt: skip
+    assert queued.eta is not None
+    eta = queued.eta
     # Execute
     with pytest.raises(GovernanceError) as unqueued, board.factory.begin() as s:
-        execute_proposal(s, proposal_id=idle, now=board.at(7200), signer=board.coordinator)
+        execute_proposal(s, proposal_id=idle, clock=board.tick(7200), signer=board.coordinator)
     expired_at = eta + timedelta(seconds=GRACE_PERIOD_S)
     with pytest.raises(GovernanceError) as expired, board.factory.begin() as s:
-        execute_proposal(s, proposal_id=late, now=expired_at, signer=board.coordinator)
+        execute_proposal(s, proposal_id=late, clock=board.until(expired_at),
+                         signer=board.coordinator)  # fmt: skip
     # Assert
     assert unqueued.value.code == "not-queued"
     assert "queue it first" in unqueued.value.reason
@@ -168,17 +185,25 @@ def test_unqueued_and_expired_proposals_are_not_executed(board: Board) -> None:
 def test_a_failing_effect_leaves_nothing_written_and_the_proposal_queued(board: Board) -> None:
     # Prepare: two proposals admit the same member id; the first one executed wins
     key_a, key_b = Signer.generate(), Signer.generate()
-    first, eta_first = _queued(board, ProposalKind.ADMIT_MEMBER, {"member_id": "delta"},
-                               public_key=key_a.public_key)  # fmt: skip
-    second, eta_second = _queued(board, ProposalKind.ADMIT_MEMBER, {"member_id": "delta"}, at=1,
-                                 public_key=key_b.public_key)  # fmt: skip
     with board.factory.begin() as s:
-        execute_proposal(s, proposal_id=first, now=eta_first, signer=board.coordinator)
+        first, second = (
+            create_proposal(s, kind=ProposalKind.ADMIT_MEMBER, params={"member_id": "delta"},
+                            title=f"Admit delta ({n})", signer=board.keys["alpha"],
+                            clock=board.tick(n), public_key=key.public_key).proposal_id
+            for n, key in ((0, key_a), (1, key_b))
+        )  # fmt: skip
+    eta_first, eta_second = board.pass_and_queue_all([first, second])
+    with board.factory.begin() as s:
+        execute_proposal(
+            s, proposal_id=first, clock=board.until(eta_first), signer=board.coordinator
+        )
         size = ledger_size(s)
     # Execute
     with board.factory.begin() as s:
         with pytest.raises(MembershipError) as caught:
-            execute_proposal(s, proposal_id=second, now=eta_second, signer=board.coordinator)
+            execute_proposal(
+                s, proposal_id=second, clock=board.until(eta_second), signer=board.coordinator
+            )
         # the caller's transaction goes on and commits: the savepoint left nothing behind
     # Assert
     assert caught.value.code == "already-member"

@@ -34,7 +34,7 @@ def _propose(board: Board, *, by: str = "alpha", at: float = 0, **kw: object) ->
                                  "title": "Raise the lane fee"}  # fmt: skip
     values.update(kw)
     with board.factory.begin() as s:
-        record = create_proposal(s, signer=board.keys[by], now=board.at(at), **values)  # type: ignore[arg-type]
+        record = create_proposal(s, signer=board.keys[by], clock=board.tick(at), **values)  # type: ignore[arg-type]
     return record.proposal_id
 
 
@@ -70,9 +70,9 @@ def test_votes_count_capped_power_at_the_snapshot_and_are_signed_by_the_voter(
     # Execute
     with board.factory.begin() as s:
         alpha = cast_vote(s, proposal_id=pid, support="for", signer=board.keys["alpha"],
-                          now=board.at(61))  # fmt: skip
+                          clock=board.tick(61))  # fmt: skip
         gamma = cast_vote(s, proposal_id=pid, support=Support.AGAINST, signer=board.keys["gamma"],
-                          now=board.at(62), comment="Too soon.")  # fmt: skip
+                          clock=board.tick(62), comment="Too soon.")  # fmt: skip
     # Assert
     with board.factory.begin() as s:
         record = get_proposal(s, pid)
@@ -97,14 +97,17 @@ def test_points_moved_after_voting_opens_do_not_count(board: Board) -> None:
     # Prepare: voting opens, alpha votes (the snapshot is recorded), then gamma earns a lot
     pid = _propose(board)
     with board.factory.begin() as s:
-        cast_vote(s, proposal_id=pid, support="for", signer=board.keys["alpha"], now=board.at(61))
+        cast_vote(
+            s, proposal_id=pid, support="for", signer=board.keys["alpha"], clock=board.tick(61)
+        )
         snapshot = get_proposal(s, pid).snapshot_seq
         mint(s, account="member:gamma", amount=5000, reason="contribution",
-             refs={"model": "eta", "round": 2}, signer=board.coordinator)  # fmt: skip
+             refs={"model": "eta", "round": 2}, signer=board.coordinator,
+             moment=board.clock.now())  # fmt: skip
     # Execute
     with board.factory.begin() as s:
         vote = cast_vote(s, proposal_id=pid, support="against", signer=board.keys["gamma"],
-                         now=board.at(70))  # fmt: skip
+                         clock=board.tick(70))  # fmt: skip
         now_balance = balance(s, "member:gamma")
     # Assert
     assert now_balance == 5100
@@ -122,13 +125,14 @@ def test_the_snapshot_is_the_first_entry_after_vote_start_even_before_any_vote(
                     refs={"model": "eta", "round": 2}, signer=board.coordinator,
                     moment=board.at(100))  # fmt: skip
         mint(s, account="member:beta", amount=700, reason="contribution",
-             refs={"model": "eta", "round": 2}, signer=board.coordinator)  # fmt: skip
+             refs={"model": "eta", "round": 2}, signer=board.coordinator,
+             moment=board.at(101))  # fmt: skip
     # Execute
     with board.factory.begin() as s:
         before_vote = get_proposal(s, pid)
         power = voting_power(s, pid, "gamma")
         vote = cast_vote(s, proposal_id=pid, support="for", signer=board.keys["beta"],
-                         now=board.at(200))  # fmt: skip
+                         clock=board.tick(200))  # fmt: skip
     # Assert
     assert not before_vote.snapshot_fixed
     assert before_vote.snapshot_seq == late.seq
@@ -140,12 +144,14 @@ def test_a_member_votes_once_per_proposal(board: Board) -> None:
     # Prepare
     pid = _propose(board)
     with board.factory.begin() as s:
-        cast_vote(s, proposal_id=pid, support="for", signer=board.keys["beta"], now=board.at(61))
+        cast_vote(
+            s, proposal_id=pid, support="for", signer=board.keys["beta"], clock=board.tick(61)
+        )
         size = ledger_size(s)
     # Execute
     with pytest.raises(GovernanceError) as again, board.factory.begin() as s:
         cast_vote(s, proposal_id=pid, support="against", signer=board.keys["beta"],
-                  now=board.at(62))  # fmt: skip
+                  clock=board.tick(62))  # fmt: skip
     with board.factory.begin() as s:  # the database backstop, should the check be bypassed
         first = s.execute(select(VoteRow).where(VoteRow.member == "beta")).scalar_one()
         s.add(VoteRow(proposal_id=pid, member="beta", voter_key_id=first.voter_key_id,
@@ -177,7 +183,7 @@ def test_concurrent_votes_are_all_counted_and_a_concurrent_double_vote_is_refuse
         try:
             with board.factory.begin() as s:
                 cast_vote(s, proposal_id=pid, support="for", signer=board.keys[name],
-                          now=board.at(61))  # fmt: skip
+                          clock=board.tick(61))  # fmt: skip
             outcomes.append("ok")
         except GovernanceError as exc:
             outcomes.append(exc.code)

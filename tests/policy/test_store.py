@@ -24,7 +24,6 @@ from consortium.policy.store import (
     policy_at,
     policy_history,
 )
-from tests.store_fixtures import at
 
 Factory = sessionmaker[Session]
 
@@ -45,9 +44,8 @@ def test_a_change_is_a_version_and_a_signed_entry(factory: Factory, coordinator:
     # Execute
     with factory.begin() as s:
         first = change_policy(s, changes={"fees": {"lane": 12}, "max_epsilon_per_round": 1.5},
-                              signer=coordinator, proposal_id="prop-7", moment=at(10))  # fmt: skip
-        second = change_policy(s, changes={"treasury_share_bps": 500}, signer=coordinator,
-                               moment=at(20))  # fmt: skip
+                              signer=coordinator, proposal_id="prop-7")  # fmt: skip
+        second = change_policy(s, changes={"treasury_share_bps": 500}, signer=coordinator)
     # Assert
     with factory.begin() as s:
         entries = load_entries(s)

@@ -38,6 +38,7 @@ from consortium.forecasts.messages import new_query, sign_query
 from consortium.forecasts.pooled import model_version
 from consortium.forecasts.service import PaidAnswer, QueryService, answer_query
 from consortium.governance import models as _governance_tables  # noqa: F401  (tables)
+from consortium.governance.clock import ManualClock
 from consortium.governance.rules import ProposalKind, Support
 from consortium.governance.store import cancel_proposal, cast_vote, create_proposal
 from consortium.identity import details as _details_tables  # noqa: F401  (tables)
@@ -239,22 +240,26 @@ def build_world(url: str, models: Models, keys: Path) -> World:
         publish_checkpoint(s, signer=coordinator)
     # Every entry so far precedes the proposals' vote start, so their snapshot holds the points.
     t0 = datetime.now(UTC) + timedelta(milliseconds=5)
+    clock = ManualClock(t0)  # the coordinator's clock, injected into the store API
     with factory.begin() as s:
         proposal = create_proposal(
             s, kind=ProposalKind.FEES, params=FEES, title="Raise the lane fee",
-            signer=members["meridian"], now=t0,
+            signer=members["meridian"], clock=clock,
         )  # fmt: skip
+        clock.advance(0.001)
         cast_vote(s, proposal_id=proposal.proposal_id, support=Support.FOR,
-                  signer=members["rhine"], now=t0 + timedelta(milliseconds=1))  # fmt: skip
+                  signer=members["rhine"], clock=clock)  # fmt: skip
+        clock.advance(0.001)
         cast_vote(s, proposal_id=proposal.proposal_id, support=Support.AGAINST,
-                  signer=members["meridian"], now=t0 + timedelta(milliseconds=2))  # fmt: skip
+                  signer=members["meridian"], clock=clock)  # fmt: skip
+        clock.advance(0.001)
         withdrawn = create_proposal(
             s, kind=ProposalKind.FEATURE_REQUEST,
             params={"area": "queries", "details": "Lane queries by week of the year"},
-            title="Weekly lane queries", signer=members["silk"], now=t0 + timedelta(milliseconds=3),
+            title="Weekly lane queries", signer=members["silk"], clock=clock,
         )  # fmt: skip
         cancel_proposal(s, proposal_id=withdrawn.proposal_id, signer=members["silk"],
-                        now=t0 + timedelta(milliseconds=3))  # fmt: skip
+                        clock=clock)  # fmt: skip
     now = datetime.now(UTC)
     query = lane_query(cargo, now=now)
     with factory.begin() as s:
