@@ -134,6 +134,22 @@ class ChainBroken(VerificationError):
         self.index = index
 
 
+class StateDrift(VerificationError):
+    """A stored derived table (balances, journal, tallies, policy) disagrees with the ledger.
+
+    ``index`` is the first entry (seq) at which the stored state and the replay of the entries
+    disagree (``None`` if no entry accounts for the stored row); ``what`` names the state.
+    """
+
+    def __init__(self, index: int | None, *, what: str, stored: str, replayed: str) -> None:
+        self.what = what
+        self.stored = stored
+        self.replayed = replayed
+        super().__init__(
+            f"{what}: stored {stored}, the ledger's entries give {replayed}", index=index
+        )
+
+
 class EntryOutOfOrder(LedgerError, ValueError):
     """An entry's time is older than the time of the entry before it (times are monotonic)."""
 

@@ -42,8 +42,19 @@ def verify(
         Path | None, typer.Option("--witness", help="Also check the tree heads kept in this file.")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes for signature checks.")] = 1,
+    pin_coordinator: Annotated[
+        str | None,
+        typer.Option(
+            "--pin-coordinator",
+            help="The coordinator key id you trust (64 hex digits, or its first 16 or more): "
+            "a ledger whose entry 0 registers another key fails.",
+        ),
+    ] = None,
 ) -> None:
-    """Check every signature, hash and tree head; name the first entry that fails."""
+    """Check every signature, role, hash and tree head; name the first entry that fails.
+
+    With --db, also replay balances, tallies and policy against the stored tables.
+    """
     from consortium.ledger.export import read_export
     from consortium.ledger.verify import verify_log
     from consortium.ledger.witness import read_witnessed
@@ -55,17 +66,31 @@ def verify(
         if export is not None:
             data = read_export(export)
             report = verify_log(
-                data.entries, heads=data.heads, witnessed=witnessed, keys=data.keys, workers=workers
-            )
+                data.entries, heads=data.heads, witnessed=witnessed, keys=data.keys,
+                workers=workers, pinned_coordinator=pin_coordinator,
+            )  # fmt: skip
         else:
-            from consortium.ledger.audit import verify_database
+            from consortium.audit import audit_database
 
             with _session_factory(db).begin() as session:
-                report = verify_database(session, witnessed=witnessed, workers=workers)
+                report = audit_database(
+                    session, witnessed=witnessed, workers=workers,
+                    pinned_coordinator=pin_coordinator,
+                ).log  # fmt: skip
     typer.echo(
         f"ok: {report.size} entries, root {report.root}, {report.heads_checked} tree heads, "
         f"{report.witnessed_checked} witnessed heads, {report.keys} keys"
     )
+    if export is None:
+        typer.echo("ok: stored balances, journal, tallies, votes and policy match the entries")
+    if report.pinned:
+        typer.echo(f"pinned: coordinator key {report.coordinator} is the one you trust")
+    elif not report.witnessed_checked:
+        typer.echo(
+            f"unpinned: coordinator key {report.coordinator or '(none)'} was not checked against "
+            "a key you trust; a ledger forged whole under another key verifies too. Pass "
+            "--pin-coordinator KEY_ID or --witness FILE."
+        )
     if report.uncovered:
         typer.echo(f"note: the last {report.uncovered} entries are not yet covered by a tree head")
 

@@ -3,6 +3,8 @@
 The registry of keys is itself a sequence of ledger entries, so a verifier rebuilds it from the
 log alone: an entry is valid only if its actor was registered by an earlier entry and not
 revoked before it. The one exception is entry 0, the coordinator registering its own key.
+The actor's role, as the ledger registered it, must also be one that may sign the entry's
+kind (:data:`~consortium.ledger.kinds.WRITERS`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from enum import StrEnum
 
 from consortium.errors import VerificationError
 from consortium.ledger.entry import Entry
-from consortium.ledger.kinds import EntryKind
+from consortium.ledger.kinds import EntryKind, may_write
 from consortium.ledger.signing import key_id_for
 
 
@@ -112,6 +114,12 @@ class Keyring:
             )
         if not state.active_at(entry.seq):
             raise VerificationError(f"actor {entry.actor[:16]}... was revoked", index=entry.seq)
+        if not may_write(state.role, entry.kind):
+            raise VerificationError(
+                f"a {state.role} key may not sign a {entry.kind} entry "
+                f"(actor {entry.actor[:16]}...)",
+                index=entry.seq,
+            )
         return state.public_key
 
     @staticmethod

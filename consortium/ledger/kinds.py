@@ -14,13 +14,15 @@ True
 True
 >>> sorted(str(kind) for kind in POINTS_KINDS)[:2]
 ['points-deposited', 'points-minted']
+>>> sorted(WRITERS[EntryKind.VOTE_CAST]), may_write("member", EntryKind.POINTS_MINTED)
+(['board', 'member'], False)
 """
 
 from __future__ import annotations
 
 from enum import StrEnum, unique
 
-__all__ = ["POINTS_KINDS", "ROUND_KINDS", "EntryKind"]
+__all__ = ["POINTS_KINDS", "ROUND_KINDS", "WRITERS", "EntryKind", "may_write", "writers_of"]
 
 
 @unique
@@ -67,3 +69,46 @@ POINTS_KINDS = frozenset(
 
 ROUND_KINDS = (EntryKind.ROUND_COMPLETED, EntryKind.ROUND_FAILED)
 """The kinds that record a federated round."""
+
+
+_COORDINATOR = frozenset({"coordinator"})
+_TREASURER = frozenset({"treasurer"})
+_VOTER = frozenset({"member", "board"})
+
+WRITERS: dict[str, frozenset[str]] = {
+    # the registry and member details: the coordinator only (it acts for the board)
+    EntryKind.KEY_REGISTERED: _COORDINATOR,
+    EntryKind.KEY_REVOKED: _COORDINATOR,
+    EntryKind.MEMBER_DETAILS_COMMITTED: _COORDINATOR,
+    EntryKind.MEMBER_DETAILS_ERASED: _COORDINATOR,
+    EntryKind.MEMBER_ADMITTED: _COORDINATOR,
+    EntryKind.MEMBER_EXIT_REQUESTED: _VOTER,
+    EntryKind.MEMBER_REMOVED: _COORDINATOR,
+    EntryKind.ROUND_COMPLETED: _COORDINATOR,
+    EntryKind.ROUND_FAILED: _COORDINATOR,
+    EntryKind.POINTS_MINTED: _COORDINATOR,
+    EntryKind.POINTS_DEPOSITED: _TREASURER,
+    EntryKind.POINTS_REDEEMED: _TREASURER,
+    EntryKind.QUERY_SETTLED: _COORDINATOR,
+    EntryKind.QUERY_ANSWERED: _COORDINATOR,
+    EntryKind.POLICY_CHANGED: _COORDINATOR,
+    EntryKind.PROPOSAL_CREATED: _VOTER,
+    EntryKind.VOTE_CAST: _VOTER,
+    EntryKind.PROPOSAL_QUEUED: _COORDINATOR,
+    EntryKind.PROPOSAL_EXECUTED: _COORDINATOR,
+    EntryKind.PROPOSAL_CANCELED: _VOTER,
+}
+"""The one table of which role may sign which entry kind (role names as in
+:class:`~consortium.ledger.keyring.Role`). ``append_entry`` refuses any other signer and
+``verify`` replays it from the keys the ledger itself registered. A kind outside
+:class:`EntryKind` may be signed by the coordinator only."""
+
+
+def writers_of(kind: str) -> frozenset[str]:
+    """Return the roles that may sign an entry of ``kind`` (the coordinator for unknown kinds)."""
+    return WRITERS.get(kind, _COORDINATOR)
+
+
+def may_write(role: str, kind: str) -> bool:
+    """Whether a key of ``role`` may sign an entry of ``kind``."""
+    return role in writers_of(kind)

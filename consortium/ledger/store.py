@@ -24,7 +24,7 @@ from consortium.errors import EntryOutOfOrder, LedgerError
 from consortium.ledger.checkpoint import DEFAULT_ORIGIN, Checkpoint
 from consortium.ledger.entry import Entry, sign_entry
 from consortium.ledger.keyring import Role
-from consortium.ledger.kinds import EntryKind
+from consortium.ledger.kinds import EntryKind, writers_of
 from consortium.ledger.merkle import MerkleTree
 from consortium.ledger.models import HEAD_ROW_ID, CheckpointRow, EntryRow, HeadRow, KeyRow
 from consortium.ledger.payload import PayloadPolicy
@@ -86,7 +86,7 @@ def active_key(
     session: Session,
     key_id: str,
     *,
-    roles: Collection[Role] | None = None,
+    roles: Collection[str] | None = None,
     action: str = "act",
 ) -> KeyRow:
     """Return the registry row of an active key, optionally of one of ``roles``.
@@ -111,7 +111,7 @@ def active_key(
     SignerNotAllowed
         With :attr:`~SignerNotAllowed.problem` ``not-registered``, ``revoked`` or ``wrong-role``.
     """
-    needed = "" if roles is None else " or ".join(roles)
+    needed = "" if roles is None else " or ".join(sorted(roles))
     needs = f"; {action} needs a {needed} key" if needed else ""
     row = session.get(KeyRow, key_id)
     if row is None:
@@ -139,7 +139,7 @@ def _check_signer(
         and payload.get("role") == Role.COORDINATOR
     )
     if not genesis:
-        active_key(session, signer.key_id)
+        active_key(session, signer.key_id, roles=writers_of(kind), action=f"sign {kind} entries")
 
 
 def append_entry(
@@ -163,7 +163,8 @@ def append_entry(
     payload
         Ids, numbers, hashes and enums only (checked by ``policy``).
     signer
-        The actor's key; it must be registered and not revoked.
+        The actor's key; it must be registered, not revoked, and of a role that may sign
+        ``kind`` (:data:`~consortium.ledger.kinds.WRITERS`).
     policy
         Payload policy; default :func:`default_policy`.
     moment
@@ -174,7 +175,8 @@ def append_entry(
     PayloadRejected
         If the payload breaks the policy (nothing is written).
     SignerNotAllowed
-        If the signer is not an active registered key.
+        If the signer is not an active registered key, or its role may not sign ``kind``
+        (``problem`` ``wrong-role``); nothing is written.
 
     Examples
     --------

@@ -37,6 +37,10 @@ class LogReport:
     witnessed_checked: int
     uncovered: int
     keys: int
+    coordinator: str = ""
+    """Key id of the coordinator key entry 0 registered (the root every other key hangs on)."""
+    pinned: bool = False
+    """Whether that key was checked against a key id the verifier pinned."""
 
 
 def _check_chunk(items: Sequence[_Item]) -> tuple[list[bytes], int | None, str]:
@@ -126,6 +130,45 @@ def _check_heads(
             )  # fmt: skip
 
 
+MIN_PIN_HEX = 16
+"""Shortest accepted prefix of a pinned coordinator key id (64 bits)."""
+
+
+def check_pin(entries: Sequence[Entry], pinned_coordinator: str) -> str:
+    """Check that entry 0 registers the pinned coordinator key; return its full key id.
+
+    A ledger forged whole under a new coordinator key verifies on its own (every signature,
+    hash and tree head is the forger's); only a key the member pinned beforehand tells it apart.
+
+    Parameters
+    ----------
+    entries
+        The log in ledger order.
+    pinned_coordinator
+        The coordinator's key id (64 hex digits) or a prefix of at least 16 of them.
+
+    Raises
+    ------
+    VerificationError
+        ``index`` 0, if the log is empty or its genesis key is not the pinned one.
+    """
+    pin = pinned_coordinator.strip().lower()
+    if len(pin) < MIN_PIN_HEX or any(c not in "0123456789abcdef" for c in pin):
+        raise VerificationError(
+            f"pinned coordinator key id must be at least {MIN_PIN_HEX} hex digits"
+        )
+    if not entries:
+        raise VerificationError("the log is empty: no coordinator key to check", index=0)
+    genesis = entries[0].actor
+    if not genesis.startswith(pin):
+        raise VerificationError(
+            f"the ledger's coordinator key {genesis[:16]}... is not the pinned key "
+            f"{pin[:16]}... (a ledger forged under another key)",
+            index=0,
+        )
+    return genesis
+
+
 def verify_log(
     entries: Sequence[Entry],
     *,
@@ -135,6 +178,7 @@ def verify_log(
     stored_leaves: Sequence[bytes] | None = None,
     workers: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
+    pinned_coordinator: str | None = None,
 ) -> LogReport:
     """Check every entry, signature, hash and tree head of a log.
 
@@ -156,6 +200,9 @@ def verify_log(
         Processes for signature checks (1 = in this process).
     on_progress
         Called with (entries checked, total).
+    pinned_coordinator
+        The coordinator key id the verifier trusts (:func:`check_pin`); ``None`` leaves the
+        log unpinned (:attr:`LogReport.pinned` is ``False``).
 
     Raises
     ------
@@ -167,6 +214,8 @@ def verify_log(
     >>> verify_log([]).root[:16]
     'e3b0c44298fc1c14'
     """
+    if pinned_coordinator is not None:
+        check_pin(entries, pinned_coordinator)
     replayed, ring, replay_error = _replay(entries)
     upto = len(replayed)
     items: list[_Item] = [
@@ -202,4 +251,6 @@ def verify_log(
         witnessed_checked=len(witnessed),
         uncovered=tree.size - covered,
         keys=len(ring.keys),
+        coordinator=entries[0].actor if entries else "",
+        pinned=pinned_coordinator is not None,
     )

@@ -44,14 +44,14 @@ def log(tmp_path_factory: pytest.TempPathFactory) -> Log:
         append_entry(s, kind="round-closed", payload={"round": 1, "model_hash": "aa" * 32},
                      signer=coordinator)  # fmt: skip
         append_entry(
-            s, kind="contribution-claimed", payload={"round": 1, "rows": 120}, signer=member
+            s, kind="proposal-created", payload={"round": 1, "rows": 120}, signer=member
         )
         publish_checkpoint(s, signer=coordinator, moment=at(4))
-        append_entry(s, kind="points-transfer", payload={"amount": 10, "dst": coordinator.key_id},
+        append_entry(s, kind="proposal-canceled", payload={"amount": 10, "dst": coordinator.key_id},
                      signer=member)  # fmt: skip
         append_entry(s, kind="vote-cast", payload={"proposal": 1, "choice": "yes"}, signer=member)
         append_entry(
-            s, kind="contribution-claimed", payload={"round": 2, "rows": 99}, signer=member
+            s, kind="proposal-created", payload={"round": 2, "rows": 99}, signer=member
         )
         append_entry(s, kind="round-closed", payload={"round": 2, "model_hash": "bb" * 32},
                      signer=coordinator)  # fmt: skip
