@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import update
@@ -32,6 +33,7 @@ from consortium.governance.records import (
     record_of,
 )
 from consortium.governance.rules import POLICY_KINDS, ProposalKind, ProposalState
+from consortium.governance.tallies import require_ledger_tally
 from consortium.identity.registry import require_role
 from consortium.ledger.canonical import format_time
 from consortium.ledger.keyring import Role
@@ -95,9 +97,10 @@ def execute_proposal(
     Raises
     ------
     GovernanceError
-        ``not-allowed``, ``unknown-proposal``, ``not-queued`` (any other state, ``expired``
-        included), ``timelock`` (before ``eta``), or the effect's own error (a policy value no
-        longer valid, ...), ``below-min-members`` (a removal below the board's minimum
+        ``not-allowed``, ``unknown-proposal``, ``tally-drift`` (the stored tally is not the sum
+        of the vote entries), ``not-queued`` (any other state, ``expired`` included),
+        ``timelock`` (before ``eta``), or the effect's own error (a policy value no longer
+        valid, ...), ``below-min-members`` (a removal below the board's minimum
         membership).
     MembershipError
         If the member to admit or remove changed since the proposal was made.
@@ -115,7 +118,8 @@ def execute_proposal(
     require_role(session, signer.key_id, Role.COORDINATOR, action="execute proposals",
                  error=GovernanceError)  # fmt: skip
     row = proposal_row(session, proposal_id)
-    record = record_of(session, row)
+    tally = require_ledger_tally(session, row)  # decided on the vote entries, not the cache
+    record = replace(record_of(session, row), tally=tally)
     state = record.state(now=now)
     if state is not ProposalState.QUEUED:
         hint = "; queue it first" if state is ProposalState.SUCCEEDED else ""

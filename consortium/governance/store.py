@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +42,7 @@ from consortium.governance.records import (
     voting_power,
 )
 from consortium.governance.rules import ProposalKind, ProposalState, eta_for, schedule
+from consortium.governance.tallies import require_ledger_tally
 from consortium.governance.votes import cast_vote, votes
 from consortium.identity.registry import get_key, require_role
 from consortium.ledger.canonical import canonical_json, format_time
@@ -244,13 +246,16 @@ def queue_proposal(
     Raises
     ------
     GovernanceError
-        ``not-allowed`` (not a coordinator key), ``not-succeeded``; nothing is written.
+        ``not-allowed`` (not a coordinator key), ``not-succeeded`` (judged on the tally of the
+        vote entries), ``tally-drift`` (the stored tally is not the ledger's); nothing is
+        written.
     """
     now = ledger_now(session, clock)
     require_role(session, signer.key_id, Role.COORDINATOR, action="queue proposals",
                  error=GovernanceError)  # fmt: skip
     row = proposal_row(session, proposal_id)
-    state = record_of(session, row).state(now=now)
+    tally = require_ledger_tally(session, row)  # decided on the vote entries, not the cache
+    state = replace(record_of(session, row), tally=tally).state(now=now)
     if state is not ProposalState.SUCCEEDED:
         raise GovernanceError(
             proposal_subject(proposal_id),
@@ -274,8 +279,8 @@ def queue_proposal(
             session, kind=EntryKind.PROPOSAL_QUEUED,
             payload={"proposal_id": proposal_id, "eta": format_time(eta),
                      "snapshot_seq": row.snapshot_seq, "total_power": row.total_power,
-                     "for_power": row.for_power, "against_power": row.against_power,
-                     "abstain_power": row.abstain_power},
+                     "for_power": tally.for_power, "against_power": tally.against_power,
+                     "abstain_power": tally.abstain_power},
             signer=signer, moment=now,
         )  # fmt: skip
         session.execute(
