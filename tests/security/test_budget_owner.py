@@ -26,6 +26,9 @@ from flwr.compat.common import recorddict_compat as compat
 from typer.testing import CliRunner
 
 from consortium.cli.main import app as cli
+from consortium.data import load_table
+from consortium.data.member_files import member_data_file
+from consortium.data.targets import time_split
 from consortium.deployment import member_nodes, write_kit_app
 from consortium.errors import ConfigError
 from consortium.federation.client_app import app as client_app
@@ -58,11 +61,10 @@ def coordinator_stats(members_dir: Path) -> Any:
     """The consortium-wide statistics the secure sum would give (the test computes them openly)."""
     fam = family(MODEL)
     total: dict[str, np.ndarray] = {}
-    for member, path in discover_members(members_dir, MODEL).items():
-        node = MemberNode.of(
-            {"member-id": member, "data-path": str(path), "epsilon": 1.0}, node_id=1
-        )
-        rows = node.rows(fam, purpose="federated-analytics").train
+    for path in discover_members(members_dir, MODEL).values():
+        file = member_data_file(path, contract=fam.contract)
+        frame = load_table(file, contract=fam.contract, purpose="federated-analytics").frame
+        rows = time_split(frame, time_column=fam.time_column).train
         for name, arr in fam.secure_sum_arrays(rows).items():
             total[name] = total.get(name, 0) + np.asarray(arr, dtype=np.float64)
     return fam.statistics_from_sums(total)
@@ -202,3 +204,23 @@ def test_a_new_output_folder_does_not_reset_a_members_epsilon(
         total = sum(e for f, e in held.items() if member in f.parts)
         assert total <= budget + 1e-9, (member, total)
         assert total >= first.epsilon_spent[member]
+
+
+def test_state_folder_lives_with_the_members_data_or_in_state_dir(tmp_path: Path) -> None:
+    # Prepare: one member as a folder, one as a single file, as `consortium federate` finds them.
+    members = tmp_path / "members"
+    (members / "m-folder").mkdir(parents=True)
+    (members / "m-file.csv").write_text("x\n")
+    # Execute: the node's default home (no `home` in its node config), and --state
+    folder = MemberNode.of({"member-id": "m-folder", "data-path": str(members / "m-folder"),
+                            "epsilon": 1.0}, node_id=1)  # fmt: skip
+    single = MemberNode.of({"member-id": "m-file", "data-path": str(members / "m-file.csv"),
+                            "epsilon": 1.0}, node_id=2)  # fmt: skip
+    # Assert
+    assert folder.home == members / "m-folder" / ".consortium"
+    assert single.home == members / ".consortium" / "m-file"
+    assert member_state_dir(members / "m-file.csv", member="m-file", state_dir=tmp_path / "s") == (
+        tmp_path / "s" / "m-file"
+    )
+    single.home.mkdir(parents=True)
+    assert set(discover_members(members, "eta")) == {"m-file"}  # .consortium is never a member
