@@ -16,11 +16,12 @@ from typing import Annotated
 
 import typer
 
+from consortium.audit import audit_database
 from consortium.cli import models as models_cli
 from consortium.cli.errors import reported_errors
 from consortium.config import load_settings
 from consortium.data import validate_file
-from consortium.ledger.audit import export_ledger, verify_database
+from consortium.ledger.audit import export_ledger
 from consortium.ledger.store import publish_checkpoint
 from consortium.privacy.state import member_state_dir
 from consortium.synth import ConsortiumSummary, generate_consortium
@@ -54,7 +55,7 @@ def _verify(url: str, out: Path) -> Path:
 
         head = publish_checkpoint(session, signer=load_signer(coordinator_key))
     with factory.begin() as session:
-        report = verify_database(session)
+        report = audit_database(session).log
         export = out / "ledger-export.json"
         export_ledger(session, export)
     typer.echo(

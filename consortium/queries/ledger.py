@@ -25,8 +25,8 @@ import pandas as pd
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
+from consortium.audit import audit_database
 from consortium.errors import LedgerError, VerificationError
-from consortium.ledger.audit import verify_database
 from consortium.ledger.checkpoint import Checkpoint
 from consortium.ledger.models import EntryRow, KeyRow
 from consortium.ledger.store import latest_checkpoint, ledger_size, load_checkpoints
@@ -137,14 +137,15 @@ def ledger_overview(session: Session) -> LedgerOverview:
 
 
 def verification_status(session: Session, *, workers: int = 1) -> VerificationStatus:
-    """Verify the stored ledger (:func:`consortium.ledger.audit.verify_database`) as a value.
+    """Verify the stored ledger and replay its derived state, as a value.
 
-    A failure is returned, not raised: ``ok=False`` with the verifier's reason and the index of
-    the first failing entry.
+    :func:`consortium.audit.audit_database`: entries, signatures, roles, hashes and tree heads,
+    then balances, tallies and policy against the coordinator's tables. A failure is returned,
+    not raised: ``ok=False`` with the verifier's reason and the index of the first failing entry.
     """
     size = ledger_size(session)
     try:
-        report = verify_database(session, workers=workers)
+        report = audit_database(session, workers=workers).log
     except VerificationError as exc:
         logger.warning("ledger verification failed: %s", exc)
         return VerificationStatus(ok=False, size=size, error=str(exc), index=exc.index)
