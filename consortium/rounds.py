@@ -60,6 +60,10 @@ class RoundRecorder(Protocol):
         """Return the board's current cap on ε a member may spend in one round."""
         ...
 
+    def max_delta(self) -> float:
+        """Return the board's current largest δ a member may train at."""
+        ...
+
     def admitted(self, members: Iterable[str]) -> set[str]:
         """Return the subset of ``members`` that are active members (others are refused)."""
         ...

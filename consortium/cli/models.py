@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from consortium.cli.database import DbOption
 from consortium.cli.errors import reported_errors
 from consortium.config import Settings, load_settings
 from consortium.data import load_table
@@ -21,7 +22,6 @@ from consortium.errors import ModelError
 from consortium.models.progress import ProgressEvent
 
 logger = logging.getLogger(__name__)
-
 
 
 class ModelKindOption(StrEnum):
@@ -40,10 +40,22 @@ def _load(paths: list[Path], *, kind: str, purpose: str, labelled: bool) -> pd.D
 
     contract = family(kind).contract
     frames = [
-        load_table(p, contract=contract, purpose=purpose, labelled=labelled).frame
-        for p in paths
+        load_table(p, contract=contract, purpose=purpose, labelled=labelled).frame for p in paths
     ]
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _board_max_delta(db: str | None) -> float:
+    """Return the board's largest δ: from the policy in force in ``db``, else the default."""
+    from consortium.policy.model import ConsortiumPolicy
+
+    if db is None:
+        return ConsortiumPolicy().max_delta
+    from consortium.cli.database import open_database
+    from consortium.policy.store import current_policy
+
+    with open_database(db).begin() as session:
+        return current_policy(session).max_delta
 
 
 def train(
@@ -63,8 +75,13 @@ def train(
         Path | None, typer.Option("--home", help="Member state dir (privacy accountant).")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    db: DbOption = None,
 ) -> None:
-    """Train a model on one member's files under its persistent privacy budget."""
+    """Train a model on one member's files under its persistent privacy budget.
+
+    δ may not exceed the board's ``max_delta``: the policy in force in ``--db`` when given,
+    else the policy's default.
+    """
     from consortium.models.families import family
     from consortium.models.store import save_model
     from consortium.privacy.training import train_local
@@ -73,6 +90,7 @@ def train(
     with reported_errors():
         settings = _settings(home)
         kind = model.value
+        max_delta = _board_max_delta(db)
         if math.isinf(epsilon):
             console.print("[yellow]ε = inf: training WITHOUT differential privacy[/yellow]")
         frame = _load(data, kind=kind, purpose=family(kind).training_purpose, labelled=True)
@@ -99,6 +117,7 @@ def train(
                 kind=kind,  # type: ignore[arg-type]
                 epsilon=epsilon,
                 delta=delta,
+                max_delta=max_delta,
                 home=settings.home,
                 interval_level=settings.interval_level,
                 tolerance_minutes=settings.on_time_tolerance_minutes,

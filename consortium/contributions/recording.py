@@ -63,6 +63,11 @@ class LedgerRecorder:
         with self._factory.begin() as session:
             return float(current_policy(session).max_epsilon_per_round)
 
+    def max_delta(self) -> float:
+        """Return the board's current largest δ a member may train at."""
+        with self._factory.begin() as session:
+            return float(current_policy(session).max_delta)
+
     def contribution_rule(self) -> str:
         """Return the board's current contribution rule."""
         with self._factory.begin() as session:

@@ -266,9 +266,13 @@ class Instruction:
     score_scale: float = 1.0
     min_members: int = MIN_MEMBERS
     """The fewest contributing members the member accepts in a secure sum (never below 3)."""
+    max_delta: float | None = None
+    """The board's largest δ; the member refuses to train at a δ above it (``None``: not sent)."""
 
     def __post_init__(self) -> None:
         family(self.model)
+        if self.max_delta is not None and not 0 < self.max_delta < 1:
+            raise ConfigError("max-delta", "must be in (0, 1)")
         if self.server_round < 0 or self.rounds < 1 or self.local_epochs < 1:
             raise ConfigError("round", "round >= 0, rounds >= 1 and local-epochs >= 1 required")
         if not self.max_epsilon_per_round > 0:
@@ -303,6 +307,8 @@ class Instruction:
             out["calibration"] = json.dumps(dict(self.calibration))
         if math.isfinite(self.max_epsilon_per_round):
             out["max-epsilon-per-round"] = self.max_epsilon_per_round
+        if self.max_delta is not None:
+            out["max-delta"] = self.max_delta
         if self.update_clipping_range is not None:
             out["update-clipping-range"] = self.update_clipping_range
         if self.score is not None:
@@ -365,6 +371,7 @@ class Instruction:
                 score=score,
                 score_scale=float(config.get("score-scale", 1.0)),
                 min_members=int(config.get("min-members", MIN_MEMBERS)),
+                max_delta=float(config["max-delta"]) if "max-delta" in config else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ConfigError):

@@ -42,6 +42,7 @@ from consortium.privacy.ledger import PrivacyLedger
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class TrainedModel:
     """What :func:`train_local` produced: the model, its card and the time split it used."""
@@ -53,16 +54,41 @@ class TrainedModel:
 
 
 def requested_budget(
-    epsilon: float, delta: float | None, *, ledger: PrivacyLedger, n_rows: int
+    epsilon: float,
+    delta: float | None,
+    *,
+    ledger: PrivacyLedger,
+    n_rows: int,
+    max_delta: float | None = None,
 ) -> PrivacyBudget:
-    """Build the run's budget; δ defaults to the ledger's, else ``min(1e-5, 1/(10 n))``.
+    """Build the run's budget; δ defaults to the ledger's, else ``min(1e-5, 1/(10 n), max_delta)``.
+
+    Parameters
+    ----------
+    epsilon, delta
+        The member's own budget (``delta``: ``None`` lets the ledger or the default choose).
+    ledger
+        The member's accountant (its δ, once recorded, is the only one it adds ε at).
+    n_rows
+        Training rows (δ must stay below ``1/n``).
+    max_delta
+        The board's largest δ (:attr:`~consortium.policy.model.ConsortiumPolicy.max_delta`);
+        ``None``: no board rule given.
 
     Raises
     ------
     ConfigError
-        ``epsilon``/``delta`` out of range, δ ≥ 1/n, or δ different from the ledger's.
+        ``epsilon``/``delta`` out of range, δ ≥ 1/n, δ different from the ledger's, or δ above
+        the board's ``max_delta`` (the member refuses to train rather than weaken δ).
     """
-    resolved = ledger.resolve_delta(delta, fallback=default_delta(n_rows))
+    fallback = default_delta(n_rows)
+    if max_delta is not None:
+        fallback = min(fallback, max_delta)
+    resolved = ledger.resolve_delta(delta, fallback=fallback)
+    if max_delta is not None and resolved > max_delta:
+        raise ConfigError(
+            "delta", f"δ={resolved:g} is above the board's max_delta={max_delta:g}; refused"
+        )
     budget = PrivacyBudget(epsilon=epsilon, delta=resolved)
     budget.check_rows(n_rows)
     return budget
@@ -75,6 +101,7 @@ def train_local(
     epsilon: float,
     home: Path,
     delta: float | None = None,
+    max_delta: float | None = None,
     interval_level: float = 0.8,
     tolerance_minutes: int = 15,
     horizon_days: int = 7,
@@ -100,6 +127,8 @@ def train_local(
     epsilon, delta
         The member's *total* budget for this model (summed over every run); ``math.inf``
         trains without privacy and makes the ledger's ε infinite for good.
+    max_delta
+        The board's largest δ: a δ above it is refused (``ConfigError`` naming ``delta``).
     home
         Member-local state directory; the accountant lives in ``home/privacy``.
     interval_level, tolerance_minutes, horizon_days
@@ -144,7 +173,9 @@ def train_local(
     split = time_split(frame, time_column=fam.time_column)
     device = device or pick_device()
     with PrivacyLedger.locked(home, kind) as ledger:
-        budget = requested_budget(epsilon, delta, ledger=ledger, n_rows=len(split.train))
+        budget = requested_budget(
+            epsilon, delta, ledger=ledger, n_rows=len(split.train), max_delta=max_delta
+        )
         engine = DPEngine(
             ledger=ledger,
             budget=budget,

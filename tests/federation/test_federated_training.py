@@ -667,6 +667,9 @@ class BoardRecorder:
     def max_epsilon_per_round(self) -> float:
         return self.cap
 
+    def max_delta(self) -> float:
+        return 1e-5
+
     def admitted(self, members: Iterable[str]) -> set[str]:
         self.asked = sorted(members)
         return {m for m in self.asked if m not in self.removed}

@@ -27,6 +27,7 @@ from consortium.federation.records import ArraySpec
 from consortium.federation.secagg import run_fedavg_round
 from consortium.federation.strategy import RoundOutcome
 from consortium.models.family import AnyModel
+from consortium.policy.model import ConsortiumPolicy
 from consortium.rounds import RoundReport
 
 __all__ = ["RoundResult", "train_round"]
@@ -51,6 +52,13 @@ def _board_cap(session: Session) -> float:
     return cap
 
 
+def _board_delta(session: Session) -> float:
+    """Return the board's max δ: from the policy in force, else the policy's default."""
+    if session.recorder is not None:
+        return session.recorder.max_delta()
+    return ConsortiumPolicy().max_delta
+
+
 def _scored(session: Session) -> bool:
     return session.run.score_contributions or (
         session.recorder is not None and session.recorder.contribution_rule() == "leave-one-out"
@@ -67,6 +75,7 @@ def round_instruction(session: Session, rnd: int, stats: object) -> Instruction:
         server_round=rnd,
         stats=stats,
         max_epsilon_per_round=_board_cap(session),
+        max_delta=_board_delta(session),
         update_clipping_range=reach,
         score=score,
         score_scale=score.scale(reach) if score is not None else 1.0,

@@ -132,6 +132,7 @@ def train_round(
             kind=fam.kind,
             epsilon=cap,  # the most ε the accountant may hold after this round
             delta=node.delta,
+            max_delta=ins.max_delta,  # the board's: a larger δ is refused
             home=node.home,
             member=node.member,
             config=TrainConfig(
@@ -194,7 +195,8 @@ def _release(  # noqa: PLR0913
         return None
     sigma = ins.score.noise_multiplier
     with PrivacyLedger.locked(node.home, fam.kind) as ledger:
-        budget = requested_budget(node.budget, node.delta, ledger=ledger, n_rows=len(train))
+        budget = requested_budget(node.budget, node.delta, ledger=ledger, n_rows=len(train),
+                                  max_delta=ins.max_delta)  # fmt: skip
         if not record_release(ledger, noise_multiplier=sigma, delta=budget.delta, cap=cap):
             logger.warning("%s: no ε left for the validation gradient", node.member)
             return None
