@@ -40,6 +40,9 @@ class RoundReport:
     gains: dict[str, float] = field(default_factory=dict)
     """First-order leave-one-out gains (validation-loss units)."""
     scoring_seconds: float = 0.0
+    run_id: str = ""
+    """The federation run the round belongs to: rounds and their points are keyed by it, so a
+    second run of the same model is recorded apart and a resumed run records each round once."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,11 @@ class RoundRecorder(Protocol):
         ...
 
     def record_round(self, report: RoundReport) -> None:
-        """Record a completed or failed round (and mint contribution points)."""
+        """Record a completed or failed round (and mint contribution points).
+
+        Idempotent per run and round: a round of ``report.run_id`` already recorded is not
+        recorded (nor minted) again, so a resumed run may hand over every checkpointed round.
+        """
         ...
 
     def contribution_rule(self) -> str:

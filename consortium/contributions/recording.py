@@ -1,11 +1,12 @@
 """Contribution recording: the coordinator's ``RoundRecorder`` writes rounds and mints points.
 
-After every round the coordinator writes one ledger entry -- ``round-completed`` (model, round,
-model version, status ``ok``/``degraded``, the members in the aggregate, per participant the
-examples it reported, its ε spent and whether it sat out, the contribution rule in force and,
-for scored rounds, each member's integer leave-one-out quality score) or ``round-failed``
-(model, round, code) -- and, in the same transaction, mints the round's contribution points
-under the board's current rule (:func:`~consortium.points.awards.contribution_awards`). A
+After every round the coordinator writes one ledger entry -- ``round-completed`` (model, run
+id, round, model version, status ``ok``/``degraded``, the members in the aggregate, per
+participant the examples it reported, its ε spent and whether it sat out, the contribution rule
+in force and, for scored rounds, each member's integer leave-one-out quality score) or
+``round-failed`` (model, run id, round, code) -- and, in the same transaction, mints the
+round's contribution points under the board's current rule
+(:func:`~consortium.points.awards.contribution_awards`). A
 ``round-completed`` entry is written with its round-index row
 (:func:`~consortium.points.rounds.append_round_completed`), so the round that produced a model
 version is found by an index. Under
@@ -14,6 +15,11 @@ version is found by an index. Under
 or failed the consistency check mints nothing. Members that sat out, dropped or were rejected
 earn nothing. Before each round it reads the board's ε cap per round and contribution rule, and
 before the run which members are active: a removed member's node is refused.
+
+Rounds and mints are keyed by the federation's run id, so a second run of the same model on the
+same database records and mints its own rounds, and recording is idempotent per run and round:
+a resumed run hands over every round its checkpoints hold and only the ones a crash kept from
+the ledger are written (:func:`~consortium.points.rounds.recorded_rounds`), each exactly once.
 
 It implements :class:`consortium.rounds.RoundRecorder` with SQLAlchemy sessions and imports no
 Flower: the federation's ServerApp is handed one.
@@ -33,7 +39,7 @@ from consortium.ledger.store import append_entry
 from consortium.membership.store import active_members
 from consortium.points.awards import contribution_awards
 from consortium.points.minting import mint_contributions
-from consortium.points.rounds import append_round_completed
+from consortium.points.rounds import RecordedRounds, append_round_completed, recorded_rounds
 from consortium.policy.store import current_policy
 from consortium.rounds import RoundReport
 
@@ -83,9 +89,27 @@ class LedgerRecorder:
             logger.warning("refused (not active members): %s", ", ".join(refused))
         return wanted & active
 
-    def record_round(self, report: RoundReport) -> None:
-        """Write the round's ledger entry and mint its contribution points, atomically."""
+    def recorded_rounds(self, model: str, run_id: str) -> RecordedRounds:
+        """Return which rounds of run ``run_id`` of ``model`` the ledger already records."""
         with self._factory.begin() as session:
+            return recorded_rounds(session, model=model, run_id=run_id)
+
+    def record_round(self, report: RoundReport) -> None:
+        """Write the round's ledger entry and mint its contribution points, atomically.
+
+        Idempotent per run and round: a completed round of ``report.run_id`` that the ledger
+        already holds is not written or minted again, nor a failed round already recorded (a
+        resumed run hands over every checkpointed round; only the missing ones are written).
+        """
+        with self._factory.begin() as session:
+            done = recorded_rounds(session, model=report.model, run_id=report.run_id)
+            if report.server_round in done.completed or (
+                report.status == "failed" and report.server_round in done.failed
+            ):
+                logger.info(
+                    "round %d of run %s already recorded", report.server_round, report.run_id
+                )
+                return
             if report.status == "failed":
                 append_entry(
                     session,
@@ -95,6 +119,7 @@ class LedgerRecorder:
                         "round": report.server_round,
                         "code": report.code or "failed",
                         "members_total": report.members_total,
+                        **_run_of(report),
                     },
                     signer=self._coordinator,
                 )
@@ -132,11 +157,17 @@ class LedgerRecorder:
                     "model": report.model,
                     "round": report.server_round,
                     "model_version": version,
+                    **_run_of(report),
                 },
                 signer=self._coordinator,
             )
         self.minted[(report.model, report.server_round)] = awards
         logger.info("round %d recorded; minted %s", report.server_round, awards)
+
+
+def _run_of(report: RoundReport) -> dict[str, object]:
+    """Return ``{"run": id}`` for a round of a run with an id (entries before run ids have none)."""
+    return {"run": report.run_id} if report.run_id else {}
 
 
 def _round_payload(report: RoundReport, version: str, *, rule: str) -> dict[str, object]:
@@ -162,6 +193,7 @@ def _round_payload(report: RoundReport, version: str, *, rule: str) -> dict[str,
         "participants": participants,
         "failures": len(report.failures),
         "contribution_rule": rule,
+        **_run_of(report),
     }
     if report.scoring is not None:
         payload["scoring"] = report.scoring

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
@@ -45,6 +46,7 @@ from consortium.models.family import ModelKind, ModelSettings
 __all__ = [
     "MEMBER_ONLY_KEYS",
     "MIN_MEMBERS",
+    "RUN_ID",
     "Instruction",
     "RunConfig",
     "ScoreSettings",
@@ -59,6 +61,9 @@ T = TypeVar("T")
 
 MEMBER_ONLY_KEYS: tuple[str, ...] = ("epsilon", "delta")
 """Keys only a member's own node config sets (its budget); a run config naming one is refused."""
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A run id: letters, digits, ``.``, ``_``, ``-``; at most 64 characters."""
 
 MIN_MEMBERS = 3
 """Floor of ``min-members``: with two contributors the sum and one's own reveal the other's."""
@@ -133,6 +138,9 @@ class RunConfig:
     score_max_rows: int = 1_000_000
     min_members: int = MIN_MEMBERS
     """The consortium's minimum of contributing members per aggregate (never below 3)."""
+    run_id: str = ""
+    """Rounds and mints are keyed by it. ``""``: a fresh id for a new run; a resumed run takes
+    the id its checkpoints hold (a different one given here is refused)."""
 
     def __post_init__(self) -> None:
         if self.model not in MODEL_KINDS:
@@ -146,6 +154,7 @@ class RunConfig:
             "update-clipping-range": 0 < self.update_clipping_range < math.inf,
             "max-weight": self.max_weight > 0,
             "min-members": self.min_members >= MIN_MEMBERS,
+            "run-id": self.run_id == "" or RUN_ID.fullmatch(self.run_id) is not None,
         }
         for name, ok in checks.items():
             if not ok:
@@ -236,6 +245,8 @@ def _coerce(name: str, default: Any, value: Any) -> Any:
         return int(value)
     if isinstance(default, float):
         return float(value)
+    if isinstance(default, str):
+        return str(value)
     return value
 
 

@@ -1,7 +1,7 @@
 """Minting: contribution points created for a federated round, by the coordinator only.
 
 :func:`mint` is the only way points are created for work: one ``points-minted`` entry per member
-and round, paid at most once per model and round (the ``points_contributions`` row is the
+and round, paid at most once per model, run and round (the ``points_contributions`` row is the
 guard), with the amount the board's rule computed (:mod:`consortium.points.awards`).
 :func:`mint_contributions` mints one round's awards. Both move points through
 :func:`consortium.points.posting.post` and never commit.
@@ -23,7 +23,7 @@ from consortium.ledger.keyring import Role
 from consortium.ledger.kinds import EntryKind
 from consortium.ledger.signing import Signer
 from consortium.points.accounts import MINT_REASONS, MINT_SOURCE, account_kind, check_amount
-from consortium.points.models import ContributionRow
+from consortium.points.models import RUN_ID_LENGTH, ContributionRow
 from consortium.points.posting import Conflict, post
 
 __all__ = ["mint", "mint_contributions"]
@@ -55,8 +55,10 @@ def mint(
     reason
         ``contribution`` (the only reason points may be created).
     refs
-        ``{"model": ..., "round": ..., "model_version": ...}``: which round earned them. A member
-        is paid at most once per model and round.
+        ``{"model": ..., "round": ..., "model_version": ..., "run": ...}``: which round of which
+        federation run earned them (``run`` optional, default ``""``). A member is paid at most
+        once per model, run and round, so a second run of the same model earns its own points
+        and a re-recorded round none.
     signer
         A coordinator key.
     moment
@@ -95,21 +97,26 @@ def mint(
         )  # fmt: skip
     if account_kind(account) != "member":
         raise PointsError(account, code="bad-account", reason="contribution points go to members")
-    model, round_ = refs.get("model"), refs.get("round")
+    model, round_, run = refs.get("model"), refs.get("round"), refs.get("run", "")
     if not isinstance(model, str) or not model or len(model) > 128:
         raise PointsError("refs.model", code="bad-refs", reason="refs need the model's id")
     if isinstance(round_, bool) or not isinstance(round_, int) or round_ < 0:
         raise PointsError("refs.round", code="bad-refs", reason="refs need the round (int >= 0)")
+    if not isinstance(run, str) or len(run) > RUN_ID_LENGTH:
+        raise PointsError("refs.run", code="bad-refs", reason="refs.run is the run id (str)")
     require_role(session, signer.key_id, Role.COORDINATOR, action="mint points", error=PointsError)
     already = session.execute(
         select(_contributions.seq).where(
             _contributions.model == model,
+            _contributions.run_id == run,
             _contributions.round == round_,
             _contributions.account == account,
         )
     ).first()
     conflict = Conflict(
-        account, "already-minted", f"contribution points for {model} round {round_} already minted"
+        account,
+        "already-minted",
+        f"contribution points for {model} round {round_} {_of_run(run)}already minted",
     )
     if already is not None:
         raise PointsError(conflict.subject, code=conflict.code, reason=conflict.reason)
@@ -117,7 +124,7 @@ def mint(
     def contribution_row(seq: int) -> None:
         session.execute(
             insert(ContributionRow).values(
-                seq=seq, account=account, model=model, round=round_, amount=amount
+                seq=seq, account=account, model=model, round=round_, amount=amount, run_id=run
             )
         )
 
@@ -133,6 +140,10 @@ def mint(
     )
     logger.info("minted %d points to %s for %s round %d", amount, account, model, round_)
     return entry
+
+
+def _of_run(run: str) -> str:
+    return f"of run {run} " if run else ""
 
 
 def mint_contributions(

@@ -5,7 +5,9 @@ keeps non-negative. ``points_journal`` holds the lines of every movement, each t
 entry that records it (foreign key on ``ledger_entries.seq``); the lines of one entry sum to zero
 because minting draws on the ``mint`` source and redeeming pays into the ``burn`` sink, which
 exist only as journal lines. ``points_rounds`` indexes the ``round-completed`` entries by model,
-round and model version, which is how a paid query finds the round that produced its model.
+run, round and model version, which is how a paid query finds the round that produced its model
+and how a resumed run finds which of its rounds are recorded. Contributions are paid at most once
+per model, run, round and account.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from consortium.ledger import models as _ledger_models  # noqa: F401  (ledger_en
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
 ACCOUNT_LENGTH = 80
+RUN_ID_LENGTH = 64
 
 
 class AccountRow(Base):
@@ -67,9 +70,11 @@ class ContributionRow(Base):
     model: Mapped[str] = mapped_column(String(128))
     round_number: Mapped[int] = mapped_column("round", Integer)
     amount: Mapped[int] = mapped_column(BigInteger)
+    run_id: Mapped[str] = mapped_column(String(RUN_ID_LENGTH), default="")
+    """The federation run that earned them (``""``: minted outside a run, or before run ids)."""
 
     __table_args__ = (
-        Index("ux_points_contributions_once", "model", "round", "account", unique=True),
+        Index("ux_points_contributions_once", "model", "run_id", "round", "account", unique=True),
         CheckConstraint("amount > 0", name="ck_points_contributions_amount"),
         CheckConstraint("round >= 0", name="ck_points_contributions_round"),
     )
@@ -121,10 +126,13 @@ class RoundRow(Base):
     model: Mapped[str] = mapped_column(String(128))
     round_number: Mapped[int] = mapped_column("round", Integer)
     model_version: Mapped[str | None] = mapped_column(String(128))
+    run_id: Mapped[str] = mapped_column(String(RUN_ID_LENGTH), default="")
+    """The federation run the round belongs to (``""``: written before run ids)."""
 
     __table_args__ = (
         Index("ix_points_rounds_version", "model", "model_version"),
         Index("ix_points_rounds_round", "model", "round"),
+        Index("ix_points_rounds_run", "model", "run_id", "round"),
         CheckConstraint("round >= 0", name="ck_points_rounds_round"),
     )
 

@@ -4,12 +4,14 @@ A round's ledger entry is signed JSON; finding "the round that produced model ve
 searching that text (a ``LIKE`` over every payload) is slow and matches on spelling. So the
 ``round-completed`` entry is written only by :func:`append_round_completed`, which adds one
 ``points_rounds`` row (:class:`~consortium.points.models.RoundRow`: model, round, model version,
-entry seq) in the same savepoint, and readers use its indexes:
+run id, entry seq) in the same savepoint, and readers use its indexes:
 
 * :func:`round_of_version`: the round whose entry produced a model version (paid-query splits,
   :mod:`consortium.forecasts.pricing`);
 * :func:`latest_rounds`: per model, the highest round completed so far (a new member's
-  :attr:`~consortium.membership.models.MemberRecord.joined_round`).
+  :attr:`~consortium.membership.models.MemberRecord.joined_round`);
+* :func:`recorded_rounds`: which rounds of one federation run are recorded (a resumed run
+  records the rest, each exactly once).
 
 The table is created by ``create_all()`` with the others. :func:`index_rounds` fills it from the
 entries of a database written before it existed (idempotent). Nothing here commits.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -32,9 +35,16 @@ from consortium.ledger.kinds import EntryKind
 from consortium.ledger.models import EntryRow
 from consortium.ledger.signing import Signer
 from consortium.ledger.store import append_entry
-from consortium.points.models import RoundRow
+from consortium.points.models import RUN_ID_LENGTH, RoundRow
 
-__all__ = ["append_round_completed", "index_rounds", "latest_rounds", "round_of_version"]
+__all__ = [
+    "RecordedRounds",
+    "append_round_completed",
+    "index_rounds",
+    "latest_rounds",
+    "recorded_rounds",
+    "round_of_version",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +64,12 @@ def _index_values(payload: Mapping[str, object]) -> dict[str, object] | None:
         return None
     if isinstance(round_, bool) or not isinstance(round_, int) or round_ < 0:
         return None
+    run = payload.get("run", "")
     return {
         "model": model,
         "round": round_,
         "model_version": version if isinstance(version, str) else None,
+        "run_id": run if isinstance(run, str) and len(run) <= RUN_ID_LENGTH else "",
     }
 
 
@@ -76,7 +88,8 @@ def append_round_completed(
         The caller's session (the coordinator's recorder mints the round's points in it too).
     payload
         The entry's payload; it must name ``model`` (str) and ``round`` (int >= 0), and names
-        ``model_version`` (str) when the round produced one.
+        ``model_version`` (str) when the round produced one and ``run`` (the run id) when a
+        federation run wrote it.
     signer
         The coordinator key.
     moment
@@ -138,6 +151,53 @@ def latest_rounds(session: Session) -> dict[str, int]:
         .order_by(_rounds.model)
     )
     return {model: int(number) for model, number in rows}
+
+
+@dataclass(frozen=True)
+class RecordedRounds:
+    """Which rounds of one run of one model the ledger holds an entry for."""
+
+    completed: frozenset[int]
+    """Rounds with a ``round-completed`` entry (their points were minted with it)."""
+    failed: frozenset[int]
+    """Rounds with a ``round-failed`` entry."""
+
+
+def recorded_rounds(session: Session, *, model: str, run_id: str) -> RecordedRounds:
+    """Return which rounds of run ``run_id`` of ``model`` are recorded in the ledger.
+
+    Completed rounds come from the round index; failed rounds (few, and not indexed) from the
+    ``round-failed`` entries' payloads. A resumed run asks this to record every completed round
+    exactly once (:class:`consortium.contributions.recording.LedgerRecorder`).
+
+    Examples
+    --------
+    >>> from consortium.db import create_schema, make_engine, make_session_factory
+    >>> from consortium.identity.registry import bootstrap_coordinator
+    >>> engine = make_engine("sqlite://"); create_schema(engine)
+    >>> coordinator = Signer.generate()
+    >>> with make_session_factory(engine).begin() as s:
+    ...     _ = bootstrap_coordinator(s, coordinator=coordinator)
+    ...     _ = append_round_completed(s, signer=coordinator,
+    ...             payload={"model": "eta", "round": 1, "run": "r-1"})
+    ...     sorted(recorded_rounds(s, model="eta", run_id="r-1").completed)
+    [1]
+    """
+    completed = session.execute(
+        select(_rounds.round).where(_rounds.model == model, _rounds.run_id == run_id)
+    ).scalars()
+    failed: set[int] = set()
+    texts = session.execute(
+        select(_entries.payload).where(_entries.kind == EntryKind.ROUND_FAILED)
+    ).scalars()
+    for text in texts:
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("model") != model:
+            continue
+        round_ = data.get("round")
+        if data.get("run", "") == run_id and isinstance(round_, int):
+            failed.add(round_)
+    return RecordedRounds(frozenset(int(r) for r in completed), frozenset(failed))
 
 
 def index_rounds(session: Session) -> int:

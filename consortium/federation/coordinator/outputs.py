@@ -74,6 +74,7 @@ def save_checkpoint(  # noqa: PLR0913
         list(arrays),
         {
             "model": run.model,
+            "run_id": run.run_id,
             "stats": family(run.model).stats_to_dict(stats),
             "lanes": np.asarray(catalog).tolist() if catalog is not None else None,
             "reports": [asdict(r) for r in reports],
