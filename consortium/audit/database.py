@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from consortium.audit.state import check_derived_state
+from consortium.audit.state import check_derived_state, check_member_signers
 from consortium.ledger.checkpoint import Checkpoint
 from consortium.ledger.store import (
     load_checkpoints,
@@ -58,7 +58,8 @@ def audit_database(
     ------
     VerificationError
         For the first entry or tree head that fails (a signer whose role may not write the
-        entry's kind included).
+        entry's kind, or a member key signing a vote, proposal or exit in another's name,
+        included).
     StateDrift
         At the first entry where the stored balances, journal, tallies, vote rows or policy
         versions disagree with the replay of the entries.
@@ -85,6 +86,7 @@ def audit_database(
         on_progress=on_progress,
         pinned_coordinator=pinned_coordinator,
     )
+    check_member_signers(entries)
     check_derived_state(session, entries)
     logger.info("derived state matches the replay of %d entries", len(entries))
     return AuditReport(log=report)

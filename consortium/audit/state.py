@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import DeclarativeBase, Session
 
-from consortium.errors import ConsortiumError, StateDrift
+from consortium.errors import ConsortiumError, StateDrift, VerificationError
 from consortium.governance.models import ProposalRow, VoteRow
 from consortium.governance.rules import Tally
 from consortium.governance.tallies import tallies_from_entries
@@ -33,7 +33,51 @@ from consortium.points.replay import journal_lines
 from consortium.policy.model import ConsortiumPolicy, policy_from_entries
 from consortium.policy.store import PolicyVersionRow
 
-__all__ = ["check_balances", "check_derived_state", "check_policy", "check_tallies"]
+__all__ = [
+    "check_balances",
+    "check_derived_state",
+    "check_member_signers",
+    "check_policy",
+    "check_tallies",
+]
+
+_MEMBER_FIELD: dict[str, str] = {
+    EntryKind.VOTE_CAST: "member",
+    EntryKind.PROPOSAL_CREATED: "proposer",
+    EntryKind.MEMBER_EXIT_REQUESTED: "member",
+}
+"""The kinds a member signs for itself, and the payload field naming that member."""
+
+
+def check_member_signers(entries: Sequence[Entry]) -> None:
+    """Check that each vote, proposal and exit request is signed by the key of the member it names.
+
+    The role table lets any member key sign a vote; this replay (from the ``member-admitted``
+    entries) makes sure it signed its own, so one member cannot vote or leave in another's name.
+
+    Raises
+    ------
+    VerificationError
+        At the first such entry signed by another key than the named member's admitted key.
+    """
+    keys: dict[str, str] = {}
+    for entry in entries:
+        if entry.kind == EntryKind.MEMBER_ADMITTED:
+            payload = entry.payload_object()
+            member, key_id = payload.get("member"), payload.get("key_id")
+            if isinstance(member, str) and isinstance(key_id, str):
+                keys[member] = key_id
+            continue
+        field = _MEMBER_FIELD.get(entry.kind)
+        if field is None:
+            continue
+        named = entry.payload_object().get(field)
+        if not isinstance(named, str) or keys.get(named) != entry.actor:
+            raise VerificationError(
+                f"a {entry.kind} entry for member {named!r} is signed by key "
+                f"{entry.actor[:16]}..., not by that member's admitted key",
+                index=entry.seq,
+            )
 
 
 def _has(session: Session, model: type[DeclarativeBase]) -> bool:

@@ -22,16 +22,26 @@ from typer.testing import CliRunner
 
 from consortium.audit import audit_database
 from consortium.cli.main import app
-from consortium.errors import VerificationError
+from consortium.errors import StateDrift, VerificationError
+from consortium.governance.models import ProposalRow, VoteRow
+from consortium.governance.rules import ProposalKind, Support
+from consortium.governance.store import cast_vote, create_proposal
 from consortium.identity.registry import register_key
 from consortium.ledger.entry import sign_entry
 from consortium.ledger.keyring import Role, registration_payload
 from consortium.ledger.kinds import EntryKind
 from consortium.ledger.models import HEAD_ROW_ID, EntryRow, HeadRow
 from consortium.ledger.signing import Signer
-from consortium.ledger.store import KeyProblem, SignerNotAllowed, append_entry, ledger_size
+from consortium.ledger.store import (
+    KeyProblem,
+    SignerNotAllowed,
+    append_entry,
+    ledger_size,
+    load_entries,
+)
 from consortium.points.models import AccountRow, JournalRow
 from consortium.points.store import balances, mint, supply
+from tests.governance.conftest import Board, board  # noqa: F401  (the fixture)
 
 Factory = sessionmaker[Session]
 runner = CliRunner()
@@ -49,12 +59,13 @@ def member(factory: Factory, coordinator: Signer) -> Signer:
     return key
 
 
-def _forge(factory: Factory, *, kind: str, payload: dict[str, object], signer: Signer) -> int:
+def _forge(factory: Factory, *, kind: str, payload: dict[str, object], signer: Signer,
+           moment: datetime | None = None) -> int:  # fmt: skip
     """Write a signed entry with SQL alone (no store check), as a database writer could."""
     with factory.begin() as s:
         seq = ledger_size(s)
-        entry = sign_entry(seq=seq, moment=datetime.now(UTC), kind=kind, payload=payload,
-                           signer=signer)  # fmt: skip
+        entry = sign_entry(seq=seq, moment=moment or datetime.now(UTC), kind=kind,
+                           payload=payload, signer=signer)  # fmt: skip
         s.execute(insert(EntryRow).values(
             seq=seq, time=entry.time, kind=kind, payload=entry.payload.decode("utf-8"),
             actor=entry.actor, signature=entry.signature, leaf_hash=entry.leaf_hash(),
@@ -123,3 +134,37 @@ def test_verify_names_a_coordinator_key_registered_by_a_member(
     # Assert
     assert result.exit_code != 0
     assert f"entry {seq}: a member key may not sign a key-registered entry" in result.output
+
+
+def test_verify_names_a_vote_a_member_signed_in_another_members_name(
+    board: Board,  # noqa: F811
+) -> None:
+    # Prepare: gamma votes honestly, then forges beta's vote with its own (member) key, with
+    # the vote row and the tally made to match, so the stored state alone looks consistent
+    with board.factory.begin() as s:
+        pid = create_proposal(
+            s, kind=ProposalKind.FEES, title="Fees", signer=board.keys["alpha"],
+            params={"lane_query_points": 12, "warehouse_query_points": 30}, clock=board.tick(0),
+        ).proposal_id  # fmt: skip
+    with board.factory.begin() as s:
+        honest = cast_vote(s, proposal_id=pid, support=Support.FOR, signer=board.keys["gamma"],
+                           clock=board.tick(61))  # fmt: skip
+        payload = load_entries(s, start=honest.seq, stop=honest.seq + 1)[0].payload_object()
+    payload.update(member="beta", power=300)
+    seq = _forge(board.factory, kind=EntryKind.VOTE_CAST, payload=payload,
+                 signer=board.keys["gamma"], moment=board.at(62))  # fmt: skip
+    with board.factory.begin() as s:
+        s.execute(insert(VoteRow).values(
+            proposal_id=pid, member="beta", voter_key_id=board.keys["gamma"].key_id,
+            support="for", power=300, snapshot_seq=honest.snapshot_seq, seq=seq,
+            cast_at=honest.cast_at.isoformat(), comment=None,
+        ))  # fmt: skip
+        s.execute(update(ProposalRow).where(ProposalRow.proposal_id == pid)
+                  .values(for_power=ProposalRow.for_power + 300))  # fmt: skip
+    # Execute
+    with pytest.raises(VerificationError) as caught, board.factory.begin() as s:
+        audit_database(s)
+    # Assert: a signer problem at the forged vote, not a drift of the stored state
+    assert caught.value.index == seq
+    assert not isinstance(caught.value, StateDrift)
+    assert "for member 'beta' is signed by key" in caught.value.reason
