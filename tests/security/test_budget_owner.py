@@ -40,6 +40,7 @@ from consortium.federation.records import state_dict_to_ndarrays
 from consortium.federation.runner import discover_members
 from consortium.federation.server_app import make_server_app
 from consortium.models.families import family
+from consortium.models.store import read_card
 from consortium.privacy.ledger import PrivacyLedger
 from consortium.privacy.state import member_state_dir
 from consortium.rounds import FederationEvent, RoundReport
@@ -204,6 +205,9 @@ def test_a_new_output_folder_does_not_reset_a_members_epsilon(
         total = sum(e for f, e in held.items() if member in f.parts)
         assert total <= budget + 1e-9, (member, total)
         assert total >= first.epsilon_spent[member]
+    assert result.exit_code == 0, result.output  # run 2 ran: its members found their budget spent
+    (second,) = read_card(tmp_path / "out2" / "model")["federation"]["round_reports"]
+    assert not second["examples"]  # nobody trained again: each one's budget was already spent
 
 
 def test_state_folder_lives_with_the_members_data_or_in_state_dir(tmp_path: Path) -> None:
