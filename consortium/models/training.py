@@ -8,17 +8,19 @@ non-privately, which is what the DP-vs-no-DP throughput ratio compares.
 Non-private training gets the regularisers DP-SGD's noise would otherwise stand in for: the
 batch gradient is clipped at the same norm ``max_grad_norm`` that bounds each DP step, and,
 given validation rows (later in time than the training rows), training stops once the
-validation loss has not improved for ``patience`` epochs and keeps the best epoch's weights
+validation loss has not improved for ``patience`` epochs, then trains again from the same start
+for the best number of epochs, its learning-rate schedule annealing there
 (:mod:`consortium.models.early_stopping`). A private run is left exactly as planned: its steps,
 noise and accounting do not depend on the validation rows.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import torch
@@ -183,8 +185,8 @@ def fit_module(
     on_progress
         Called after every step with a :class:`ProgressEvent`.
     validation
-        Rows later than ``data`` (same layout). Non-private runs stop early on their loss and
-        keep the best epoch; private runs ignore them.
+        Rows later than ``data`` (same layout). Non-private runs choose their number of epochs
+        on their loss (early stopping, then a refit); private runs ignore them.
 
     Returns
     -------
@@ -193,6 +195,7 @@ def fit_module(
     """
     torch.manual_seed(config.seed)
     module.to(device)
+    initial = copy.deepcopy(module.state_dict()) if validation is not None else None
     module.train()
     generator = torch.Generator().manual_seed(config.seed)
     batch_size = effective_batch_size(config.batch_size, len(data))
@@ -278,8 +281,21 @@ def fit_module(
     finally:
         if privatizer is not None:
             privatizer.close(completed=completed)
-    if keeper is not None:
-        keeper.restore()
+    if keeper is not None and initial is not None and 0 < keeper.best_epoch < config.epochs:
+        # Train again from the same start for the chosen number of epochs, so that the
+        # learning-rate schedule anneals where validation says to stop.
+        module.load_state_dict(initial)
+        refit = fit_module(
+            module, data, criterion=criterion, config=replace(config, epochs=keeper.best_epoch),
+            device=device, on_progress=on_progress,
+        )  # fmt: skip
+        return replace(
+            refit,
+            steps=steps + refit.steps,
+            seconds=time.perf_counter() - started,
+            samples=samples + refit.samples,
+            best_epoch=keeper.best_epoch,
+        )
     module.eval()
     best = keeper.best_epoch if keeper is not None else None
     return _result(steps, epoch, loss_value, started, samples, epsilon, batch_size, best)
