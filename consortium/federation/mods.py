@@ -25,9 +25,9 @@ neighbours it exchanged keys with, and the active/dead lists the unmask request 
   member itself as dropped, that omits it from the active list, or that repeats or names
   unknown ids.
 
-What this does not cover: neighbours are the public keys the coordinator forwarded, so a
-coordinator that invents members (keys it controls) can make up the count; binding each key to
-a member's ledger identity closes that and is not done here.
+Neighbours are the public keys the coordinator forwarded, so a coordinator that invents members
+(keys it controls) could make up the count: a member that lists the members it trusts
+(:mod:`.key_binding`) accepts only keys signed by distinct trusted members.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from flwr.compat.common import recorddict_compat as compat
 
 from consortium.errors import ConfigError, UpdateRejected
 from consortium.federation.instructions import MIN_MEMBERS, min_members_of
+from consortium.federation.key_binding import check_bindings, sign_own_keys
 from consortium.federation.member.node import PLAIN_ALLOWED_KEY, member_label
 from consortium.federation.records import check_ndarrays, specs_of_ndarrays
 
@@ -80,7 +81,11 @@ def masked_updates_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable
         return secaggplus_mod(msg, ctxt, call_next)
     if _is_masked(msg):
         check_secagg_stage(msg, ctxt)
-        return secaggplus_mod(msg, ctxt, _contributing(call_next))
+        stage = msg.content.config_records[RECORD_KEY_CONFIGS].get(Key.STAGE)  # Flower pops it
+        reply = secaggplus_mod(msg, ctxt, _contributing(call_next))
+        if stage == Stage.SETUP:
+            sign_own_keys(msg, reply, ctxt)  # bind its SecAgg+ keys to its member key
+        return reply
     if str(ctxt.node_config.get(PLAIN_ALLOWED_KEY, "false")).lower() != "true":
         member = member_label(ctxt.node_config, ctxt.node_id)
         raise UpdateRejected(
@@ -148,6 +153,8 @@ def check_secagg_stage(msg: Message, ctxt: Context) -> None:
                 f"only {alive} members (itself included) are left in the round; "
                 f"the consortium's minimum is {minimum}",
             )
+    elif stage == Stage.SHARE_KEYS:
+        check_bindings(msg, ctxt)  # every key signed by a member it trusts
     elif stage == Stage.UNMASK:
         _check_unmask(configs, ctxt, me=msg.metadata.dst_node_id)
 

@@ -25,7 +25,10 @@ from consortium.federation.grids import DelegatingGrid
 from consortium.federation.instructions import MIN_MEMBERS
 from consortium.federation.records import ArraySpec, check_ndarrays
 
-__all__ = ["ScreeningGrid"]
+__all__ = ["SAT_OUT_CODE", "ScreeningGrid"]
+
+SAT_OUT_CODE = "[sat-out]"
+"""How a member's error reply says it left a round with nothing to contribute (:mod:`.mods`)."""
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class ScreeningGrid(DelegatingGrid):
         self._min_members = min_members
         self.too_few: int | None = None  # masked vectors received, when below the minimum
         self.masked_vectors: int | None = None  # accepted masked vectors, once that stage ran
+        self.sat_out: set[int] = set()  # members that left with nothing to contribute
         self._layout = layout
         self._label = label
         self.notes: list[str] = []
@@ -91,7 +95,9 @@ class ScreeningGrid(DelegatingGrid):
             if _secagg_stage(m) in (Stage.SETUP, Stage.SHARE_KEYS)
         }
         for reply in screened:
-            if reply.has_error():
+            if reply.has_error() and SAT_OUT_CODE in (reply.error.reason or ""):
+                self.sat_out.add(reply.metadata.src_node_id)  # said so: not a failure
+            elif reply.has_error():
                 node_id = reply.metadata.src_node_id
                 if node_id in key_stage:
                     self.missed_keys.add(node_id)

@@ -58,6 +58,7 @@ from numpy.typing import NDArray
 from consortium.errors import ConfigError, RoundFailed
 from consortium.federation.admission import AdmittedGrid
 from consortium.federation.instructions import MIN_MEMBERS
+from consortium.federation.key_binding import KeyBindingGrid
 from consortium.federation.records import ArraySpec
 from consortium.federation.screening import ScreeningGrid
 from consortium.federation.strategy import DeltaFedAvg, RoundOutcome
@@ -283,7 +284,8 @@ def run_fedavg_round(  # noqa: PLR0913
         )
     # A masked vector is [weight factor of shape (1,)] + one array per model array.
     masked_layout = {"(weight factor)": ArraySpec((1,), "")} | dict(expected)
-    screened = ScreeningGrid(grid, masked_layout, strategy.label, min_members=minimum)
+    bound = KeyBindingGrid(grid)  # forwards members' signatures of their SecAgg+ keys
+    screened = ScreeningGrid(bound, masked_layout, strategy.label, min_members=minimum)
     DefaultWorkflow(fit_workflow=fit_workflow)(screened, scratch)
     failures = tuple(dict.fromkeys([*screened.notes, *strategy.rejections]))
     if strategy.aggregated is None and screened.aborted:
@@ -313,6 +315,7 @@ def run_fedavg_round(  # noqa: PLR0913
             min_members=minimum,
         )
         return replace(outcome, failures=tuple(dict.fromkeys([*failures, *outcome.failures])))
+    sat_out = tuple(sorted(strategy.label(node) for node in screened.sat_out))
     if strategy.aggregated is None and (screened.too_few is not None or strategy.too_few):
         got = screened.too_few if screened.too_few is not None else strategy.too_few
         raise RoundFailed(
@@ -320,7 +323,7 @@ def run_fedavg_round(  # noqa: PLR0913
             code="too-few-members",
             reason=f"only {got} members contributed, the consortium's minimum is {minimum}: "
             "nothing was aggregated",
-            failures=failures,
+            failures=(*failures, *(f"member {m} sat out" for m in sat_out)),
         )
     if strategy.aggregated is None:
         if plan is not None and not strategy.aggregate_called:
@@ -348,4 +351,5 @@ def run_fedavg_round(  # noqa: PLR0913
         member_metrics=strategy.member_metrics,
         member_nodes=strategy.member_nodes,
         update=tuple(strategy.average_update),
+        sat_out=sat_out,
     )

@@ -66,6 +66,8 @@ class RoundOutcome:
     member_metrics: Mapping[str, Mapping[str, Scalar]] = field(default_factory=dict)
     member_nodes: Mapping[str, int] = field(default_factory=dict)
     update: tuple[NDArray[np.float64], ...] = ()
+    sat_out: tuple[str, ...] = ()
+    """Members that had nothing to contribute and left before the masked stage (secure path)."""
 
 
 class DeltaFedAvg(FedAvg):

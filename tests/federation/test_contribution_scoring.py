@@ -197,7 +197,10 @@ def test_coordinator_never_holds_an_update_only_one_number_per_member(
     scored_run: ScoredRun,
 ) -> None:
     grid = scored_run.grid
-    assert not any(m.has_error() for m in grid.received)
+    errors = [m.error.reason for m in grid.received if m.has_error()]
+    # aurora-air has nothing to contribute: it leaves each round's secure sum, saying so
+    assert all("aurora-air" in e and "[sat-out]" in e for e in errors), errors
+    assert [r.sat_out for r in scored_run.reports] == [("aurora-air",)] * 2
     trained = [m for m in CARRIERS if m != "aurora-air"]  # aurora-air's ε was too small to train
     for member in trained:  # its update (and, inside the masked vector, its gradient)
         update = last_update(grid, member)

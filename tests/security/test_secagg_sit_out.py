@@ -171,12 +171,12 @@ def test_a_deviating_coordinator_never_gets_the_lone_members_update(
     record = grid.context_of(LONE).state.array_records[LAST_UPDATE_KEY]
     update = [np.asarray(u) for u in record.to_numpy_ndarrays()]
     assert any(np.any(u) for u in update)
+    assert strategy.aggregated is None  # before the fix: the "aggregate" was rhine-road's update
+    assert strategy.average_update == []
+    assert liar.unmask_answers == 0  # no member released a share to unmask the lone vector
     sat_out = [m.error.reason for m in grid.received
                if m.has_error() and "sat-out" in m.error.reason]  # fmt: skip
     assert len(sat_out) == 3, sat_out
-    assert liar.unmask_answers == 0  # no member released a share to unmask the lone vector
-    assert strategy.aggregated is None
-    assert strategy.average_update == []
     assert not any(reveals(msg, update) for msg in grid.received)
     # ... and with no stored projection owed, unit-vector probes get nothing either (item 1).
     assert _probe(grid, LONE, 1) == 0

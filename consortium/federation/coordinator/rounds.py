@@ -164,7 +164,8 @@ def _report(
     scored: ScoredRound | None,
 ) -> RoundReport:
     metrics = outcome.member_metrics
-    sat_out = tuple(sorted(m for m, v in metrics.items() if int(v.get("sat_out", 0))))  # type: ignore[call-overload]
+    said = {m for m, v in metrics.items() if int(v.get("sat_out", 0))}  # type: ignore[call-overload]
+    sat_out = tuple(sorted(said | set(outcome.sat_out)))  # under SecAgg+ they leave the round
     trained = {m: v for m, v in metrics.items() if not int(v.get("sat_out", 0))}  # type: ignore[call-overload]
     weights = {m: int(v["num_examples"]) for m, v in trained.items()}  # type: ignore[call-overload]
     reported = {m: w for m, w in weights.items() if "loss" in trained[m]}
@@ -174,7 +175,7 @@ def _report(
         if total
         else None
     )
-    degraded = outcome.num_members < n or bool(outcome.failures)
+    degraded = outcome.num_members + len(outcome.sat_out) < n or bool(outcome.failures)
     return RoundReport(
         model=session.run.model,
         server_round=rnd,
