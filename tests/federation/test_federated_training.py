@@ -509,23 +509,23 @@ def _restore_after_round(grid: LocalGrid, *members: str) -> Callable[[Federation
 def test_member_dropping_mid_round_leaves_a_degraded_round_of_the_rest(
     members_dir: Path, tmp_path: Path
 ) -> None:
-    # Prepare: warsaw-dc answers the statistics sum and round 1's setup and share-keys stages,
-    # then goes silent before sending its masked update.
-    grid = make_grid(members_dir, "stock", tmp_path)
-    grid.drop("warsaw-dc", after=STATS_MESSAGES + 2)
+    # Prepare: aurora-air answers the statistics sum and round 1's setup and share-keys stages,
+    # then goes silent before sending its masked update (4 carriers: 3 stay, the minimum).
+    grid = make_grid(members_dir, "eta", tmp_path)
+    grid.drop("aurora-air", after=STATS_MESSAGES + 2)
     # Execute
-    fed = serve_on(grid, "stock", tmp_path, on_event=_restore_after_round(grid, "warsaw-dc"))
-    # Assert: the round completed with the other two (their masks removed) and says why.
+    fed = serve_on(grid, "eta", tmp_path, on_event=_restore_after_round(grid, "aurora-air"))
+    # Assert: the round completed with the other three (their masks removed) and says why.
     (report,) = fed.rounds()
-    assert (report.status, report.members_total, report.members_aggregated) == ("degraded", 3, 2)
-    assert set(report.examples) == {"duisburg-dc", "rotterdam-dc"}
+    assert (report.status, report.members_total, report.members_aggregated) == ("degraded", 4, 3)
+    assert set(report.examples) == set(CARRIERS) - {"aurora-air"}
     assert any(
-        "warsaw-dc did not answer" in f and "collect_masked_vectors" in f for f in report.failures
+        "aurora-air did not answer" in f and "collect_masked_vectors" in f for f in report.failures
     )
     assert report.model_version is not None
-    assert_aggregate_is_weighted_average(fed, 1, report, members=2)
+    assert_aggregate_is_weighted_average(fed, 1, report, members=3)
     assert_same_arrays(weights_of(tmp_path / "model"), fed.checkpoint(1))
-    assert set(fed.card["metrics_per_member"]) == set(WAREHOUSES)
+    assert set(fed.card["metrics_per_member"]) == set(CARRIERS)
 
 
 def test_too_many_dropouts_fail_the_round_and_keep_the_previous_model(
@@ -539,9 +539,11 @@ def test_too_many_dropouts_fail_the_round_and_keep_the_previous_model(
     fed = serve_on(
         grid, "stock", tmp_path, on_event=_restore_after_round(grid, "warsaw-dc", "duisburg-dc")
     )
-    # Assert: no new model; the model written is the initial one (round 0's checkpoint).
+    # Assert: no new model; the model written is the initial one (round 0's checkpoint). One
+    # masked vector is below the minimum of 3: the coordinator stops before unmasking anything.
     (report,) = fed.rounds()
-    assert (report.status, report.code, report.members_aggregated) == ("failed", "secagg-halted", 0)
+    got = (report.status, report.code, report.members_aggregated)
+    assert got == ("failed", "too-few-members", 0)
     assert report.model_version is None
     assert {m for m in ("warsaw-dc", "duisburg-dc") if any(m in f for f in report.failures)} == {
         "warsaw-dc",
@@ -602,18 +604,18 @@ def test_wrong_shaped_update_is_rejected_naming_the_member_and_the_round_goes_on
     members_dir: Path, tmp_path: Path
 ) -> None:
     # Prepare
-    grid = make_grid(members_dir, "stock", tmp_path, app=_corrupting_client_app("rotterdam-dc"))
+    grid = make_grid(members_dir, "eta", tmp_path, app=_corrupting_client_app("meridian-line"))
     # Execute
-    fed = serve_on(grid, "stock", tmp_path)
-    # Assert
+    fed = serve_on(grid, "eta", tmp_path)
+    # Assert: the three others (the minimum) make the round.
     (report,) = fed.rounds()
-    assert (report.status, report.members_aggregated) == ("degraded", 2)
-    (failure,) = [f for f in report.failures if "rotterdam-dc" in f]
+    assert (report.status, report.members_aggregated) == ("degraded", 3)
+    (failure,) = [f for f in report.failures if "meridian-line" in f]
     assert "rejected by the coordinator" in failure
     assert "shape-mismatch" in failure
     assert Checkpoints(tmp_path / "checkpoints").rounds() == [0, 1]
-    assert_aggregate_is_weighted_average(fed, 1, report, members=2)
-    assert set(fed.card["metrics_per_member"]) == set(WAREHOUSES)
+    assert_aggregate_is_weighted_average(fed, 1, report, members=3)
+    assert set(fed.card["metrics_per_member"]) == set(CARRIERS)
 
 
 # --- what the coordinator sees -----------------------------------------------------------------

@@ -48,8 +48,10 @@ from consortium.federation.member.training import LAST_UPDATE_KEY  # noqa: E402
 from consortium.federation.records import specs_of, state_dict_to_ndarrays  # noqa: E402
 from consortium.federation.server_app import make_server_app  # noqa: E402
 from consortium.federation.strategy import DeltaFedAvg  # noqa: E402
+from consortium.policy.store import change_policy  # noqa: E402
 from consortium.rounds import FederationEvent  # noqa: E402
 from consortium.synth import generate_consortium  # noqa: E402
+from tests.federation.test_contribution_scoring import make_board  # noqa: E402
 from tests.federation.test_federated_training import CARRIERS, nodes_of, reveals  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -185,16 +187,24 @@ def test_a_deviating_coordinator_never_gets_the_lone_members_update(
 def test_the_honest_coordinator_fails_a_round_with_fewer_contributors_than_the_minimum(
     members_dir: Path, tmp_path: Path
 ) -> None:
-    # Prepare
+    # Prepare: a coordinator database whose board admitted the four carriers.
+    board = make_board(tmp_path / "board.db")
+    with board.factory.begin() as s:
+        change_policy(s, changes={"contribution_rule": "examples"}, signer=board.coordinator)
     grid = _grid(members_dir, tmp_path, lone_only=True)
     events: list[FederationEvent] = []
     # Execute
-    serve(make_server_app(on_event=events.append), grid, run_config=_run_config(tmp_path))
+    serve(make_server_app(on_event=events.append, recorder=board.recorder()), grid,
+          run_config=_run_config(tmp_path))  # fmt: skip
     # Assert: the round is failed (never ok), with a clear code; no key share was asked for.
     (report,) = [e.report for e in events if e.stage == "round" and e.report is not None]
     assert report.status == "failed"
     assert report.code == "too-few-members"
     assert report.members_aggregated == 0
+    (failed,) = board.entries("round-failed")
+    assert failed["code"] == "too-few-members"
+    assert board.entries("round-completed") == []
+    assert board.entries("points-minted") == []  # nothing minted
     update = grid.context_of(LONE).state.array_records[LAST_UPDATE_KEY].to_numpy_ndarrays()
     assert not any(reveals(msg, [np.asarray(u) for u in update]) for msg in grid.received)
 

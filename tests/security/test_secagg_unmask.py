@@ -68,9 +68,10 @@ class OverlappingUnmaskGrid(DelegatingGrid):
     so that Flower's workflow finishes the round as if nothing happened.
     """
 
-    def __init__(self, inner: Grid, victim: int) -> None:
+    def __init__(self, inner: Grid, victim: int, *, self_dropped: bool = False) -> None:
         super().__init__(inner)
         self.victim = victim
+        self.self_dropped = self_dropped  # instead: list each member itself as dropped
         self.seed_shares: list[bytes] = []
         self.key_shares: list[bytes] = []
         self.unmask_answers = 0
@@ -86,7 +87,13 @@ class OverlappingUnmaskGrid(DelegatingGrid):
             if cfg.get(Key.STAGE) == Stage.UNMASK:
                 unmask = True
                 dead = list(cfg[Key.DEAD_NODE_ID_LIST])  # type: ignore[arg-type]
-                cfg[Key.DEAD_NODE_ID_LIST] = [*dead, self.victim]
+                if self.self_dropped:
+                    me = msg.metadata.dst_node_id
+                    active = list(cfg[Key.ACTIVE_NODE_ID_LIST])  # type: ignore[arg-type]
+                    cfg[Key.ACTIVE_NODE_ID_LIST] = [n for n in active if n != me]
+                    cfg[Key.DEAD_NODE_ID_LIST] = [*dead, me]
+                else:
+                    cfg[Key.DEAD_NODE_ID_LIST] = [*dead, self.victim]
         replies = list(self._inner.send_and_receive(sent, timeout=timeout))
         if unmask:
             for reply in replies:
@@ -148,10 +155,12 @@ def recover_victims_update(grid: LocalGrid, attack: OverlappingUnmaskGrid) -> li
     return [v * SETTINGS.quantization_range / q_ratio for v in values]
 
 
-def _attack(mods: list[Mod]) -> tuple[LocalGrid, OverlappingUnmaskGrid, dict[str, object]]:
+def _attack(
+    mods: list[Mod], *, self_dropped: bool = False
+) -> tuple[LocalGrid, OverlappingUnmaskGrid, dict[str, object]]:
     grid = LocalGrid(make_toy_client_app(secure=True, mods=mods), nodes=member_nodes(3),
                      record=True)  # fmt: skip
-    attack = OverlappingUnmaskGrid(grid, victim=grid.node_id_of(VICTIM))
+    attack = OverlappingUnmaskGrid(grid, grid.node_id_of(VICTIM), self_dropped=self_dropped)
     seen: dict[str, object] = {}
     app = ServerApp()
 
@@ -198,3 +207,14 @@ def test_members_refuse_an_unmask_request_with_overlapping_lists() -> None:
     refusals = [m.error.reason for m in grid.received if m.has_error()]
     assert len(refusals) == 3
     assert all("unmask-refused" in r and "active and dropped" in r for r in refusals), refusals
+
+
+def test_members_refuse_an_unmask_request_that_names_themselves_dropped() -> None:
+    # Prepare / Execute: each member is told it dropped (it would hand over its own key share).
+    grid, attack, seen = _attack([masked_updates_mod, make_update_guard_mod()], self_dropped=True)
+    # Assert
+    assert attack.unmask_answers == 0
+    refusals = [m.error.reason for m in grid.received if m.has_error()]
+    assert len(refusals) == 3
+    assert all("unmask-refused" in r and "as dropped" in r for r in refusals), refusals
+    assert "outcome" not in seen
