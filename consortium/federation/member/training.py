@@ -5,8 +5,8 @@ The member turns its own budget and the board's per-round maximum into the round
 (:func:`~consortium.privacy.training.train_local`, which holds the accountant's lock), and returns
 ``local - global`` clipped to the round's range; SecAgg+ masks it on the way out. A member whose
 budget is spent returns a zero update with weight 0 and says so; under SecAgg+ its mod then
-leaves the secure sum instead of sending it (:func:`~consortium.federation.mods.masked_updates_mod`),
-so a sum of the others cannot pass for a sum of more members.
+leaves the secure sum instead of sending it (:mod:`consortium.federation.mods`), so a sum of the
+others cannot pass for a sum of more members.
 
 In a scored round (leave-one-out) the member first releases its DP validation gradient at the
 global model (:mod:`consortium.privacy.gradient_release`, recorded in its accountant before it
