@@ -39,10 +39,10 @@ from flwr.serverapp import Grid, ServerApp
 from torch import nn
 
 from consortium.errors import RoundFailed
-from consortium.federation.instructions import read_run_config
 from consortium.federation.local_grid import LocalGrid
 from consortium.federation.mods import make_update_guard_mod
 from consortium.federation.records import ndarrays_to_state_dict, specs_of, state_dict_to_ndarrays
+from consortium.federation.run_config import read_run_config
 from consortium.federation.secagg import SecAggSettings, run_fedavg_round
 
 __all__ = ["make_toy_client_app", "make_toy_server_app", "toy_model"]
