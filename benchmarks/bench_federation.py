@@ -75,7 +75,8 @@ EPSILON = 8.0
 LEVEL, TOLERANCE, HORIZON = 0.8, 15, 7
 CONTRACT = {"eta": "legs", "stock": "stock"}
 PURPOSE = {"eta": "eta-training", "stock": "stock-training"}
-# (rounds, local epochs, max-weight) tried on the past; the local model trains DEFAULT_TRAIN epochs
+# (rounds, local epochs, max-weight) tried on the past; the local model trains the family's
+# train_defaults epochs
 # (24 / 20). max-weight caps each member's FedAvg weight (its training rows): 1e6 (the server's
 # default) weighs members by their rows; 1000 or 300 keep the largest carrier (36 000 legs) from
 # drowning the updates of the small ones (300: about equal weights).

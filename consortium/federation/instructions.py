@@ -68,6 +68,10 @@ MIN_MEMBERS = 3
 """Floor of ``min-members``: with two contributors the sum and one's own reveal the other's."""
 
 
+NO_PRIVACY_EPSILON = 1e308
+"""How ε = ∞ (training without DP) travels in a reply metric, which must be finite."""
+
+
 class Task(StrEnum):
     """What one message asks of a member."""
 

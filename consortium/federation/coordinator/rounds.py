@@ -21,8 +21,7 @@ from consortium.errors import RoundFailed
 from consortium.federation.checkpoints import weights_version
 from consortium.federation.coordinator.scoring import ScoredRound, score_round
 from consortium.federation.coordinator.session import Session
-from consortium.federation.instructions import Instruction, Task
-from consortium.federation.member.training import NO_PRIVACY_EPSILON
+from consortium.federation.instructions import NO_PRIVACY_EPSILON, Instruction, Task
 from consortium.federation.records import ArraySpec
 from consortium.federation.secagg import run_fedavg_round
 from consortium.federation.strategy import RoundOutcome

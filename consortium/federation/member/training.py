@@ -35,7 +35,7 @@ from flwr.app import ArrayRecord, ConfigRecord, RecordDict
 from numpy.typing import NDArray
 
 from consortium.errors import BudgetExceeded, ConfigError
-from consortium.federation.instructions import Instruction
+from consortium.federation.instructions import NO_PRIVACY_EPSILON, Instruction
 from consortium.federation.member.node import MemberNode
 from consortium.federation.member.reply import MetricValues, Reply
 from consortium.federation.member.weights import load_weights, training_device
@@ -51,7 +51,6 @@ from consortium.privacy.training import requested_budget, train_local
 __all__ = [
     "LAST_ROUND_KEY",
     "LAST_UPDATE_KEY",
-    "NO_PRIVACY_EPSILON",
     "SCORE_PENDING_KEY",
     "coarse_count",
     "train_round",
@@ -68,8 +67,6 @@ SCORE_PENDING_KEY = "consortium.score-pending"
 
 :func:`~consortium.federation.member.evaluation.project_update` answers once and removes it, so
 no other round, and no second ask, gets a projection (the projection-oracle attack)."""
-NO_PRIVACY_EPSILON = 1e308
-"""How ε = ∞ (training without DP) travels in a metric, which must be finite."""
 
 
 def coarse_count(rows: int) -> int:
