@@ -49,7 +49,7 @@ def _sqlite_pragmas(engine: Engine, *, file_backed: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, must_exist: bool = False) -> Engine:
     """Create an engine for a SQLite or PostgreSQL URL.
 
     Parameters
@@ -58,11 +58,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         ``sqlite:///path.db`` (the parent folder is created) or ``postgresql+psycopg://...``.
     echo
         Log SQL statements.
+    must_exist
+        Open an existing database only: a SQLite file that is not there is refused instead of
+        created (nor is its folder). A PostgreSQL server never creates a database on connect.
 
     Raises
     ------
     ConfigError
-        If the URL is malformed or names another backend.
+        If the URL is malformed or names another backend, or (``must_exist``) the SQLite file
+        does not exist.
 
     Examples
     --------
@@ -78,6 +82,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if backend == "sqlite":
         database = parsed.database or ""
         file_backed = database not in ("", ":memory:") and not database.startswith("file:")
+        if file_backed and must_exist and not Path(database).is_file():
+            raise ConfigError("database_url", f"no such database file: {database}")
         if file_backed:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, echo=echo)
