@@ -27,6 +27,7 @@ from consortium.governance.rules import Tally
 from consortium.governance.tallies import tallies_from_entries
 from consortium.ledger.entry import Entry
 from consortium.ledger.kinds import POINTS_KINDS, EntryKind
+from consortium.ledger.requests import authoriser
 from consortium.points.accounts import BURN_SINK, MINT_SOURCE
 from consortium.points.models import AccountRow, JournalRow
 from consortium.points.replay import journal_lines
@@ -50,7 +51,10 @@ _MEMBER_FIELD: dict[str, str] = {
 
 
 def check_member_signers(entries: Sequence[Entry]) -> None:
-    """Check that each vote, proposal and exit request is signed by the key of the member it names.
+    """Check that each vote, proposal and exit request is authorised by the member it names.
+
+    Authorised: signed by the member's admitted key, or countersigned by the coordinator over a
+    request that key signed (:func:`consortium.ledger.requests.authoriser`).
 
     The role table lets any member key sign a vote; this replay (from the ``member-admitted``
     entries) makes sure it signed its own, so one member cannot vote or leave in another's name.
@@ -72,10 +76,11 @@ def check_member_signers(entries: Sequence[Entry]) -> None:
         if field is None:
             continue
         named = entry.payload_object().get(field)
-        if not isinstance(named, str) or keys.get(named) != entry.actor:
+        author = authoriser(entry.kind, entry.payload, entry.actor)
+        if not isinstance(named, str) or keys.get(named) != author:
             raise VerificationError(
                 f"a {entry.kind} entry for member {named!r} is signed by key "
-                f"{entry.actor[:16]}..., not by that member's admitted key",
+                f"{author[:16]}..., not by that member's admitted key",
                 index=entry.seq,
             )
 

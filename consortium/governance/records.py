@@ -22,7 +22,7 @@ from consortium.governance.rules import cap_power, voting_powers
 from consortium.identity.registry import require_role
 from consortium.ledger.keyring import Role
 from consortium.ledger.models import EntryRow
-from consortium.ledger.signing import Signer
+from consortium.ledger.requests import Actor
 from consortium.ledger.store import ledger_size
 from consortium.membership import MemberRecord, list_members, member_of_key, require_active
 from consortium.points.store import balances_at
@@ -37,7 +37,7 @@ def proposal_subject(proposal_id: str) -> str:
     return f"proposal {proposal_id}"
 
 
-def member_of_signer(session: Session, signer: Signer, action: str) -> MemberRecord:
+def member_of_signer(session: Session, signer: Actor, action: str) -> MemberRecord:
     """Return the active member whose active member or board key ``signer`` is."""
     record = member_of_key(session, signer.key_id)
     if record is None:

@@ -48,6 +48,7 @@ from consortium.identity.registry import get_key, require_role
 from consortium.ledger.canonical import canonical_json, format_time
 from consortium.ledger.keyring import Role
 from consortium.ledger.kinds import EntryKind
+from consortium.ledger.requests import Actor
 from consortium.ledger.signing import PUBLIC_KEY_BYTES, Signer, key_id_for
 from consortium.ledger.store import append_entry
 from consortium.membership import check_member_id, get_member, require_active
@@ -110,7 +111,7 @@ def create_proposal(
     kind: ProposalKind | str,
     params: Mapping[str, Any],
     title: str,
-    signer: Signer,
+    signer: Actor,
     description: str = "",
     public_key: bytes | None = None,
     clock: Clock = SYSTEM_CLOCK,
@@ -127,7 +128,8 @@ def create_proposal(
     title, description
         Free text, kept off-ledger (the ledger holds the message's SHA-256).
     signer
-        The proposer's active member (or board) key.
+        The proposer's active member (or board) key, or its request countersigned by the
+        coordinator (:class:`~consortium.ledger.requests.Countersigned`).
     public_key
         The raw Ed25519 key of the member an ``admit-member`` proposal admits.
     clock
@@ -295,7 +297,7 @@ def queue_proposal(
 
 
 def cancel_proposal(
-    session: Session, *, proposal_id: str, signer: Signer, clock: Clock = SYSTEM_CLOCK
+    session: Session, *, proposal_id: str, signer: Actor, clock: Clock = SYSTEM_CLOCK
 ) -> ProposalRecord:
     """Withdraw a proposal, by its proposer, before voting opens (``proposal-canceled``).
 

@@ -31,7 +31,7 @@ from consortium.governance.records import (
 from consortium.governance.rules import ProposalState, Support, Tally, quorum_reached
 from consortium.ledger.canonical import format_time
 from consortium.ledger.kinds import EntryKind
-from consortium.ledger.signing import Signer
+from consortium.ledger.requests import Actor
 from consortium.ledger.store import append_entry
 from consortium.membership import MemberRecord
 
@@ -55,7 +55,7 @@ def _record_vote(
     *,
     voter: MemberRecord,
     support: Support,
-    signer: Signer,
+    signer: Actor,
     now: datetime,
     comment: str | None,
     double: GovernanceError,
@@ -121,7 +121,7 @@ def cast_vote(
     *,
     proposal_id: str,
     support: Support | str,
-    signer: Signer,
+    signer: Actor,
     comment: str | None = None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> VoteRecord:
@@ -134,7 +134,9 @@ def cast_vote(
     support
         ``for``, ``against`` or ``abstain``.
     signer
-        The voter's active member (or board) key; the vote counts for its member.
+        The voter's active member (or board) key, or its request countersigned by the
+        coordinator (:class:`~consortium.ledger.requests.Countersigned`); the vote counts for
+        its member.
     comment
         Optional free text, kept off-ledger (the ledger holds its SHA-256).
     clock

@@ -3,8 +3,11 @@
 The registry of keys is itself a sequence of ledger entries, so a verifier rebuilds it from the
 log alone: an entry is valid only if its actor was registered by an earlier entry and not
 revoked before it. The one exception is entry 0, the coordinator registering its own key.
-The actor's role, as the ledger registered it, must also be one that may sign the entry's
-kind (:data:`~consortium.ledger.kinds.WRITERS`).
+The role that *authorised* the entry, as the ledger registered it, must be one that may write the
+entry's kind (:data:`~consortium.ledger.kinds.WRITERS`): the entry's signer, or, when the
+coordinator countersigns a request the actor signed on its own machine, the request's signer
+(:mod:`consortium.ledger.requests`), whose signature, action, bound fields and unused nonce are
+checked here too.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from enum import StrEnum
 from consortium.errors import VerificationError
 from consortium.ledger.entry import Entry
 from consortium.ledger.kinds import EntryKind, may_write
-from consortium.ledger.signing import key_id_for
+from consortium.ledger.requests import SignedRequest, binding_problem, embedded_request
+from consortium.ledger.signing import is_valid_signature, key_id_for
 
 
 class Role(StrEnum):
@@ -70,6 +74,7 @@ class Keyring:
 
     def __init__(self) -> None:
         self.keys: dict[str, KeyState] = {}
+        self.nonces: set[str] = set()
 
     def apply(self, entry: Entry) -> bytes:
         """Check the entry's actor, apply any key change, return the actor's public key.
@@ -106,14 +111,25 @@ class Keyring:
             )
         return actor
 
-    def _actor(self, entry: Entry) -> bytes:
-        state = self.keys.get(entry.actor)
+    def _active(self, key_id: str, seq: int) -> KeyState:
+        state = self.keys.get(key_id)
         if state is None:
-            raise VerificationError(
-                f"actor {entry.actor[:16]}... is not registered", index=entry.seq
-            )
-        if not state.active_at(entry.seq):
-            raise VerificationError(f"actor {entry.actor[:16]}... was revoked", index=entry.seq)
+            raise VerificationError(f"actor {key_id[:16]}... is not registered", index=seq)
+        if not state.active_at(seq):
+            raise VerificationError(f"actor {key_id[:16]}... was revoked", index=seq)
+        return state
+
+    def _actor(self, entry: Entry) -> bytes:
+        state = self._active(entry.actor, entry.seq)
+        request = embedded_request(entry.kind, entry.payload) if entry.seq else None
+        if request is not None:
+            if state.role is not Role.COORDINATOR:
+                raise VerificationError(
+                    f"only the coordinator countersigns requests (actor {entry.actor[:16]}...)",
+                    index=entry.seq,
+                )
+            self._check_request(entry, request)
+            return state.public_key
         if not may_write(state.role, entry.kind):
             raise VerificationError(
                 f"a {state.role} key may not sign a {entry.kind} entry "
@@ -121,6 +137,31 @@ class Keyring:
                 index=entry.seq,
             )
         return state.public_key
+
+    def _check_request(self, entry: Entry, request: SignedRequest) -> None:
+        """Check a countersigned entry's request: authoriser, signature, binding, nonce."""
+        author = self._active(request.actor_key_id, entry.seq)
+        if not may_write(author.role, entry.kind):
+            raise VerificationError(
+                f"a {author.role} key may not authorise a {entry.kind} entry "
+                f"(request by {request.actor_key_id[:16]}...)",
+                index=entry.seq,
+            )
+        if not is_valid_signature(author.public_key, request.signature, request.signing_bytes()):
+            raise VerificationError(
+                f"the {entry.kind} entry's request does not verify under the key of "
+                f"{request.actor_key_id[:16]}... (not signed by its actor)",
+                index=entry.seq,
+            )
+        problem = binding_problem(entry.kind, entry.payload_object(), request)
+        if problem is not None:
+            raise VerificationError(f"countersigned request: {problem[1]}", index=entry.seq)
+        if request.nonce in self.nonces:
+            raise VerificationError(
+                f"request nonce {request.nonce[:16]}... used twice (a replayed request)",
+                index=entry.seq,
+            )
+        self.nonces.add(request.nonce)
 
     @staticmethod
     def _registered(entry: Entry) -> KeyState:

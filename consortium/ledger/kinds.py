@@ -98,17 +98,19 @@ WRITERS: dict[str, frozenset[str]] = {
     EntryKind.PROPOSAL_EXECUTED: _COORDINATOR,
     EntryKind.PROPOSAL_CANCELED: _VOTER,
 }
-"""The one table of which role may sign which entry kind (role names as in
-:class:`~consortium.ledger.keyring.Role`). ``append_entry`` refuses any other signer and
-``verify`` replays it from the keys the ledger itself registered. A kind outside
-:class:`EntryKind` may be signed by the coordinator only."""
+"""The one table of which role must have *authorised* each entry kind (role names as in
+:class:`~consortium.ledger.keyring.Role`): the entry's own signer when it signs directly (in
+process), or the signer of the request embedded in the entry when the coordinator countersigns
+a request signed on the actor's machine (:mod:`consortium.ledger.requests`). ``append_entry``
+refuses any other authoriser and ``verify`` replays it from the keys the ledger itself
+registered. A kind outside :class:`EntryKind` may be written by the coordinator only."""
 
 
 def writers_of(kind: str) -> frozenset[str]:
-    """Return the roles that may sign an entry of ``kind`` (the coordinator for unknown kinds)."""
+    """Return the roles that may authorise an entry of ``kind`` (coordinator for unknown kinds)."""
     return WRITERS.get(kind, _COORDINATOR)
 
 
 def may_write(role: str, kind: str) -> bool:
-    """Whether a key of ``role`` may sign an entry of ``kind``."""
+    """Whether a key of ``role`` may authorise (sign, or sign the request of) a ``kind`` entry."""
     return role in writers_of(kind)

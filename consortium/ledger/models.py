@@ -74,3 +74,20 @@ class KeyRow(Base):
 
     def __repr__(self) -> str:
         return f"KeyRow(key_id={self.key_id[:12]!r}, role={self.role!r})"
+
+
+class RequestNonceRow(Base):
+    """Every nonce of a signed request the coordinator countersigned: a request runs once.
+
+    Written in the transaction of the entry it authorised (:func:`consortium.ledger.store.
+    append_entry`); the primary key refuses a replay even from a concurrent twin.
+    """
+
+    __tablename__ = "ledger_request_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    actor_key_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(ForeignKey("ledger_entries.seq"))
+
+    def __repr__(self) -> str:
+        return f"RequestNonceRow(nonce={self.nonce[:12]!r}, seq={self.seq})"

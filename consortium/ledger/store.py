@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consortium.config import REPO_ROOT
@@ -26,8 +27,23 @@ from consortium.ledger.entry import Entry, sign_entry
 from consortium.ledger.keyring import Role
 from consortium.ledger.kinds import EntryKind, writers_of
 from consortium.ledger.merkle import MerkleTree
-from consortium.ledger.models import HEAD_ROW_ID, CheckpointRow, EntryRow, HeadRow, KeyRow
+from consortium.ledger.models import (
+    HEAD_ROW_ID,
+    CheckpointRow,
+    EntryRow,
+    HeadRow,
+    KeyRow,
+    RequestNonceRow,
+)
 from consortium.ledger.payload import PayloadPolicy
+from consortium.ledger.requests import (
+    Actor,
+    Countersigned,
+    RequestRejected,
+    SignedRequest,
+    binding_problem,
+    payload_with_request,
+)
 from consortium.ledger.signing import Signer
 
 logger = logging.getLogger(__name__)
@@ -142,12 +158,42 @@ def _check_signer(
         active_key(session, signer.key_id, roles=writers_of(kind), action=f"sign {kind} entries")
 
 
+def check_request(
+    session: Session, request: SignedRequest, *, kind: str, payload: Mapping[str, object]
+) -> None:
+    """Check that ``request`` authorises an entry of ``kind`` with ``payload``; read-only.
+
+    The actor's key must be active and of a role that may authorise ``kind``
+    (:data:`~consortium.ledger.kinds.WRITERS`), the signature must verify under it, the action
+    and the bound fields must match (:func:`~consortium.ledger.requests.binding_problem`), and
+    the nonce must be new.
+
+    Raises
+    ------
+    SignerNotAllowed
+        The actor's key is unknown, revoked or of the wrong role.
+    RequestRejected
+        ``bad-signature``, ``wrong-action`` / ``body-mismatch``, or ``replay``.
+    """
+    key = active_key(
+        session, request.actor_key_id, roles=writers_of(kind), action=f"authorise {kind} entries"
+    )
+    request.verify(bytes(key.public_key))
+    problem = binding_problem(kind, payload, request)
+    if problem is not None:
+        raise RequestRejected(request.subject, code=problem[0], reason=problem[1])
+    if session.get(RequestNonceRow, request.nonce) is not None:
+        raise RequestRejected(
+            request.subject, code="replay", reason="this request's nonce was used before"
+        )
+
+
 def append_entry(
     session: Session,
     *,
     kind: str,
     payload: Mapping[str, object],
-    signer: Signer,
+    signer: Actor,
     policy: PayloadPolicy | None = None,
     moment: datetime | None = None,
 ) -> Entry:
@@ -164,7 +210,10 @@ def append_entry(
         Ids, numbers, hashes and enums only (checked by ``policy``).
     signer
         The actor's key; it must be registered, not revoked, and of a role that may sign
-        ``kind`` (:data:`~consortium.ledger.kinds.WRITERS`).
+        ``kind`` (:data:`~consortium.ledger.kinds.WRITERS`). Or a
+        :class:`~consortium.ledger.requests.Countersigned` request: the coordinator signs the
+        entry, the request (embedded in the payload) must pass :func:`check_request`, and its
+        nonce is recorded in the same transaction.
     policy
         Payload policy; default :func:`default_policy`.
     moment
@@ -177,6 +226,8 @@ def append_entry(
     SignerNotAllowed
         If the signer is not an active registered key, or its role may not sign ``kind``
         (``problem`` ``wrong-role``); nothing is written.
+    RequestRejected
+        A countersigned request that does not authorise this entry or was used before.
 
     Examples
     --------
@@ -190,11 +241,19 @@ def append_entry(
     ...                  signer=coordinator).seq
     1
     """
+    request = signer.request if isinstance(signer, Countersigned) else None
+    key = signer.coordinator if isinstance(signer, Countersigned) else signer
+    if request is not None:
+        payload = payload_with_request(payload, request)
     (policy or default_policy()).check(kind, payload)
     seq = _reserve_seq(session)
-    _check_signer(session, signer, kind, payload, seq)
+    if request is None:
+        _check_signer(session, key, kind, payload, seq)
+    else:
+        active_key(session, key.key_id, roles=(Role.COORDINATOR,), action="countersign requests")
+        check_request(session, request, kind=kind, payload=payload)
     entry = sign_entry(
-        seq=seq, moment=moment or datetime.now(UTC), kind=kind, payload=payload, signer=signer
+        seq=seq, moment=moment or datetime.now(UTC), kind=kind, payload=payload, signer=key
     )
     check_time_order(session, seq=seq, time=entry.time)
     session.execute(  # Core INSERT: no identity-map growth in long transactions
@@ -208,8 +267,25 @@ def append_entry(
             leaf_hash=entry.leaf_hash(),
         )
     )
+    if request is not None:
+        _record_nonce(session, request, seq=seq)
     logger.debug("appended entry %d (%s)", seq, kind)
     return entry
+
+
+def _record_nonce(session: Session, request: SignedRequest, *, seq: int) -> None:
+    """Store the request's nonce (a concurrent twin fails on the primary key: ``replay``)."""
+    try:
+        with session.begin_nested():
+            session.execute(
+                insert(RequestNonceRow).values(
+                    nonce=request.nonce, actor_key_id=request.actor_key_id, seq=seq
+                )
+            )
+    except IntegrityError as exc:
+        raise RequestRejected(
+            request.subject, code="replay", reason="this request's nonce was used before"
+        ) from exc
 
 
 def check_time_order(session: Session, *, seq: int, time: str) -> None:

@@ -30,6 +30,7 @@ from consortium.identity.details import MemberDetailsRow, erase_member_details
 from consortium.identity.registry import get_key, register_key, require_role, revoke_key
 from consortium.ledger.keyring import Role
 from consortium.ledger.kinds import EntryKind
+from consortium.ledger.requests import Actor
 from consortium.ledger.signing import Signer, key_id_for
 from consortium.ledger.store import append_entry
 from consortium.membership.models import MemberRecord, MemberRow, MemberStatus
@@ -154,7 +155,7 @@ def admit_member(
 
 
 def request_exit(
-    session: Session, *, member: str, signer: Signer, moment: datetime | None = None
+    session: Session, *, member: str, signer: Actor, moment: datetime | None = None
 ) -> MemberRecord:
     """Record a member's own request to leave (``member-exit-requested``, signed by its key).
 
