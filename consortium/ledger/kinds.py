@@ -38,6 +38,7 @@ class EntryKind(StrEnum):
     MEMBER_ADMITTED = "member-admitted"
     MEMBER_EXIT_REQUESTED = "member-exit-requested"
     MEMBER_REMOVED = "member-removed"
+    JOIN_REQUESTED = "join-requested"
     # federation rounds, recorded by the coordinator (consortium.contributions.recording)
     ROUND_COMPLETED = "round-completed"
     ROUND_FAILED = "round-failed"
@@ -84,6 +85,7 @@ WRITERS: dict[str, frozenset[str]] = {
     EntryKind.MEMBER_ADMITTED: _COORDINATOR,
     EntryKind.MEMBER_EXIT_REQUESTED: _VOTER,
     EntryKind.MEMBER_REMOVED: _COORDINATOR,
+    EntryKind.JOIN_REQUESTED: _COORDINATOR,
     EntryKind.ROUND_COMPLETED: _COORDINATOR,
     EntryKind.ROUND_FAILED: _COORDINATOR,
     EntryKind.POINTS_MINTED: _COORDINATOR,
