@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from consortium.cli.errors import reported_errors
-from consortium.config import load_settings
-from consortium.data import ValidationReport, validate_file, write_declaration
 from consortium.errors import ContractViolation
+
+if TYPE_CHECKING:
+    from consortium.data import ValidationReport
 
 _CONTRACT = typer.Option("--contract", "-c", help="Contract name (legs, stock).")
 
@@ -49,6 +50,9 @@ def validate(
     ] = False,
 ) -> None:
     """Check FILE against a data contract; exit 0 if valid, 1 on contract errors, 2 on misuse."""
+    from consortium.config import load_settings
+    from consortium.data import validate_file
+
     with reported_errors():
         report = validate_file(
             file, contract=contract, labelled=not prediction, settings=load_settings()
@@ -70,6 +74,9 @@ def declare(
     member_id: Annotated[str, typer.Option("--member-id", help="Your member id.")],
 ) -> None:
     """Declare the purposes FILE may serve, in sources.json next to it (purpose limitation)."""
+    from consortium.config import load_settings
+    from consortium.data import write_declaration
+
     with reported_errors():
         manifest = write_declaration(
             file.parent,

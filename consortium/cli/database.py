@@ -1,4 +1,9 @@
-"""Command-line plumbing shared by the commands: the database option and URL, and key files."""
+"""Command-line plumbing shared by the commands: the database option, opening it, and key files.
+
+Every command opens the coordinator database through :func:`open_database`: an existing one
+only (a mistyped SQLite path is refused, never created), read-only commands without touching its
+tables; only ``consortium demo`` creates a database.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
-
-from consortium.config import load_settings
-from consortium.db import create_schema, engine_from_settings, make_session_factory
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from consortium.ledger.signing import Signer
 
 DbOption = Annotated[
@@ -49,13 +52,29 @@ def register_tables() -> None:
     from consortium.policy import store as _policy  # noqa: F401, PLC0415
 
 
-def open_database(url: str | None = None) -> sessionmaker[Session]:
-    """Return a session factory over the coordinator database, creating missing tables.
+def open_database(
+    url: str | None = None, *, create: bool = False, read_only: bool = False
+) -> sessionmaker[Session]:
+    """Return a session factory over the coordinator database.
 
-    ``url`` defaults to ``CONSORTIUM_DATABASE_URL`` (see :class:`~consortium.config.Settings`).
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL; defaults to ``CONSORTIUM_DATABASE_URL`` (see
+        :class:`~consortium.config.Settings`).
+    create
+        Create the database if it does not exist (``consortium demo``). Otherwise a SQLite
+        file that is not there is refused with :class:`~consortium.errors.ConfigError`.
+    read_only
+        The command only reads: missing tables are not created (a read of a table that is not
+        there fails as :class:`~consortium.errors.StoreUnavailable`).
     """
+    from consortium.config import load_settings  # noqa: PLC0415
+    from consortium.db import create_schema, make_engine, make_session_factory  # noqa: PLC0415
+
     register_tables()
     settings = load_settings(database_url=url) if url else load_settings()
-    engine = engine_from_settings(settings)
-    create_schema(engine)
+    engine = make_engine(settings.database_url, must_exist=not create)
+    if not read_only:
+        create_schema(engine)
     return make_session_factory(engine)

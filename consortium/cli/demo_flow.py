@@ -65,7 +65,7 @@ def join(summary: ConsortiumSummary, *, out: Path) -> DemoConsortium:
     """Create the coordinator database; admit every member; register a treasurer and a buyer."""
     keys = out / "keys"
     url = f"sqlite:///{(out / 'coordinator.db').resolve()}"
-    factory = open_database(url)
+    factory = open_database(url, create=True)
     coordinator = generate_key_file(keys / "coordinator.key")
     members = {m.member_id: generate_key_file(keys / f"{m.member_id}.key") for m in summary.members}
     treasurer = generate_key_file(keys / "treasurer.key")

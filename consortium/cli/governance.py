@@ -47,10 +47,10 @@ NowOption = Annotated[
 ProposalArg = Annotated[str, typer.Argument(help="Proposal id (p-...).")]
 
 
-def _session_factory(db: str | None) -> sessionmaker[Session]:
+def _session_factory(db: str | None, *, read_only: bool = False) -> sessionmaker[Session]:
     from consortium.cli.database import open_database
 
-    return open_database(db)
+    return open_database(db, read_only=read_only)
 
 
 def _now(now: str | None) -> datetime:
@@ -170,7 +170,7 @@ def list_cmd(db: DbOption = None, now: NowOption = None) -> None:
     """List proposals, newest first, with their state and tally."""
     from consortium.governance.store import list_proposals
 
-    with reported_errors(), _session_factory(db).begin() as session:
+    with reported_errors(), _session_factory(db, read_only=True).begin() as session:
         records = list_proposals(session)
     moment = _now(now)
     for record in records:
@@ -191,7 +191,7 @@ def show(
     """Show one proposal: params, timeline, snapshot, and every vote with its power."""
     from consortium.governance.store import get_proposal, votes, voting_power
 
-    with reported_errors(), _session_factory(db).begin() as session:
+    with reported_errors(), _session_factory(db, read_only=True).begin() as session:
         record = get_proposal(session, proposal)
         cast = votes(session, proposal)
         power = voting_power(session, proposal, member) if member is not None else None
@@ -221,7 +221,7 @@ def tally_cmd(proposal: ProposalArg, db: DbOption = None, now: NowOption = None)
     """Show the tally against the quorum and the majority rule."""
     from consortium.governance.store import get_proposal
 
-    with reported_errors(), _session_factory(db).begin() as session:
+    with reported_errors(), _session_factory(db, read_only=True).begin() as session:
         record = get_proposal(session, proposal)
     t = record.tally
     needed = quorum(record.total_power, quorum_bps=record.timeline.quorum_bps)
@@ -267,7 +267,7 @@ def members_list(
     """List members: id, status, role, key, admission entry, last rounds before joining."""
     from consortium.membership import MemberStatus, list_members
 
-    with reported_errors(), _session_factory(db).begin() as session:
+    with reported_errors(), _session_factory(db, read_only=True).begin() as session:
         records = list_members(session, status=None if everyone else MemberStatus.ACTIVE)
     for r in records:
         rounds = ", ".join(f"{m} {n}" for m, n in sorted(r.joined_round.items())) or "-"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from consortium.cli.errors import reported_errors
-from consortium.config import load_settings
 from consortium.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 ledger_app = typer.Typer(
     help="Verify the tamper-evident ledger or export it for verification elsewhere.",
@@ -23,13 +25,11 @@ DbOption = Annotated[
 ]
 
 
-def _session_factory(db: str | None):  # type: ignore[no-untyped-def]
-    from consortium.db import engine_from_settings, make_session_factory
-    from consortium.identity import details as _details  # noqa: F401  (registers its table)
-    from consortium.ledger import store as _store  # noqa: F401  (registers the tables)
+def _session_factory(db: str | None) -> sessionmaker[Session]:
+    """Open the ledger's database to read it: never created, nor its tables."""
+    from consortium.cli.database import open_database
 
-    settings = load_settings(database_url=db) if db else load_settings()
-    return make_session_factory(engine_from_settings(settings))
+    return open_database(db, read_only=True)
 
 
 @ledger_app.command("verify")

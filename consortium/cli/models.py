@@ -54,7 +54,7 @@ def _board_max_delta(db: str | None) -> float:
     from consortium.cli.database import open_database
     from consortium.policy.store import current_policy
 
-    with open_database(db).begin() as session:
+    with open_database(db, read_only=True).begin() as session:
         return current_policy(session).max_delta
 
 

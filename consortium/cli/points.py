@@ -14,7 +14,6 @@ import typer
 
 from consortium.cli.database import DbOption, load_key
 from consortium.cli.errors import reported_errors
-from consortium.config import load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -46,14 +45,10 @@ KeyOption = Annotated[
 ]
 
 
-def _session_factory(db: str | None) -> sessionmaker[Session]:
-    from consortium.db import engine_from_settings, make_session_factory
-    from consortium.identity import details as _details  # noqa: F401  (registers its table)
-    from consortium.points import models as _points  # noqa: F401  (registers the tables)
-    from consortium.policy import store as _policy  # noqa: F401  (registers its table)
+def _session_factory(db: str | None, *, read_only: bool = False) -> sessionmaker[Session]:
+    from consortium.cli.database import open_database
 
-    settings = load_settings(database_url=db) if db else load_settings()
-    return make_session_factory(engine_from_settings(settings))
+    return open_database(db, read_only=read_only)
 
 
 @points_app.command("balance")
@@ -66,7 +61,7 @@ def balance_cmd(
     """Print the balance of one account, or of every account and their total."""
     from consortium.points.store import balance, balances
 
-    with reported_errors(), _session_factory(db).begin() as session:
+    with reported_errors(), _session_factory(db, read_only=True).begin() as session:
         if account is not None:
             typer.echo(f"{account}  {balance(session, account)}")
             return
@@ -127,7 +122,7 @@ def history_cmd(
     """List an account's movements: ledger entry, time, kind, change and balance after."""
     from consortium.points.store import history
 
-    with reported_errors(), _session_factory(db).begin() as session:
+    with reported_errors(), _session_factory(db, read_only=True).begin() as session:
         moves = history(session, account=account, limit=limit)
     for m in moves:
         typer.echo(f"{m.seq:>8}  {m.time}  {m.kind:<18} {m.delta:>+12} {m.balance:>12}")
@@ -140,7 +135,7 @@ def supply_cmd(db: DbOption = None) -> None:
     """Print points minted, burned and circulating, after checking that the books balance."""
     from consortium.points.store import check_books
 
-    with reported_errors(), _session_factory(db).begin() as session:
+    with reported_errors(), _session_factory(db, read_only=True).begin() as session:
         totals = check_books(session)
     typer.echo(
         f"minted {totals.minted}, burned {totals.burned}, circulating {totals.circulating} "
@@ -153,7 +148,7 @@ def policy_show(db: DbOption = None) -> None:
     """Print the parameters in force and the version that set them (0: defaults)."""
     from consortium.policy.store import current_policy, current_version
 
-    with reported_errors(), _session_factory(db).begin() as session:
+    with reported_errors(), _session_factory(db, read_only=True).begin() as session:
         policy, version = current_policy(session), current_version(session)
     typer.echo(f"policy version {version}" + (" (defaults)" if version == 0 else ""))
     for key, value in policy.to_dict().items():

@@ -16,7 +16,6 @@ import typer
 
 from consortium.cli.database import DbOption, load_key
 from consortium.cli.errors import reported_errors
-from consortium.config import load_settings
 from consortium.errors import ConfigError
 
 query_app = typer.Typer(
@@ -65,6 +64,7 @@ def _ask(
     members: Path | None = None,
 ) -> None:
     from consortium.cli.database import open_database
+    from consortium.config import load_settings
     from consortium.forecasts.messages import new_query, sign_query
     from consortium.forecasts.service import (
         QueryService,

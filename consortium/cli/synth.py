@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from consortium.cli.errors import run_reported
-from consortium.synth import ConsortiumSummary, generate_consortium
+
+if TYPE_CHECKING:
+    from consortium.synth import ConsortiumSummary
 
 
 class FileFormatOption(StrEnum):
@@ -30,6 +32,8 @@ def synth(
     ] = FileFormatOption.csv,
 ) -> None:
     """Generate the synthetic consortium (4 carriers, 3 warehouses) and list what was written."""
+    from consortium.synth import generate_consortium
+
     summary = run_reported(
         lambda: generate_consortium(out, seed=seed, scale=scale, file_format=file_format.value)
     )
