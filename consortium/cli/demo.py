@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from consortium.audit import audit_database
-from consortium.cli import models as models_cli
 from consortium.cli.errors import reported_errors
-from consortium.config import load_settings
-from consortium.data import validate_file
-from consortium.ledger.audit import export_ledger
-from consortium.ledger.store import publish_checkpoint
-from consortium.privacy.state import member_state_dir
-from consortium.synth import ConsortiumSummary, generate_consortium
+
+if TYPE_CHECKING:  # the steps' modules load when the demo runs, not at start-up
+    from consortium.synth import ConsortiumSummary
 
 
 def _say(step: str, text: str) -> None:
@@ -33,6 +28,8 @@ def _say(step: str, text: str) -> None:
 
 
 def _check_files(summary: ConsortiumSummary) -> None:
+    from consortium.data import validate_file  # noqa: PLC0415
+
     for member in summary.members:
         report = validate_file(summary.out_dir / member.file, contract=member.contract)
         status = "ok" if report.valid else f"{report.total} problems"
@@ -46,7 +43,10 @@ def _check_files(summary: ConsortiumSummary) -> None:
 
 
 def _verify(url: str, out: Path) -> Path:
+    from consortium.audit import audit_database  # noqa: PLC0415
     from consortium.cli.database import open_database  # noqa: PLC0415
+    from consortium.ledger.audit import export_ledger  # noqa: PLC0415
+    from consortium.ledger.store import publish_checkpoint  # noqa: PLC0415
 
     factory = open_database(url)
     with factory.begin() as session:
@@ -82,6 +82,11 @@ def demo(
     ] = None,
 ) -> None:
     """Run a whole consortium on the embedded synthetic default and say what was done."""
+    from consortium.cli import models as models_cli  # noqa: PLC0415
+    from consortium.config import load_settings  # noqa: PLC0415
+    from consortium.privacy.state import member_state_dir  # noqa: PLC0415
+    from consortium.synth import generate_consortium  # noqa: PLC0415
+
     with reported_errors():
         load_settings()
         if out.exists():

@@ -6,20 +6,20 @@ import logging
 import math
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from consortium.cli.database import DbOption
 from consortium.cli.errors import reported_errors
-from consortium.config import Settings, load_settings
-from consortium.data import load_table
 from consortium.errors import ModelError
-from consortium.models.progress import ProgressEvent
+
+if TYPE_CHECKING:  # pandas, rich and the kit's data modules load when a command runs
+    import pandas as pd
+    from rich.table import Table
+
+    from consortium.config import Settings
+    from consortium.models.progress import ProgressEvent
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +32,15 @@ class ModelKindOption(StrEnum):
 
 
 def _settings(home: Path | None) -> Settings:
+    from consortium.config import load_settings
+
     return load_settings(home=home) if home is not None else load_settings()
 
 
 def _load(paths: list[Path], *, kind: str, purpose: str, labelled: bool) -> pd.DataFrame:
+    import pandas as pd
+
+    from consortium.data import load_table
     from consortium.models.families import family
 
     contract = family(kind).contract
@@ -82,6 +87,9 @@ def train(
     δ may not exceed the board's ``max_delta``: the policy in force in ``--db`` when given,
     else the policy's default.
     """
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     from consortium.models.families import family
     from consortium.models.store import save_model
     from consortium.privacy.training import train_local
@@ -169,6 +177,8 @@ def evaluate(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the LightGBM baseline.")] = 0,
 ) -> None:
     """Score a model against the local baselines on the later part of FILE."""
+    from rich.console import Console
+
     from consortium.baselines.assessment import assess
     from consortium.models.store import load_model, read_card
 
@@ -189,6 +199,8 @@ def evaluate(
 
 
 def _table(frame: pd.DataFrame, *, title: str) -> Table:
+    from rich.table import Table
+
     if frame.empty:
         raise ModelError("evaluation", "nothing to score")
     table = Table(title=title)
