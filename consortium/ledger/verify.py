@@ -1,4 +1,4 @@
-"""Verify a whole log: sequence, key lifecycle, every signature, every hash and every tree head.
+"""Verify a whole log: sequence, times, key lifecycle, every signature, hash and tree head.
 
 :func:`verify_log` raises for the *first* entry that fails (lowest index), naming it and why.
 Signature checks dominate the cost (about 60 µs each with ``cryptography``), so they can run
@@ -57,10 +57,51 @@ def _check_chunk(items: Sequence[_Item]) -> tuple[list[bytes], int | None, str]:
     return leaves, None, ""
 
 
+def check_time_order(previous: Entry | None, entry: Entry) -> None:
+    """Refuse an entry whose time is before the time of the entry before it.
+
+    Canonical ledger times (``YYYY-MM-DDTHH:MM:SS.ffffffZ``, fixed width, UTC) sort as text in
+    the order of the instants, so the check is a string comparison. A time that is not in that
+    form is left to the header check, which names it.
+
+    Raises
+    ------
+    VerificationError
+        ``index`` is ``entry.seq``, the first entry whose time goes backwards.
+
+    Examples
+    --------
+    >>> a = Entry(0, "2026-01-01T00:00:01.000000Z", "k", b"{}", "ab" * 32, b"")
+    >>> b = Entry(1, "2026-01-01T00:00:00.000000Z", "k", b"{}", "ab" * 32, b"")
+    >>> try:
+    ...     check_time_order(a, b)
+    ... except VerificationError as exc:
+    ...     print(exc.index)
+    1
+    """
+    if previous is None:
+        return
+    before, now = previous.time, entry.time
+    if (
+        isinstance(before, str) and isinstance(now, str)
+        and len(before) == len(now) == _TIME_LENGTH and before.endswith("Z") and now.endswith("Z")
+        and now < before
+    ):  # fmt: skip
+        raise VerificationError(
+            f"time {now} is before the previous entry's {before} "
+            "(entry times go backwards: a backdated or reordered entry)",
+            index=entry.seq,
+        )
+
+
+_TIME_LENGTH = len("2026-01-01T00:00:00.000000Z")
+
+
 def _replay(entries: Sequence[Entry]) -> tuple[list[bytes], Keyring, VerificationError | None]:
-    """Check sequence numbers and actors; stop at the first failure."""
+    """Check sequence numbers, time order and actors; stop at the first failure."""
     ring = Keyring()
     keys: list[bytes] = []
+    previous: Entry | None = None
     for position, entry in enumerate(entries):
         try:
             if entry.seq != position:
@@ -70,7 +111,9 @@ def _replay(entries: Sequence[Entry]) -> tuple[list[bytes], Keyring, Verificatio
                     str(entry.seq),
                     what="sequence number (removed, inserted or reordered entry)",
                 )
+            check_time_order(previous, entry)
             keys.append(ring.apply(entry))
+            previous = entry
         except VerificationError as exc:
             exc.index = position if exc.index is None else exc.index
             return keys, ring, exc
@@ -180,7 +223,7 @@ def verify_log(
     on_progress: Callable[[int, int], None] | None = None,
     pinned_coordinator: str | None = None,
 ) -> LogReport:
-    """Check every entry, signature, hash and tree head of a log.
+    """Check every entry (sequence, time order, signer), signature, hash and tree head of a log.
 
     Parameters
     ----------

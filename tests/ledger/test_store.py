@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from consortium.errors import ChainBroken, VerificationError
 from consortium.identity.registry import register_key, revoke_key
 from consortium.ledger.audit import inclusion_proof, sync_witness, verify_database
+from consortium.ledger.canonical import parse_time
 from consortium.ledger.entry import sign_entry
 from consortium.ledger.keyring import Role
 from consortium.ledger.models import EntryRow
@@ -28,7 +29,6 @@ from consortium.ledger.store import (
     publish_checkpoint,
 )
 from consortium.ledger.witness import Witness
-from tests.store_fixtures import at
 
 Factory = sessionmaker[Session]
 
@@ -193,8 +193,9 @@ def test_member_witness_detects_rewritten_history(
         publish_checkpoint(s, signer=coordinator)
     with factory.begin() as s:
         sync_witness(s, witness)  # honest growth is accepted
-        forged = sign_entry(seq=2, moment=at(50), kind="round-closed", payload={"round": 99},
-                            signer=coordinator)  # fmt: skip
+        kept = s.execute(select(EntryRow.time).where(EntryRow.seq == 2)).scalar_one()
+        forged = sign_entry(seq=2, moment=parse_time(kept), kind="round-closed",
+                            payload={"round": 99}, signer=coordinator)  # fmt: skip
         s.execute(update(EntryRow).where(EntryRow.seq == 2).values(
             time=forged.time, payload=forged.payload.decode(), signature=forged.signature,
             leaf_hash=forged.leaf_hash()))  # fmt: skip
