@@ -9,6 +9,8 @@ What each kind does, inside one savepoint with the ``proposal-executed`` entry:
   ``member-admitted``);
 * ``remove-member``: :func:`consortium.membership.remove_member` (``key-revoked``,
   ``member-details-erased`` where details exist, ``member-removed``); its node is refused from then;
+* ``appoint-treasurer``: :func:`consortium.identity.treasurer.appoint_treasurer`
+  (``key-registered`` for the new treasurer key, ``key-revoked`` for the one it replaces);
 * ``feature-request``: recorded only (the request text stays off-ledger).
 """
 
@@ -22,7 +24,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from consortium.errors import GovernanceError
+from consortium.errors import GovernanceError, LedgerError
 from consortium.governance.clock import SYSTEM_CLOCK, Clock, ledger_now
 from consortium.governance.floor import check_membership_floor
 from consortium.governance.models import ProposalRecord, ProposalRow
@@ -35,6 +37,7 @@ from consortium.governance.records import (
 from consortium.governance.rules import POLICY_KINDS, ProposalKind, ProposalState
 from consortium.governance.tallies import require_ledger_tally
 from consortium.identity.registry import require_role
+from consortium.identity.treasurer import appoint_treasurer
 from consortium.ledger.canonical import format_time
 from consortium.ledger.keyring import Role
 from consortium.ledger.kinds import EntryKind
@@ -71,6 +74,14 @@ def _apply(
             moment=now,
         )  # fmt: skip
         return {"member": record.member, "key_id": record.key_id}
+    if kind is ProposalKind.APPOINT_TREASURER:
+        try:
+            replaced = appoint_treasurer(session, public_key=bytes.fromhex(params["public_key"]),
+                                         signer=signer, moment=now)  # fmt: skip
+        except LedgerError as exc:
+            raise GovernanceError(proposal_subject(row.proposal_id), code="key-in-use",
+                                  reason=str(exc)) from exc  # fmt: skip
+        return {"key_id": params["key_id"], "replaced": replaced}
     return ledger_params(kind, params, public_key=None)  # feature request: recorded only
 
 

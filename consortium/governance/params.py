@@ -7,7 +7,8 @@ that contract defines, with the same params: ``fees`` is the message kind ``set-
 not know take the policy's own keys and are checked here and by the policy itself:
 ``contribution-rule`` ({contribution_rule, points_per_example, contribution_cap_per_round}) and
 ``governance-rules`` ({voting_delay_s, voting_period_s, quorum_bps, timelock_s,
-late_quorum_extension_s, vote_power_cap_bps, min_members}).
+late_quorum_extension_s, vote_power_cap_bps, min_members}). ``appoint-treasurer`` takes
+{public_key, key_id}: the new treasurer key (lower-case hex) and its id.
 
 Every problem raises :class:`~consortium.errors.GovernanceError` whose ``subject`` names the field
 (``params.delta``, ``title``).
@@ -16,6 +17,7 @@ Every problem raises :class:`~consortium.errors.GovernanceError` whose ``subject
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
@@ -24,6 +26,7 @@ from typing import Any
 from consortium.errors import ContractViolation, GovernanceError
 from consortium.governance.rules import POLICY_KINDS, ProposalKind, Support
 from consortium.ledger.canonical import canonical_json, format_time
+from consortium.ledger.signing import key_id_for
 from consortium.policy.model import ConsortiumPolicy
 from consortium.schemas.messages import validate_message
 
@@ -126,6 +129,9 @@ def check_proposal_message(
     """
     if kind in MESSAGE_KINDS:
         _validated("proposal", message)
+    elif kind is ProposalKind.APPOINT_TREASURER:
+        _check_envelope(message)
+        _check_treasurer_params(message["params"])
     else:
         _check_envelope(message)
         _check_policy_keys(kind, message["params"])
@@ -159,6 +165,23 @@ def _check_envelope(message: Mapping[str, Any]) -> None:
             "description", code="constraint-error",
             reason=f"at most {DESCRIPTION_LENGTH} characters",
         )  # fmt: skip
+
+
+def _check_treasurer_params(params: object) -> None:
+    """``appoint-treasurer`` params: the new key and its id, nothing else."""
+    if not isinstance(params, Mapping) or set(params) != {"public_key", "key_id"}:
+        raise GovernanceError(
+            "params", code="missing-field", reason="give exactly public_key and key_id"
+        )
+    text = params["public_key"]
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9a-f]{64}", text):
+        raise GovernanceError(
+            "params.public_key", code="constraint-error", reason="32 bytes in lower-case hex"
+        )
+    if params["key_id"] != key_id_for(bytes.fromhex(text)):
+        raise GovernanceError(
+            "params.key_id", code="key-mismatch", reason="is not the hash of public_key"
+        )
 
 
 def _check_policy_keys(kind: ProposalKind, params: object) -> None:

@@ -58,6 +58,7 @@ class ProposalKind(StrEnum):
     ADMIT_MEMBER = "admit-member"
     REMOVE_MEMBER = "remove-member"
     FEATURE_REQUEST = "feature-request"
+    APPOINT_TREASURER = "appoint-treasurer"
 
 
 POLICY_KINDS = frozenset(

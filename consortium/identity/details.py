@@ -62,6 +62,42 @@ def record_member_details(
     """Store details off-ledger and append their salted commitment; return the commitment."""
     salt = secrets.token_bytes(SALT_BYTES)
     commitment = details_commitment(salt=salt, details=details)
+    record_committed_details(
+        session, member=member, details=details, salt=salt, commitment=commitment, signer=signer
+    )
+    return commitment
+
+
+def record_committed_details(
+    session: Session,
+    *,
+    member: str,
+    details: Mapping[str, str],
+    salt: bytes,
+    commitment: str,
+    signer: Signer,
+    moment: datetime | None = None,
+) -> None:
+    """Store details a newcomer committed to on its machine, and append the commitment.
+
+    The newcomer sends ``commitment`` inside its signed join request and ``details`` and
+    ``salt`` beside it; they must open it.
+
+    Raises
+    ------
+    ValueError
+        If the details are not a mapping of short strings, the salt is not
+        :data:`SALT_BYTES` bytes, or they do not open ``commitment`` (nothing is written).
+    """
+    if not isinstance(details, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) and len(k) <= 64 and len(v) <= 1000
+        for k, v in details.items()
+    ):
+        raise ValueError("details must map short field names to strings")
+    if len(salt) != SALT_BYTES:
+        raise ValueError(f"the salt must be {SALT_BYTES} bytes")
+    if not hmac.compare_digest(details_commitment(salt=salt, details=details), commitment):
+        raise ValueError("the details and salt do not open the signed commitment")
     previous = session.get(MemberDetailsRow, member)
     if previous is not None:
         session.delete(previous)
@@ -74,9 +110,8 @@ def record_member_details(
     )  # fmt: skip
     append_entry(
         session, kind=EntryKind.MEMBER_DETAILS_COMMITTED,
-        payload={"member": member, "commitment": commitment}, signer=signer,
+        payload={"member": member, "commitment": commitment}, signer=signer, moment=moment,
     )  # fmt: skip
-    return commitment
 
 
 def check_member_details(session: Session, *, member: str, commitment: str) -> bool:
