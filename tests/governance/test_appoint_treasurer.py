@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from consortium.audit import audit_database
 from consortium.errors import GovernanceError, PointsError
 from consortium.governance.execution import execute_proposal
 from consortium.governance.rules import ProposalKind
@@ -14,7 +15,6 @@ from consortium.identity.enrolment import (
     register_cargo_owner,
 )
 from consortium.identity.treasurer import current_treasurers
-from consortium.audit import audit_database
 from consortium.ledger.requests import sign_request
 from consortium.ledger.signing import Signer
 from consortium.points.books import balance
