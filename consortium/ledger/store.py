@@ -348,6 +348,22 @@ def publish_checkpoint(
     origin: str = DEFAULT_ORIGIN,
 ) -> Checkpoint:
     """Sign and store a tree head over every committed entry; ``signer`` must be a coordinator."""
+    return publish_with_proof(session, signer=signer, moment=moment, origin=origin)[0]
+
+
+def publish_with_proof(
+    session: Session,
+    *,
+    signer: Signer,
+    index: int | None = None,
+    moment: datetime | None = None,
+    origin: str = DEFAULT_ORIGIN,
+) -> tuple[Checkpoint, list[bytes]]:
+    """Sign and store a tree head over every entry; return it with entry ``index``'s audit path.
+
+    A write through the coordinator service returns both (a receipt, as Rekor's): the client
+    checks the head against the pinned coordinator key and its entry's path against the head.
+    """
     active_key(session, signer.key_id, roles=(Role.COORDINATOR,), action="sign tree heads")
     size = ledger_size(session)
     tree = load_tree(session, size=size)
@@ -361,7 +377,7 @@ def publish_checkpoint(
     session.add(CheckpointRow(size=size, text=checkpoint.to_text()))
     session.flush()
     logger.info("published tree head at size %d", size)
-    return checkpoint
+    return checkpoint, ([] if index is None else tree.inclusion_proof(index))
 
 
 def load_checkpoints(session: Session) -> list[Checkpoint]:

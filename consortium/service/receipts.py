@@ -1,0 +1,25 @@
+"""Receipts: every write returns its entry, a signed tree head and the inclusion proof."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from consortium.ledger.store import load_entries, publish_with_proof
+from consortium.service.state import ServiceState
+from consortium.wire.envelope import EntryModel, Receipt
+
+
+def entry_model(entry_json: dict[str, object]) -> EntryModel:
+    """Wire form of :meth:`consortium.ledger.entry.Entry.to_json`."""
+    return EntryModel.model_validate(entry_json)
+
+
+def receipt(session: Session, state: ServiceState, seq: int) -> Receipt:
+    """Publish a tree head over the ledger (in the write's transaction) and prove ``seq`` in it."""
+    head, proof = publish_with_proof(
+        session, signer=state.coordinator, index=seq, moment=state.clock.now()
+    )
+    entry = load_entries(session, start=seq, stop=seq + 1)[0]
+    return Receipt(
+        entry=entry_model(entry.to_json()), head=head.to_text(), proof=[h.hex() for h in proof]
+    )
