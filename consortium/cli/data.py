@@ -76,8 +76,10 @@ def declare(
     """Declare the purposes FILE may serve, in sources.json next to it (purpose limitation)."""
     from consortium.config import load_settings
     from consortium.data import write_declaration
+    from consortium.data.readers import require_file
 
     with reported_errors():
+        require_file(file)  # a declaration of a file that is not there is a typo
         manifest = write_declaration(
             file.parent,
             member_id=member_id,

@@ -16,7 +16,7 @@ from consortium.data.declarations import (
     purposes,
     read_declaration,
 )
-from consortium.data.readers import read_table
+from consortium.data.readers import read_table, require_file
 from consortium.errors import ConfigError, ContractViolation, Problem
 from consortium.schemas import Contract, check_table, codes, load_contract
 
@@ -187,6 +187,8 @@ def load_table(
 
     Raises
     ------
+    ConfigError
+        ``path``: no such file (checked first, before the purpose).
     PurposeNotDeclared
         No manifest, the file is not listed, or ``purpose`` is not declared for it.
     ContractViolation
@@ -210,6 +212,7 @@ def load_table(
     settings = settings or load_settings()
     path = Path(path)
     chosen = load_contract(contract, settings=settings)
+    require_file(path)
     _authorise(path, contract=contract, purpose=purpose, declaration=declaration, settings=settings)
     report, frame = _check(path, chosen, labelled=labelled, settings=settings)
     if frame is None:

@@ -60,11 +60,46 @@ def _unreadable(path: Path, reason: str) -> ConfigError:
     return ConfigError("path", f"{path}: {reason}")
 
 
+def require_file(path: Path) -> Path:
+    """Return ``path`` if it is a file; else raise ``ConfigError`` saying "no such file: PATH".
+
+    Checked before anything else about the file (its declaration, its contract), so a typo in
+    a path is reported as such.
+    """
+    if not path.is_file():
+        what = "a folder, not a file" if path.is_dir() else "no such file"
+        raise ConfigError("path", f"{what}: {path}")
+    return path
+
+
 def _csv_header(path: Path) -> list[str]:
     """Return the first record of a CSV file (BOM-tolerant, gzip by suffix)."""
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:  # type: ignore[operator]
         return next(csv.reader(io.StringIO(handle.readline())), [])
+
+
+_DELIMITERS = {";": "semicolon", "\t": "tab"}
+
+
+def _check_delimiter(path: Path, header: list[str]) -> None:
+    """Refuse a CSV whose header is one column holding another delimiter (a spreadsheet's export).
+
+    Raises
+    ------
+    ContractViolation
+        ``wrong-delimiter``, naming the file, its header row and the delimiter it looks like.
+    """
+    if len(header) != 1:
+        return
+    for delimiter, name in _DELIMITERS.items():
+        if delimiter in header[0]:
+            shown = header[0] if len(header[0]) <= 80 else header[0][:77] + "..."
+            reason = (
+                f"row 1 (the header) is a single column {shown!r}: the file looks "
+                f"{name}-separated; save it as comma-separated (CSV, UTF-8) and check it again"
+            )
+            raise ContractViolation([Problem(path.name, None, None, codes.WRONG_DELIMITER, reason)])
 
 
 def _header_problems(path: Path, header: list[str]) -> list[Problem]:
@@ -87,11 +122,11 @@ def read_table(path: Path, contract: Contract) -> RawTable:
         The file is missing, unreadable or of an unsupported format (exit code 2).
     ContractViolation
         ``parquet-footer``: a Parquet footer claims more than the file can hold
-        (:func:`check_parquet_footer`).
+        (:func:`check_parquet_footer`); ``wrong-delimiter``: a CSV separated by semicolons or
+        tabs (its header reads as one column).
     """
     name = path.name.lower()
-    if not path.is_file():
-        raise _unreadable(path, "no such file")
+    require_file(path)
     try:
         if name.endswith(CSV_SUFFIXES):
             return _read_csv(path, contract)
@@ -115,6 +150,7 @@ def _read_csv(path: Path, contract: Contract) -> RawTable:
     header = _csv_header(path)
     if not header:
         raise _unreadable(path, "empty file (no header row)")
+    _check_delimiter(path, header)
     problems = _header_problems(path, header)
     keep, dropped = _split(header, contract)
     if problems:

@@ -24,6 +24,7 @@ ARRIVAL_BEFORE_DEPARTURE = "arrival-before-departure"
 UNKNOWN_CONTRACT = "unknown-contract"
 CONTRACT_MISMATCH = "contract-mismatch"
 PARQUET_FOOTER = "parquet-footer"
+WRONG_DELIMITER = "wrong-delimiter"
 
 # message (JSON Schema) codes
 MISSING_FIELD = "missing-field"
