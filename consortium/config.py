@@ -8,7 +8,9 @@ The forecast defaults below are the only place those numbers are written: the mo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +25,13 @@ DEFAULT_TOLERANCE_MINUTES = 15
 """An arrival within this many minutes of schedule is on time."""
 DEFAULT_HORIZON_DAYS = 7
 """Horizon of the stock-risk model."""
+ON_TIME_TOLERANCE_MINUTES_BY_MODE: Mapping[str, int] = MappingProxyType(
+    {"sea": 1440, "rail": 720, "road": 60, "air": 15}
+)
+"""What a cargo owner counts as on time, per mode: a sea voyage within a day of schedule (the
+usual schedule-reliability window), rail within 12 hours, road within an hour, air within 15
+minutes. The answer card reads a lane's on-time share at its mode's tolerance. Not yet a
+board-set parameter: the policy has no per-mode tolerance, so these defaults apply."""
 
 
 class Settings(BaseSettings):

@@ -14,11 +14,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from consortium.client import load_key
-from consortium.client.cargo import buy_forecast
+from consortium.client.cargo import buy_forecast, cargo_balance
 from dashboards.context import DashboardContext
 
 if TYPE_CHECKING:
-    from consortium.client.cargo import PaidAnswer
+    from consortium.client.cargo import Purchase
+
+
+def owner_balance(ctx: DashboardContext, *, key_path: Path, passphrase: str) -> int:
+    """Return the points left to the cargo owner whose key file this is.
+
+    Raises
+    ------
+    KeyFileError
+        If the key file is missing or the passphrase is wrong.
+    """
+    return cargo_balance(ctx.coordinator, owner=load_key(key_path, passphrase=passphrase))
 
 
 def submit_paid_query(
@@ -30,8 +41,8 @@ def submit_paid_query(
     params: Mapping[str, object],
     max_price_points: int,
     now: datetime,
-) -> PaidAnswer:
-    """Sign a ``kind`` query with the owner's key file and have the coordinator answer it.
+) -> Purchase:
+    """Sign a ``kind`` query with the owner's key file; return the answer and the balance left.
 
     Raises
     ------
@@ -42,6 +53,5 @@ def submit_paid_query(
     """
     owner = load_key(key_path, passphrase=passphrase)
     coordinator = ctx.answering_coordinator()
-    bought = buy_forecast(coordinator, owner=owner, kind=kind, params=params,
-                          max_price_points=max_price_points, now=now)  # fmt: skip
-    return bought.paid
+    return buy_forecast(coordinator, owner=owner, kind=kind, params=params,
+                        max_price_points=max_price_points, now=now)  # fmt: skip

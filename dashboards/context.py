@@ -27,7 +27,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,7 @@ from consortium.client.connection import load_warehouses
 from consortium.config import Settings, load_settings
 from consortium.errors import ConfigError, ConsortiumError
 from consortium.queries.ledger import ledger_ready
+from consortium.widgets.units import zone
 
 if TYPE_CHECKING:
     from consortium.client.connection import LocalWarehouseAnswerer, ReadSession
@@ -158,6 +159,16 @@ class DashboardContext:
         if self.config.models_dir is None:
             return None
         return pooled_model_dir(self.config.models_dir, kind=kind)
+
+    @staticmethod
+    def viewer_zone() -> tzinfo:
+        """Return the viewer's time zone (the browser's), UTC when it is not known."""
+        return zone(st.context.timezone)
+
+    def warehouses(self) -> LocalWarehouseAnswerer | None:
+        """Return the warehouses answering queries in this process (``None`` without members)."""
+        members = self.config.members_dir
+        return warehouse_answerer(str(members)) if members else None
 
     def warehouse_ids(self) -> list[str]:
         """Return the warehouses answering queries in this process (none without members)."""

@@ -92,6 +92,39 @@ def _latest_window(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.loc[dates >= cutoff]
 
 
+def _series(latest: pd.DataFrame) -> int:
+    if "sku_group" not in latest.columns:
+        return 1
+    return int(latest["sku_group"].astype("object").fillna("").nunique())
+
+
+def decline_reason(
+    model: StockModel,
+    stock: pd.DataFrame,
+    *,
+    warehouse_id: str,
+    horizon_days: int,
+    min_group_size: int,
+) -> str | None:
+    """Why the member would decline a query on ``warehouse_id`` (``None``: it would answer).
+
+    The reason names the rule, never the warehouse's own figures (not its SKU count).
+    """
+    if horizon_days != model.spec.horizon_days:
+        return f"it answers only the pooled model's {model.spec.horizon_days}-day horizon"
+    rows = stock.loc[stock["warehouse_id"].astype(str) == warehouse_id]
+    if rows.empty:
+        return "not a warehouse of this member"
+    recent = _latest_window(rows)
+    dates = pd.to_datetime(recent["date"])
+    if _series(recent.loc[dates == dates.max()]) < min_group_size:
+        return (
+            "it holds fewer SKU series than the board's minimum group size "
+            f"({min_group_size}), so an answer would expose single series"
+        )
+    return None
+
+
 def answer_stock_query(
     model: StockModel,
     stock: pd.DataFrame,
@@ -122,26 +155,15 @@ def answer_stock_query(
         warehouse is not in ``stock``, the horizon is not the model's, or the latest date has
         fewer than ``min_group_size`` SKU series.
     """
-    if horizon_days != model.spec.horizon_days:
-        logger.info("declined %s: horizon %d is not the model's", warehouse_id, horizon_days)
+    reason = decline_reason(model, stock, warehouse_id=warehouse_id, horizon_days=horizon_days,
+                            min_group_size=min_group_size)  # fmt: skip
+    if reason is not None:
+        logger.info("declined %s: %s", warehouse_id, reason)
         return None
-    rows = stock.loc[stock["warehouse_id"].astype(str) == warehouse_id]
-    if rows.empty:
-        logger.info("declined %s: not a warehouse of this member", warehouse_id)
-        return None
-    recent = _latest_window(rows)
+    recent = _latest_window(stock.loc[stock["warehouse_id"].astype(str) == warehouse_id])
     dates = pd.to_datetime(recent["date"])
     latest = recent.loc[dates == dates.max()]
-    series = (
-        latest["sku_group"].astype("object").fillna("").nunique()
-        if "sku_group" in latest.columns
-        else 1
-    )
-    if series < min_group_size:
-        logger.info(
-            "declined %s: %d SKU series, fewer than %d", warehouse_id, series, min_group_size
-        )
-        return None
+    series = _series(latest)
     scores = model.predict_stock(recent).loc[latest.index]
     stockout = scores["p_stockout"].to_numpy(np.float64)
     overflow = scores["p_overflow"].to_numpy(np.float64)
@@ -213,6 +235,19 @@ class LocalWarehouseAnswerer:
             min_group_size=min_group_size,
         )
         return None if answer is None else replace(answer, model_version=version)
+
+    def decline_reason(
+        self, warehouse_id: str, *, horizon_days: int, model_dir: Path, min_group_size: int
+    ) -> str | None:
+        """Why the warehouse's node would decline (``None``: it would answer); nothing is run."""
+        if warehouse_id not in self.members:
+            return "no member of the consortium operates it"
+        member, stock = self.members[warehouse_id]
+        if member in self.declining:
+            return "its operator declines every query"
+        model, _ = pooled_stock_model(model_dir)
+        return decline_reason(model, stock, warehouse_id=warehouse_id, horizon_days=horizon_days,
+                              min_group_size=min_group_size)  # fmt: skip
 
     @classmethod
     def from_consortium_dir(

@@ -1,4 +1,4 @@
-"""Paid queries: a cargo owner signs and submits a lane or warehouse query; history and splits."""
+"""Paid queries: a cargo owner sees its balance, finds a lane or warehouse, and buys an answer."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import streamlit as st
 
 from consortium.client.cargo import lane_params, warehouse_params
 from consortium.errors import ConsortiumError
+from consortium.queries.lanes import did_you_mean, lane_catalogue, lane_label, search_lanes
 from consortium.queries.paid import (
     paid_queries_frame,
     query_splits_frame,
@@ -17,25 +18,53 @@ from consortium.queries.paid import (
     split_checks,
 )
 from consortium.queries.policy import policy_in_force
-from dashboards.actions import submit_paid_query
+from consortium.queries.warehouses import stock_horizon_days, warehouse_offers
+from consortium.widgets.tables import for_people
+from dashboards.actions import owner_balance, submit_paid_query
+from dashboards.cards import show_lane_card
+from dashboards.charts import bar_chart
 from dashboards.context import dashboard_context
 
 MODES = ["sea", "road", "rail", "air"]
 HISTORY_ROWS = 50
 
 ctx = dashboard_context()
+tz = ctx.viewer_zone()
+eta_dir, stock_dir, warehouses = ctx.model_dir("eta"), ctx.model_dir("stock"), ctx.warehouses()
 with ctx.session() as s:
     fees = dict(policy_in_force(s).policy.fees)
+    catalogue = lane_catalogue(s, model_dir=eta_dir) if eta_dir else None
+    horizon = stock_horizon_days(stock_dir) if stock_dir else None
+    offers = (
+        warehouse_offers(s, answerer=warehouses, model_dir=stock_dir, horizon_days=horizon)
+        if warehouses is not None and stock_dir is not None and horizon is not None
+        else None
+    )
 
 st.title("Paid queries")
 fee_cols = st.columns(2)
 fee_cols[0].metric("Lane query fee", f"{fees['lane']} points")
 fee_cols[1].metric("Warehouse query fee", f"{fees['warehouse']} points")
 
+st.subheader("Your account")
+key_cols = st.columns([2, 1, 1])
+key_path = key_cols[0].text_input(
+    "Cargo owner's key file", key="paid-key", placeholder="keys/cargo-owner.key"
+)
+passphrase = key_cols[1].text_input("Passphrase", type="password", key="paid-passphrase")
+balance_before: int | None = None
+if key_path:
+    try:
+        balance_before = owner_balance(ctx, key_path=Path(key_path), passphrase=passphrase)
+    except ConsortiumError as exc:
+        key_cols[2].caption(f"Balance unknown: {exc.diagnostics()}")
+    else:
+        key_cols[2].metric("Your balance", f"{balance_before:,} points")
+
 st.subheader("Ask a forecast")
 st.caption(
-    "The query is signed with the cargo owner's key; the fee is charged only if it is "
-    "answered, and split among the contributors of the answering model."
+    "The query is signed with your key; the fee is charged only if it is answered, and split "
+    "among the members whose data trained the answering model."
 )
 kind = st.radio(
     "Query",
@@ -44,14 +73,23 @@ kind = st.radio(
     key="paid-kind",
     format_func=lambda k: {"lane": "Lane ETA", "warehouse": "Warehouse stock risk"}[k],
 )
-with st.form("paid-query"):
-    key_cols = st.columns(2)
-    key_path = key_cols[0].text_input(
-        "Cargo owner's key file", key="paid-key", placeholder="keys/cargo-owner.key"
-    )
-    passphrase = key_cols[1].text_input("Passphrase", type="password", key="paid-passphrase")
-    params: dict[str, object] = {}
-    if kind == "lane":
+params: dict[str, object] = {}
+blocked: str | None = None
+why_not = ""
+if kind == "lane":
+    if catalogue is None:
+        st.warning("No pooled ETA model with a lane catalogue is configured: no lane to ask.")
+    else:
+        with st.expander(f"Lane catalogue: {len(catalogue)} lanes you can ask about", True):
+            found = search_lanes(
+                catalogue,
+                st.text_input("Search lanes", key="paid-lane-search", placeholder="NLRTM rail"),
+            )
+            st.dataframe(
+                found.rename(columns={"legs_pooled": "legs pooled (at least)"}),
+                hide_index=True, key="paid-catalogue", height=220,
+            )  # fmt: skip
+    with st.form("paid-query-lane"):
         lane_cols = st.columns(5)
         origin = lane_cols[0].text_input("Origin", key="paid-origin", placeholder="CNSHA")
         destination = lane_cols[1].text_input(
@@ -62,50 +100,81 @@ with st.form("paid-query"):
         days = lane_cols[4].number_input(
             "Window (days)", min_value=1, max_value=92, value=7, key="paid-days"
         )
-        params = lane_params(
-            origin=origin, destination=destination, mode=mode, departure=start, days=int(days)
-        )
-    else:
-        known = ctx.warehouse_ids()
-        warehouse_cols = st.columns(2)
-        if known:
-            warehouse = warehouse_cols[0].selectbox("Warehouse", known, key="paid-warehouse")
-        else:
-            warehouse = warehouse_cols[0].text_input(
-                "Warehouse id", key="paid-warehouse", placeholder="WH-NLRTM-01"
-            )
-        horizon = warehouse_cols[1].number_input(
-            "Horizon (days)", min_value=1, max_value=90, value=7, key="paid-horizon"
-        )
-        params = warehouse_params(warehouse_id=str(warehouse), horizon_days=int(horizon))
-    max_price = st.number_input(
-        "Most I agree to pay (points)",
-        min_value=1,
-        value=int(fees[kind]),
-        key=f"paid-max-price-{kind}",
+        max_price = st.number_input("Most I agree to pay (points)", min_value=1,
+                                    value=int(fees["lane"]), key="paid-max-price-lane")  # fmt: skip
+        submitted = st.form_submit_button("Sign and buy", key="paid-submit")
+    params = lane_params(
+        origin=origin, destination=destination, mode=mode, departure=start, days=int(days)
     )
-    submitted = st.form_submit_button("Sign and submit", key="paid-submit")
-
-if submitted:
-    try:
-        paid = submit_paid_query(
-            ctx,
-            key_path=Path(key_path),
-            passphrase=passphrase,
-            kind=kind,
-            params=params,
-            max_price_points=int(max_price),
-            now=datetime.now(UTC),
+    near = (
+        did_you_mean(catalogue, origin=origin, destination=destination, mode=mode)
+        if catalogue is not None and submitted
+        else None
+    )
+    if near is not None:
+        asked = lane_label(str(params["origin"]), str(params["destination"]), mode)
+        hint = (
+            "Did you mean " + " or ".join(f"**{lane_label(*lane)}**" for lane in near) + "?"
+            if near
+            else "Search the catalogue above for the lanes the pool holds."
         )
+        blocked = f"The pool holds no lane {asked}. {hint} Nothing was charged."
+else:
+    if offers is None:
+        st.warning("No warehouse answers queries here (no members folder or no stock model).")
+        warehouse = None
+    else:
+        st.dataframe(
+            offers.assign(can_answer=offers["can_answer"].map({True: "yes", False: "no"}),
+                          why_not=offers["why_not"].replace("", "–")),
+            hide_index=True, key="paid-offers",
+        )  # fmt: skip
+        warehouse = st.selectbox("Warehouse", offers["warehouse"].tolist(), key="paid-warehouse")
+        why_not = offers.set_index("warehouse")["why_not"].get(warehouse, "")
+        if why_not:
+            st.warning(f"{warehouse} would decline this query: {why_not}. Not offered for sale.")
+    with st.form("paid-query-warehouse"):
+        st.caption(f"Stock-out risk within {horizon or '–'} days (the pooled model's horizon).")
+        max_price = st.number_input("Most I agree to pay (points)", min_value=1,
+                                    value=int(fees["warehouse"]),
+                                    key="paid-max-price-warehouse")  # fmt: skip
+        can_buy = offers is not None and warehouse is not None and not why_not
+        submitted = st.form_submit_button("Sign and buy", key="paid-submit", disabled=not can_buy)
+    if warehouse is not None and horizon is not None:
+        params = warehouse_params(warehouse_id=str(warehouse), horizon_days=horizon)
+
+if submitted and blocked:
+    st.warning(blocked)
+elif submitted:
+    try:
+        bought = submit_paid_query(
+            ctx, key_path=Path(key_path), passphrase=passphrase, kind=kind, params=params,
+            max_price_points=int(max_price), now=datetime.now(UTC),
+        )  # fmt: skip
     except ConsortiumError as exc:
         st.error(f"Not answered, nothing charged. {exc.diagnostics()}")
     else:
+        paid = bought.paid
+        before = bought.balance_left + paid.fee
         st.success(
-            f"Query {paid.query_id} answered for {paid.fee} points "
-            f"(ledger entries {paid.settled_seq} and {paid.answered_seq})."
+            f"Answered for {paid.fee} points: your balance went from {before:,} to "
+            f"{bought.balance_left:,} points (query {paid.query_id}, ledger entries "
+            f"{paid.settled_seq} and {paid.answered_seq})."
         )
-        st.json(paid.answer.summary(), expanded=True)
+        money = [("Price paid", f"{paid.fee} points"),
+                 ("Balance left", f"{bought.balance_left:,} points")]  # fmt: skip
+        if kind == "lane":
+            show_lane_card(paid.answer.summary(), key="paid-answer", extra=money)
+        else:
+            answer = paid.answer.summary()
+            cols = st.columns(4)
+            cols[0].metric("Stock-out risk, average SKU series",
+                           f"{100 * float(str(answer['p_stockout_mean'])):.1f} %")  # fmt: skip
+            cols[1].metric("SKU series covered", f"{answer['sku_series']}+")
+            cols[2].metric(*money[0])
+            cols[3].metric(*money[1])
         parts = pd.DataFrame(sorted(paid.parts.items()), columns=["account", "points"])
+        st.markdown("**Where your fee went**")
         st.dataframe(parts, hide_index=True, key="paid-parts")
 
 st.subheader("History")
@@ -117,12 +186,19 @@ if history.empty:
     st.info("No paid query has been answered yet.")
 else:
     shown = history.merge(checks[["query_id", "matches"]], on="query_id", how="left")
-    shown = shown.rename(columns={"matches": "split_verified"})
+    shown = for_people(
+        shown, tz=tz, times=("time",), bps=("treasury_share_bps",),
+        rename={"matches": "split_verified", "treasury_share_bps": "treasury share"},
+    )  # fmt: skip
     st.dataframe(shown, hide_index=True, key="paid-history")
     left, right = st.columns(2)
     with left:
         st.markdown("**Where the fees went** (the shown queries)")
-        st.bar_chart(revenue_by_account(splits), x="account", y="points", horizontal=True)
+        st.altair_chart(
+            bar_chart(revenue_by_account(splits), category="account", value="points",
+                      title="points earned"),
+            key="paid-revenue",
+        )  # fmt: skip
     with right:
         st.markdown("**Splits**")
         st.dataframe(splits, hide_index=True, key="paid-splits")

@@ -5,15 +5,23 @@ from streamlit.testing.v1 import AppTest
 
 from consortium.points.rules import cargo_account
 from consortium.points.store import balance
+from consortium.queries.lanes import lane_catalogue
 from consortium.queries.paid import paid_queries_frame
 from tests.dashboards.conftest import VIEWS, configure
 from tests.queries.world import LANE, PASSPHRASE, World
 
 
-def _lane_form(at: AppTest, world: World, *, passphrase: str = PASSPHRASE) -> AppTest:
-    origin, destination, mode = LANE
+def _key(at: AppTest, world: World, *, passphrase: str = PASSPHRASE) -> AppTest:
     at.text_input(key="paid-key").input(str(world.cargo_key))
     at.text_input(key="paid-passphrase").input(passphrase)
+    return at.run()
+
+
+def _lane_form(
+    at: AppTest, world: World, *, lane: tuple[str, str, str] = LANE, passphrase: str = PASSPHRASE
+) -> AppTest:
+    origin, destination, mode = lane
+    _key(at, world, passphrase=passphrase)
     at.text_input(key="paid-origin").input(origin)
     at.text_input(key="paid-destination").input(destination)
     at.selectbox(key="paid-mode").set_value(mode)
@@ -27,27 +35,61 @@ def _cargo_balance(world: World) -> int:
         return balance(s, cargo_account(world.cargo.key_id))
 
 
-def test_a_signed_lane_query_is_answered_charged_and_split(
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_a_sea_lane_is_answered_as_a_card_in_days_with_the_balance(
     page: Callable[..., AppTest], fresh_world: World
 ) -> None:
-    # Prepare
+    # Prepare: a sea lane from the catalogue the page offers
+    with fresh_world.factory.begin() as s:
+        catalogue = lane_catalogue(s, model_dir=fresh_world.models.eta_dir)
+    sea = catalogue[catalogue["mode"] == "sea"].iloc[0]
     before = _cargo_balance(fresh_world)
     at = page("paid_queries", fresh_world)
     # Execute
-    _lane_form(at, fresh_world)
-    # Assert
+    _lane_form(at, fresh_world, lane=(sea["origin"], sea["destination"], "sea"))
+    # Assert: charged once, the card speaks days and shows the balance before and after
     assert not at.error
-    assert at.success[0].value.startswith("Query q-")
     with fresh_world.factory.begin() as s:
-        history = paid_queries_frame(s)
-    fee = int(history.iloc[0]["fee"])
-    assert len(history) == 2
+        fee = int(paid_queries_frame(s).iloc[0]["fee"])
     assert _cargo_balance(fresh_world) == before - fee
-    parts = at.dataframe[0].value
-    assert parts["points"].sum() == fee
-    shown = at.dataframe[1].value
-    assert shown["query_id"].tolist() == history["query_id"].tolist()
-    assert shown["split_verified"].all()
+    metrics = _metrics(at)
+    assert metrics["Your balance"] == f"{before} points"
+    assert metrics["Balance left"] == f"{before - fee} points"
+    assert metrics["Price paid"] == f"{fee} points"
+    assert metrics["Typical transit"].endswith(("days", "day"))
+    assert "On time (within 1 day of schedule)" in metrics
+    assert f"from {before} to {before - fee} points" in at.success[0].value
+    assert at.dataframe[1].value["points"].sum() == fee  # the split of this fee
+    assert not any(text in str(v) for v in metrics.values() for text in ("None", "nan"))
+
+
+def test_a_typo_gets_did_you_mean_and_costs_nothing(
+    page: Callable[..., AppTest], fresh_world: World
+) -> None:
+    before = _cargo_balance(fresh_world)
+    origin, destination, mode = LANE
+    at = _lane_form(page("paid_queries", fresh_world), fresh_world,
+                    lane=(origin, destination[:3] + destination[:2:-1], mode))  # fmt: skip
+    assert "Did you mean" in at.warning[0].value
+    assert f"{origin} > {destination} ({mode})" in at.warning[0].value
+    assert _cargo_balance(fresh_world) == before
+
+
+def test_the_catalogue_lists_and_searches_the_pooled_lanes(
+    page: Callable[..., AppTest], world: World
+) -> None:
+    at = page("paid_queries", world)
+    listed = at.dataframe[0].value
+    origin, destination, mode = LANE
+    assert ((listed["origin"] == origin) & (listed["destination"] == destination)
+            & (listed["mode"] == mode)).any()  # fmt: skip
+    at.text_input(key="paid-lane-search").input(f"{origin} {mode}").run()
+    found = at.dataframe[0].value
+    assert 0 < len(found) < len(listed)
+    assert set(found["mode"]) == {mode}
 
 
 def test_a_wrong_passphrase_charges_nothing(
@@ -58,26 +100,26 @@ def test_a_wrong_passphrase_charges_nothing(
     assert at.error[0].value.startswith("Not answered, nothing charged.")
     assert "passphrase" in at.error[0].value
     assert _cargo_balance(fresh_world) == before
-    assert len(at.dataframe[0].value) == 1  # the history still holds the world's one query
+    assert len(at.dataframe[-2].value) == 1  # the history still holds the world's one query
 
 
-def test_a_declined_warehouse_query_costs_nothing(
-    page: Callable[..., AppTest], fresh_world: World
+def test_a_declining_warehouse_is_flagged_before_purchase(
+    page: Callable[..., AppTest], world: World
 ) -> None:
     # Prepare: the synthetic warehouses hold fewer SKU series than the minimum group size
-    before = _cargo_balance(fresh_world)
-    at = page("paid_queries", fresh_world, members=True)
-    at.radio(key="paid-kind").set_value("warehouse").run()
-    warehouses = at.selectbox(key="paid-warehouse").options
+    before = _cargo_balance(world)
+    at = page("paid_queries", world, members=True)
     # Execute
-    at.text_input(key="paid-key").input(str(fresh_world.cargo_key))
-    at.text_input(key="paid-passphrase").input(PASSPHRASE)
-    at.selectbox(key="paid-warehouse").set_value(warehouses[0])
-    at.button(key="paid-submit").click().run()
-    # Assert
-    assert len(warehouses) == 3
-    assert "[declined]" in at.error[0].value
-    assert _cargo_balance(fresh_world) == before
+    at.radio(key="paid-kind").set_value("warehouse").run()
+    _key(at, world)
+    # Assert: each is shown as declining with the rule, and none is offered for sale
+    offers = at.dataframe[0].value
+    assert len(offers) == 3
+    assert set(offers["can_answer"]) == {"no"}
+    assert offers["why_not"].str.contains("minimum group size").all()
+    assert "would decline" in at.warning[0].value
+    assert at.button(key="paid-submit").disabled
+    assert _cargo_balance(world) == before
 
 
 def test_without_the_coordinator_key_queries_are_refused(world: World) -> None:

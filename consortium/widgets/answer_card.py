@@ -1,0 +1,125 @@
+"""A lane forecast as a cargo owner reads it: an answer card in the units that fit the mode.
+
+:func:`lane_card` turns a lane answer (``LaneAnswer.summary()``, the mapping a paid query or
+the preview returns) into the card's lines: departures covered, typical transit and delay,
+the interval, the on-time share at the mode's tolerance and the legs pooled.
+:func:`interval_frame` gives the interval in the card's unit, for a chart.
+
+Examples
+--------
+>>> answer = {"origin": "CNSHA", "destination": "NLRTM", "mode": "sea", "departures": 28,
+...     "departure_from": "2026-06-01T00:00:00Z", "departure_to": "2026-06-08T00:00:00Z",
+...     "on_time_rate": 0.04, "tolerance_minutes": 15, "interval_level": 0.8,
+...     "delay_minutes_lower": -600.0, "delay_minutes_median": 720.0,
+...     "delay_minutes_upper": 3140.5, "transit_hours_lower": 709.0,
+...     "transit_hours_median": 731.0, "transit_hours_upper": 771.3, "legs_in_pool": 120}
+>>> card = lane_card(answer)
+>>> card.transit, card.delay, card.on_time_label, card.on_time
+('30.5 days', '+12 h', 'On time (within 1 day of schedule)', 'about 62 %')
+>>> card.interval
+'29.5 to 32.1 days'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from consortium.widgets.units import (
+    MINUTES,
+    duration,
+    fitting_unit,
+    on_time_share,
+    tolerance_minutes,
+    unit_for,
+)
+
+MODE_NAMES = {"sea": "by sea", "rail": "by rail", "road": "by road", "air": "by air"}
+
+
+@dataclass(frozen=True)
+class LaneCard:
+    """The lines of a lane answer card, ready to show."""
+
+    title: str
+    departures: str
+    transit: str
+    interval: str
+    interval_label: str
+    delay: str
+    on_time_label: str
+    on_time: str
+    legs: str
+    unit: str
+    """The unit of the transit figures and of :func:`interval_frame`."""
+
+
+def _number(answer: Mapping[str, object], key: str) -> float:
+    value = answer.get(key)
+    return float(value) if isinstance(value, int | float) else float("nan")
+
+
+def _day(value: object) -> str:
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%d %b %Y")
+    except ValueError:
+        return str(value)
+
+
+def transit_unit(answer: Mapping[str, object]) -> str:
+    """Return the unit of the lane's transit times (the mode's; smaller for short trips)."""
+    mode = str(answer.get("mode", ""))
+    return fitting_unit(
+        _number(answer, "transit_hours_median") * 60.0, unit_for(mode, what="transit")
+    )
+
+
+def lane_card(answer: Mapping[str, object]) -> LaneCard:
+    """Return the answer card of a lane answer (see the module example)."""
+    mode = str(answer.get("mode", ""))
+    unit = transit_unit(answer)
+    level = _number(answer, "interval_level")
+    low, mid, high = (
+        _number(answer, f"transit_hours_{b}") * 60.0 for b in ("lower", "median", "upper")
+    )
+    size = MINUTES[unit]
+    tolerance = tolerance_minutes(mode)
+    if tolerance == int(_number(answer, "tolerance_minutes")):
+        share, how = _number(answer, "on_time_rate"), "about"
+    else:
+        share, how = on_time_share(
+            lower=_number(answer, "delay_minutes_lower"),
+            median=_number(answer, "delay_minutes_median"),
+            upper=_number(answer, "delay_minutes_upper"),
+            level=level,
+            tolerance=tolerance,
+        )
+    legs = int(_number(answer, "legs_in_pool"))
+    symbol = duration(mid, unit=unit).split(" ", 1)[1]
+    return LaneCard(
+        title=f"{answer.get('origin')} → {answer.get('destination')} {MODE_NAMES.get(mode, mode)}",
+        departures=(f"{int(_number(answer, 'departures'))} departures, "
+                    f"{_day(answer.get('departure_from'))} to {_day(answer.get('departure_to'))}"),
+        transit=duration(mid, unit=unit),
+        interval=f"{low / size:.1f} to {high / size:.1f} {symbol}",
+        interval_label=f"Transit, {100 * level:.0f} % of departures",
+        delay=duration(_number(answer, "delay_minutes_median"), unit=unit_for(mode), signed=True),
+        on_time_label=f"On time (within {duration(tolerance, unit=unit_for(mode))} of schedule)",
+        on_time=f"{how} {100 * share:.0f} %",
+        legs=f"{legs:,}+ legs",
+        unit=unit,
+    )  # fmt: skip
+
+
+def interval_frame(answer: Mapping[str, object]) -> pd.DataFrame:
+    """Return the transit interval in the card's unit: rows ``lower``, ``median``, ``upper``.
+
+    Columns: ``bound``, ``transit`` (in :attr:`LaneCard.unit`) and ``unit``.
+    """
+    unit = transit_unit(answer)
+    bounds = ["lower", "median", "upper"]
+    values = [_number(answer, f"transit_hours_{b}") * 60.0 / MINUTES[unit] for b in bounds]
+    return pd.DataFrame({"bound": bounds, "transit": values, "unit": unit})
