@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from consortium import __version__
+from consortium.cli import coordinator as coordinator_cli
 from consortium.cli import data as data_cli
 from consortium.cli import demo as demo_cli
 from consortium.cli import federate as federate_cli
@@ -42,6 +43,7 @@ for _domain in (
     governance_cli,
     query_cli,
     ledger_cli,
+    coordinator_cli,
     demo_cli,
 ):
     _domain.register(app)
