@@ -7,5 +7,6 @@ points, governance and policy (the ledger room below cannot import them).
 
 from consortium.audit.database import AuditReport, audit_database
 from consortium.audit.state import check_derived_state
+from consortium.audit.supply import audited_supply
 
-__all__ = ["AuditReport", "audit_database", "check_derived_state"]
+__all__ = ["AuditReport", "audit_database", "audited_supply", "check_derived_state"]

@@ -58,11 +58,16 @@ def balance_cmd(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """Print the balance of one account, or of every account and their total."""
+    """Print the balance of one account, or of every account and their total.
+
+    An account that does not exist is an error naming the nearest one (a typo), not a zero.
+    """
+    from consortium.cli.lookup import require_account
     from consortium.points.store import balance, balances
 
     with reported_errors(), _session_factory(db, read_only=True).begin() as session:
         if account is not None:
+            require_account(session, account)
             typer.echo(f"{account}  {balance(session, account)}")
             return
         rows = balances(session)
@@ -120,9 +125,11 @@ def history_cmd(
     db: DbOption = None,
 ) -> None:
     """List an account's movements: ledger entry, time, kind, change and balance after."""
+    from consortium.cli.lookup import require_account
     from consortium.points.store import history
 
     with reported_errors(), _session_factory(db, read_only=True).begin() as session:
+        require_account(session, account)
         moves = history(session, account=account, limit=limit)
     for m in moves:
         typer.echo(f"{m.seq:>8}  {m.time}  {m.kind:<18} {m.delta:>+12} {m.balance:>12}")
@@ -132,14 +139,20 @@ def history_cmd(
 
 @points_app.command("supply")
 def supply_cmd(db: DbOption = None) -> None:
-    """Print points minted, burned and circulating, after checking that the books balance."""
-    from consortium.points.store import check_books
+    """Print points minted, burned and circulating, after checking them against the ledger.
+
+    The books must balance (sum of balances = minted - burned; journal matches balances) and
+    every journal line and balance must equal its replay from the signed points entries; the
+    first entry and account where they disagree is named (non-zero exit).
+    """
+    from consortium.audit.supply import audited_supply
 
     with reported_errors(), _session_factory(db, read_only=True).begin() as session:
-        totals = check_books(session)
+        totals = audited_supply(session)
     typer.echo(
         f"minted {totals.minted}, burned {totals.burned}, circulating {totals.circulating} "
-        "(books balance: sum of balances = minted - burned; journal matches balances)"
+        "(books balance: sum of balances = minted - burned; journal matches balances; "
+        "balances replayed from the ledger's entries)"
     )
 
 
