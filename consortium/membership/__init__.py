@@ -3,6 +3,7 @@
 See :mod:`consortium.membership.store` for the flows; ``docs/services.md`` for the interface.
 """
 
+from consortium.membership import joins as _joins  # noqa: F401  (registers its table)
 from consortium.membership.models import MemberRecord, MemberStatus
 from consortium.membership.store import (
     active_members,
