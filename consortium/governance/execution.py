@@ -76,7 +76,7 @@ def _apply(
         return {"member": record.member, "key_id": record.key_id}
     if kind is ProposalKind.APPOINT_TREASURER:
         try:
-            replaced = appoint_treasurer(session, public_key=bytes.fromhex(params["public_key"]),
+            replaced = appoint_treasurer(session, public_key=bytes.fromhex(params["treasurer_key"]),
                                          signer=signer, moment=now)  # fmt: skip
         except LedgerError as exc:
             raise GovernanceError(proposal_subject(row.proposal_id), code="key-in-use",

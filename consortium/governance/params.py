@@ -8,7 +8,7 @@ not know take the policy's own keys and are checked here and by the policy itsel
 ``contribution-rule`` ({contribution_rule, points_per_example, contribution_cap_per_round}) and
 ``governance-rules`` ({voting_delay_s, voting_period_s, quorum_bps, timelock_s,
 late_quorum_extension_s, vote_power_cap_bps, min_members}). ``appoint-treasurer`` takes
-{public_key, key_id}: the new treasurer key (lower-case hex) and its id.
+{treasurer_key, key_id}: the new treasurer key (lower-case hex) and its id.
 
 Every problem raises :class:`~consortium.errors.GovernanceError` whose ``subject`` names the field
 (``params.delta``, ``title``).
@@ -169,18 +169,18 @@ def _check_envelope(message: Mapping[str, Any]) -> None:
 
 def _check_treasurer_params(params: object) -> None:
     """``appoint-treasurer`` params: the new key and its id, nothing else."""
-    if not isinstance(params, Mapping) or set(params) != {"public_key", "key_id"}:
+    if not isinstance(params, Mapping) or set(params) != {"treasurer_key", "key_id"}:
         raise GovernanceError(
-            "params", code="missing-field", reason="give exactly public_key and key_id"
+            "params", code="missing-field", reason="give exactly treasurer_key and key_id"
         )
-    text = params["public_key"]
+    text = params["treasurer_key"]
     if not isinstance(text, str) or not re.fullmatch(r"[0-9a-f]{64}", text):
         raise GovernanceError(
-            "params.public_key", code="constraint-error", reason="32 bytes in lower-case hex"
+            "params.treasurer_key", code="constraint-error", reason="32 bytes in lower-case hex"
         )
     if params["key_id"] != key_id_for(bytes.fromhex(text)):
         raise GovernanceError(
-            "params.key_id", code="key-mismatch", reason="is not the hash of public_key"
+            "params.key_id", code="key-mismatch", reason="is not the hash of treasurer_key"
         )
 
 

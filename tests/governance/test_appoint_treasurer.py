@@ -26,7 +26,7 @@ def _appoint(board: Board, key: Signer, *, at: float) -> list[str]:
     with board.factory.begin() as s:
         pid = create_proposal(
             s, kind=ProposalKind.APPOINT_TREASURER, title="Appoint the treasurer",
-            params={"public_key": key.public_key.hex(), "key_id": key.key_id},
+            params={"treasurer_key": key.public_key.hex(), "key_id": key.key_id},
             signer=board.keys["alpha"], clock=board.tick(at),
         ).proposal_id  # fmt: skip
     eta = board.pass_and_queue(pid, created=at)
@@ -66,7 +66,7 @@ def test_appoint_treasurer_params_are_checked(board: Board) -> None:
     with board.factory.begin() as s, pytest.raises(GovernanceError) as bad:
         create_proposal(
             s, kind=ProposalKind.APPOINT_TREASURER, title="Appoint the treasurer",
-            params={"public_key": key.public_key.hex(), "key_id": Signer.generate().key_id},
+            params={"treasurer_key": key.public_key.hex(), "key_id": Signer.generate().key_id},
             signer=board.keys["alpha"], clock=board.tick(0),
         )  # fmt: skip
     assert (bad.value.subject, bad.value.code) == ("params.key_id", "key-mismatch")
