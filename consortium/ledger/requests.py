@@ -82,6 +82,7 @@ KIND_ACTIONS: dict[str, str] = {
     EntryKind.PROPOSAL_CREATED: "propose",
     EntryKind.PROPOSAL_CANCELED: "cancel-proposal",
     EntryKind.MEMBER_EXIT_REQUESTED: "request-exit",
+    EntryKind.POINTS_DEPOSITED: "deposit",
 }
 """The action a request must name to authorise an entry of each kind (no other kind may carry
 an authorising request)."""
@@ -91,6 +92,7 @@ BINDINGS: dict[str, tuple[str, ...]] = {
     EntryKind.PROPOSAL_CREATED: ("kind", "params"),
     EntryKind.PROPOSAL_CANCELED: ("proposal_id",),
     EntryKind.MEMBER_EXIT_REQUESTED: ("member",),
+    EntryKind.POINTS_DEPOSITED: ("account", "amount", "external_ref"),
 }
 """The payload fields of each kind that must equal the same field of the request body."""
 

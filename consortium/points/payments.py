@@ -20,6 +20,7 @@ from consortium.identity.registry import require_role
 from consortium.ledger.entry import Entry
 from consortium.ledger.keyring import Role
 from consortium.ledger.kinds import EntryKind
+from consortium.ledger.requests import Actor
 from consortium.ledger.signing import Signer
 from consortium.ledger.store import KeyProblem
 from consortium.points.accounts import (
@@ -47,7 +48,7 @@ def _payment(
     account: str,
     amount: int,
     external_ref: str,
-    signer: Signer,
+    signer: Actor,
     moment: datetime | None,
 ) -> Entry:
     check_amount(amount, subject=str(account)[:80])
@@ -122,7 +123,7 @@ def deposit(
     account: str,
     amount: int,
     external_ref: str,
-    signer: Signer,
+    signer: Actor,
     moment: datetime | None = None,
 ) -> Entry:
     """Credit a cargo owner against an off-ledger payment (``points-deposited``).
@@ -137,7 +138,8 @@ def deposit(
         The payment's reference (invoice or transfer id, or its hash); no personal data. Each
         reference is deposited at most once.
     signer
-        A treasurer key (registered by the coordinator with ``Role.TREASURER``).
+        A treasurer key (registered by the coordinator with ``Role.TREASURER``), or the
+        treasurer's ``deposit`` request countersigned by the coordinator.
     moment
         Entry time (tz-aware); default now.
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from consortium.errors import InsufficientPoints, PointsError
 from consortium.ledger.entry import Entry
-from consortium.ledger.signing import Signer
+from consortium.ledger.requests import Actor
 from consortium.ledger.store import append_entry
 from consortium.points.accounts import BURN_SINK, MINT_SOURCE, account_kind
 from consortium.points.books import balance
@@ -97,7 +97,7 @@ def post(
     *,
     kind: str,
     payload: Mapping[str, object],
-    signer: Signer,
+    signer: Actor,
     lines: Sequence[tuple[str, int]],
     moment: datetime | None,
     side_row: Callable[[int], None] | None = None,
