@@ -100,7 +100,9 @@ def buy_forecast(
     max_price_points
         The most the owner agrees to pay.
     now
-        When the query is issued and answered.
+        When the owner issues the query (its own clock; the time is signed into the query).
+        The coordinator checks it against its own clock (the handle's ``clock``): a query
+        issued too long ago (``expired``) or too far ahead (``issued-in-future``) is refused.
 
     Raises
     ------
@@ -119,7 +121,7 @@ def buy_forecast(
     )
     with coordinator.transaction() as session:
         paid = answer_query(session, query=query, signature=sign_query(query, signer=owner),
-                            service=service, now=now)  # fmt: skip
+                            service=service, now=coordinator.clock.now())  # fmt: skip
         return Purchase(paid=paid, balance_left=balance(session, paid.payer))
 
 

@@ -1,5 +1,9 @@
 """What the treasurer does: deposit the points a cargo owner paid for off-ledger (an invoice).
 
+The deposit is timed by the coordinator's clock (the handle's
+:attr:`~consortium.client.connection.Coordinator.clock`, read under the ledger's write lock),
+never by a time the caller passes: a backdated deposit could land before a price change.
+
 Examples
 --------
 >>> import tempfile
@@ -16,9 +20,9 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from consortium.client.connection import Coordinator
+from consortium.governance.clock import ledger_now
 from consortium.ledger.signing import Signer
 from consortium.points.rules import cargo_account
 from consortium.points.store import deposit
@@ -41,7 +45,6 @@ def deposit_points(
     owner_key_id: str,
     amount: int,
     external_ref: str,
-    now: datetime | None = None,
 ) -> Deposit:
     """Credit a cargo owner's account against an off-ledger payment, signed by the treasurer.
 
@@ -57,8 +60,6 @@ def deposit_points(
         Points credited (an ``int``).
     external_ref
         The invoice reference; each can be deposited only once.
-    now
-        When it is recorded (default: now).
 
     Raises
     ------
@@ -68,6 +69,7 @@ def deposit_points(
     """
     account = cargo_account(owner_key_id)
     with coordinator.transaction() as session:
+        moment = ledger_now(session, coordinator.clock)
         entry = deposit(session, account=account, amount=amount, external_ref=external_ref,
-                        signer=treasurer, moment=now)  # fmt: skip
+                        signer=treasurer, moment=moment)  # fmt: skip
     return Deposit(account=account, amount=amount, external_ref=external_ref, seq=entry.seq)
