@@ -79,13 +79,26 @@ def federate(  # noqa: PLR0913
         str | None,
         typer.Option(
             "--db",
-            help="Coordinator database URL: record each round in the ledger, mint contribution "
-            "points, enforce the board's ε cap and refuse removed members.",
+            help="Coordinator database URL (no password: PGPASSWORD): record each round in the "
+            "ledger, mint contribution points, enforce the board's ε cap and refuse removed "
+            "members.",
         ),
     ] = None,
     coordinator_key: Annotated[
         Path | None,
-        typer.Option("--coordinator-key", help="The coordinator's private key (with --db)."),
+        typer.Option(
+            "--coordinator-key",
+            help="The coordinator's private key (with --db; unencrypted, 0600: the ServerApp "
+            "opens it as on the deployment runtime).",
+        ),
+    ] = None,
+    member_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--member-keys",
+            help="Folder of the members' ledger keys (<member>.key): each member signs its "
+            "SecAgg+ keys with its own and refuses keys not signed by a listed member.",
+        ),
     ] = None,
 ) -> None:
     """Train a model across every member in MEMBERS: DP on each member, SecAgg+ in between.
@@ -99,7 +112,10 @@ def federate(  # noqa: PLR0913
 
     with reported_errors():
         per_member = read_budgets(budgets) if budgets is not None else None
-        recorder = _recorder(db, coordinator_key)
+        if (db is None) != (coordinator_key is None):
+            from consortium.errors import ConfigError
+
+            raise ConfigError("--db", "--db and --coordinator-key go together")
         with progress_printer(model.value, rounds) as show:
             run_federation(
                 members,
@@ -115,7 +131,9 @@ def federate(  # noqa: PLR0913
                 max_epsilon_per_round=max_epsilon_per_round,
                 seed=seed,
                 on_event=show,
-                recorder=recorder,
+                ledger_db=db or "",
+                coordinator_key=coordinator_key,
+                member_keys=member_keys,
             )
         _summary(out / "model")
 
@@ -155,19 +173,6 @@ def progress_printer(label: str, rounds: int) -> Iterator[Callable[[FederationEv
             progress.update(task, advance=1, info=info)
 
         yield show
-
-
-def _recorder(db: str | None, key: Path | None):  # type: ignore[no-untyped-def]
-    if db is None and key is None:
-        return None
-    if db is None or key is None:
-        from consortium.errors import ConfigError
-
-        raise ConfigError("--db", "--db and --coordinator-key go together")
-    from consortium.cli.database import load_key, open_database
-    from consortium.contributions.recording import LedgerRecorder
-
-    return LedgerRecorder(open_database(db), load_key(key, "coordinator"))
 
 
 def _summary(model_dir: Path) -> None:

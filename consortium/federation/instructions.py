@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from consortium.config import (
     DEFAULT_HORIZON_DAYS,
@@ -144,6 +145,13 @@ class RunConfig:
     run_id: str = ""
     """Rounds and mints are keyed by it. ``""``: a fresh id for a new run; a resumed run takes
     the id its checkpoints hold (a different one given here is refused)."""
+    ledger_db: str = ""
+    """The coordinator's database (SQLAlchemy URL, no password): the ServerApp records rounds,
+    mints, reads the board's policy and roster there (:mod:`consortium.contributions.opening`).
+    ``""``: record nothing. The run config reaches every member's SuperNode, so a URL that
+    carries a password is refused; PostgreSQL reads it from the coordinator's environment."""
+    coordinator_key: str = ""
+    """The coordinator's private key file (with ``ledger-db``), on the coordinator's machine."""
 
     def __post_init__(self) -> None:
         if self.model not in MODEL_KINDS:
@@ -159,6 +167,14 @@ class RunConfig:
             "min-members": self.min_members >= MIN_MEMBERS,
             "run-id": self.run_id == "" or RUN_ID.fullmatch(self.run_id) is not None,
         }
+        if bool(self.ledger_db) != bool(self.coordinator_key):
+            raise ConfigError("ledger-db", "ledger-db and coordinator-key go together")
+        if urlsplit(self.ledger_db).password is not None:
+            raise ConfigError(
+                "ledger-db",
+                "the run config reaches every member's SuperNode: give the database password "
+                "in the coordinator's environment (PGPASSWORD, ~/.pgpass), not in the URL",
+            )
         for name, ok in checks.items():
             if not ok:
                 raise ConfigError(name, "out of range")

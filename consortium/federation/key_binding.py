@@ -14,14 +14,19 @@ receives that member's shares of everyone's secrets. So (issue 14, item 4):
   ``key-registered`` entries) refuses to share unless every forwarded key pair carries a valid
   signature of a distinct listed member (:func:`check_bindings`, code ``key-unbound``).
 
+:func:`binding_node_configs` writes both keys of every member's node config from a folder of
+member keys (``consortium federate --member-keys``, ``consortium federation up --member-keys``).
+
 Not covered: a member without ``member-keys`` checks nothing (the one-machine test consortium);
 the registry is what the member was given, so a stale one trusts a removed member.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -33,13 +38,14 @@ from flwr.serverapp import Grid
 from consortium.errors import ConfigError, UpdateRejected
 from consortium.federation.grids import DelegatingGrid
 from consortium.federation.member.node import member_label
-from consortium.identity.keys import load_signer
+from consortium.identity.keys import KeyFileError, load_public_key, load_signer, public_key_path
 from consortium.ledger.signing import Signer, is_valid_signature
 
 __all__ = [
     "BINDING_RECORD",
     "KeyBindingGrid",
     "binding_bytes",
+    "binding_node_configs",
     "check_bindings",
     "sign_own_keys",
 ]
@@ -50,6 +56,40 @@ BINDING_RECORD = "consortium.key-bindings"
 """The ConfigRecord beside SecAgg+'s own that carries members' signatures of their keys."""
 MEMBER_KEY = "member-key"
 TRUSTED_KEYS = "member-keys"
+
+
+def binding_node_configs(members: Iterable[str], keys_dir: Path) -> dict[str, dict[str, str]]:
+    """Return member id -> the node config that binds its SecAgg+ keys to its member key.
+
+    ``keys_dir`` holds each member's ledger member key (``<member>.key`` and its ``.pub``, as
+    :func:`~consortium.identity.keys.generate_key_file` writes them). Each node config names
+    its own key file (``member-key``) and the members it trusts (``member-keys``): a JSON file
+    of exactly these members' public keys, written beside them and named by its content (so a
+    run with other members never reads a list cached for this one).
+
+    Raises
+    ------
+    ConfigError
+        A member's key file or public key file is missing or unreadable.
+    """
+    keys_dir = Path(keys_dir).resolve()
+    chosen = sorted(set(members))
+    trusted: dict[str, str] = {}
+    for member in chosen:
+        key = keys_dir / f"{member}.key"
+        if not key.is_file():
+            raise ConfigError(MEMBER_KEY, f"no member key {key} for member {member!r}")
+        try:
+            trusted[member] = load_public_key(public_key_path(key)).hex()
+        except KeyFileError as exc:
+            raise ConfigError(MEMBER_KEY, str(exc)) from exc
+    text = json.dumps(trusted, sort_keys=True, indent=1) + "\n"
+    listed = keys_dir / f"member-keys-{hashlib.sha256(text.encode()).hexdigest()[:16]}.json"
+    if not listed.is_file():
+        partial = listed.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(listed)
+    return {m: {MEMBER_KEY: str(keys_dir / f"{m}.key"), TRUSTED_KEYS: str(listed)} for m in chosen}
 
 
 def binding_bytes(  # noqa: PLR0913

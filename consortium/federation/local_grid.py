@@ -45,6 +45,7 @@ from flwr.app.user_config import UserConfig, UserConfigValue
 from flwr.clientapp import ClientApp
 from flwr.common.constant import SUPERLINK_NODE_ID, ErrorCode
 from flwr.common.serde import message_from_proto, message_to_proto
+from flwr.proto.node_pb2 import NodeInfo
 from flwr.serverapp import Grid, ServerApp
 from flwr.supercore.run import Run
 from flwr.supercore.task_identity import TaskIdentity
@@ -157,6 +158,10 @@ class LocalGrid(Grid):
     def get_node_ids(self) -> Iterable[int]:
         """Return the ids of every registered node, dropped ones included."""
         return self._node_ids
+
+    def get_nodes(self) -> Iterable[NodeInfo]:
+        """Return every node, named by its member id (as the coordinator registers SuperNodes)."""
+        return [NodeInfo(node_id=nid, name=self._nodes[nid].member) for nid in self._node_ids]
 
     def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
         """Deliver each message to its node's ``ClientApp`` now and store the reply."""

@@ -25,6 +25,7 @@ from consortium.data.member_files import DATA_SUFFIXES, member_data_file
 from consortium.errors import ConfigError
 from consortium.federation.client_app import app as client_app
 from consortium.federation.instructions import RunConfig
+from consortium.federation.key_binding import binding_node_configs
 from consortium.federation.local_grid import LocalRun, run_local
 from consortium.federation.member.node import PLAIN_ALLOWED_KEY
 from consortium.federation.server_app import make_server_app
@@ -102,6 +103,9 @@ def federate(  # noqa: PLR0913
     seed: int = RunConfig.seed,
     on_event: OnEvent | None = None,
     recorder: RoundRecorder | None = None,
+    ledger_db: str = "",
+    coordinator_key: Path | None = None,
+    member_keys: Path | None = None,
     extra_run_config: Mapping[str, UserConfigValue] | None = None,
 ) -> LocalRun:
     """Run the ServerApp and one ClientApp node per member in this process; return the run.
@@ -109,6 +113,12 @@ def federate(  # noqa: PLR0913
     ``epsilon`` (or ``budgets[member]``) goes into each member's own node config; each member's
     state folder is its :func:`~consortium.privacy.state.member_state_dir` (``state_dir/<member>``
     when ``state_dir`` is given). The model directory is written to ``out / "model"``.
+
+    ``ledger_db`` and ``coordinator_key`` go into the run config, from which the ServerApp
+    opens the coordinator's stores itself, as on the deployment runtime (``recorder`` hands it
+    one already open instead). ``member_keys`` (a folder of ``<member>.key`` files) binds each
+    member's SecAgg+ keys to its member key
+    (:func:`~consortium.federation.key_binding.binding_node_configs`).
     """
     members = discover_members(members_dir, model)
     if not members:
@@ -133,9 +143,14 @@ def federate(  # noqa: PLR0913
         }
         if not secure:  # these one-machine members agree to a plain round (tests, comparisons)
             nodes[member][PLAIN_ALLOWED_KEY] = True
+    if member_keys is not None:
+        for member, binding in binding_node_configs(nodes, member_keys).items():
+            nodes[member] |= binding
     run = RunConfig(model=model, rounds=rounds, local_epochs=local_epochs, secure=secure,
                     out_dir=out, resume=resume, seed=seed,
-                    max_epsilon_per_round=max_epsilon_per_round)  # fmt: skip
+                    max_epsilon_per_round=max_epsilon_per_round, ledger_db=ledger_db,
+                    coordinator_key=str(Path(coordinator_key).resolve()) if coordinator_key
+                    else "")  # fmt: skip
     run_config: dict[str, UserConfigValue] = {
         **run.to_config(),
         **dict(extra_run_config or {}),

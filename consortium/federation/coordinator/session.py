@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
 from flwr.app import Context
@@ -10,13 +11,12 @@ from flwr.serverapp import Grid
 
 from consortium.federation.admission import AdmittedGrid
 from consortium.federation.instructions import Instruction, RunConfig, Task
-from consortium.federation.local_grid import LocalGrid
 from consortium.federation.secagg import SecAggSettings
 from consortium.models.families import family
 from consortium.models.family import ModelFamily
 from consortium.rounds import FederationEvent, OnEvent, RoundRecorder
 
-__all__ = ["Session"]
+__all__ = ["Session", "node_members"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +25,24 @@ def _ignore(_event: FederationEvent) -> None:
     return None
 
 
+def node_members(grid: Grid) -> dict[int, str]:
+    """Return node id -> member id: the name each node was registered under.
+
+    On the deployment runtime the coordinator registers a member's SuperNode key under the
+    member id (``flwr supernode register --name``), and the SuperLink admits only the node that
+    holds that key, so the name is the coordinator's word, not the node's. The one-machine
+    runner names each node after its member (:meth:`LocalGrid.get_nodes`). A node without a
+    name is left out.
+    """
+    return {n.node_id: n.name for n in grid.get_nodes() if n.name}
+
+
 @dataclass
 class Session:
     """One run of the ServerApp: its grid, config and where it reports.
 
-    On the one-machine runner the coordinator knows which node is which member and, with a
-    recorder, lets only the board's active members take part (:class:`AdmittedGrid`).
+    Nodes are labelled by :func:`node_members`; with a recorder only the roster's active
+    members take part (:class:`AdmittedGrid`), on either runtime.
     """
 
     grid: Grid
@@ -50,10 +62,15 @@ class Session:
         recorder: RoundRecorder | None,
         on_event: OnEvent | None,
     ) -> Session:
-        """Label the nodes and admit only active members (when the grid knows who is who)."""
-        labels = dict(grid.node_labels()) if isinstance(grid, LocalGrid) else {}
-        if recorder is not None and labels:
-            allowed = recorder.admitted(labels.values())
+        """Label the nodes; with a recorder admit only the nodes of active members.
+
+        A node with no member name, or one of two nodes under the same name, is refused when
+        recording: its points could not be told apart.
+        """
+        labels = node_members(grid)
+        if recorder is not None:
+            counts = Counter(labels.values())
+            allowed = recorder.admitted(m for m, k in counts.items() if k == 1)
             grid = AdmittedGrid(grid, {n for n, m in labels.items() if m in allowed})
         return cls(grid, context, run, recorder, on_event or _ignore, labels)
 
