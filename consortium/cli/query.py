@@ -64,6 +64,7 @@ def _ask(
     members: Path | None = None,
 ) -> None:
     from consortium.cli.database import open_database
+    from consortium.cli.lookup import require_warehouse
     from consortium.config import load_settings
     from consortium.forecasts.messages import new_query, sign_query
     from consortium.forecasts.service import (
@@ -78,6 +79,8 @@ def _ask(
         owner = load_key(key, "cargo owner")
         coordinator = load_key(coordinator_key, "coordinator")
         answerer = LocalWarehouseAnswerer.from_consortium_dir(members) if members else None
+        if kind == "warehouse" and answerer is not None:  # a typo, before any price or balance
+            require_warehouse(str(params["warehouse_id"]), answerer.members)
         service = QueryService(
             coordinator=coordinator,
             eta_model_dir=eta_model_dir,
