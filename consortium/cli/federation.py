@@ -3,8 +3,10 @@
 Thin over :mod:`consortium.deployment` (the supervisor and the certificate authority):
 
 - ``up`` starts a SuperLink and a SuperNode per member on loopback (TLS with kit-made
-  certificates, every member's SuperNode key registered), runs the kit's app and stops, or
-  stays up with ``--keep-running``;
+  certificates, every member's SuperNode key registered under its member id), runs the kit's
+  app and stops, or stays up with ``--keep-running``; ``--db``/``--coordinator-key`` make the
+  ServerApp record rounds and mint points in the coordinator's database, ``--member-keys``
+  binds each member's SecAgg+ keys to its member key;
 - ``certs`` makes the consortium CA and the SuperLink certificate (the coordinator);
 - ``node-key`` makes a member's SuperNode key pair (each member, on its own machine);
 - ``app`` writes the kit's Flower App manifest for ``flwr run`` on a real SuperLink.
@@ -72,6 +74,26 @@ def up(  # noqa: PLR0913
         typer.Option(help="Leave the SuperLink and SuperNodes up after the run (Ctrl+C stops)."),
     ] = False,
     timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for the run.")] = 3600.0,
+    member_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--member-keys",
+            help="Folder of the members' ledger keys (<member>.key): each member signs its "
+            "SecAgg+ keys with its own and refuses keys not signed by a listed member.",
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Coordinator database URL (no password: PGPASSWORD): the ServerApp records "
+            "each round, mints points, applies the board's ε cap, refuses removed members.",
+        ),
+    ] = None,
+    coordinator_key: Annotated[
+        Path | None,
+        typer.Option("--coordinator-key", help="The coordinator's private key (with --db)."),
+    ] = None,
 ) -> None:
     """Start a SuperLink and one SuperNode per member on loopback, run the app, report."""
     from consortium.deployment import (
@@ -85,8 +107,9 @@ def up(  # noqa: PLR0913
         out = out.resolve()
         results = out / "results"
         specs = member_nodes(
-            members, model=model, epsilon=epsilon, state_dir=state, limit=nodes
-        )
+            members, model=model, epsilon=epsilon, state_dir=state, limit=nodes,
+            member_keys=member_keys,
+        )  # fmt: skip
         app = app_dir.resolve() if app_dir else write_kit_app(out / "app")
         run_config: dict[str, str | int | float | bool] = {
             "model": model,
@@ -95,6 +118,13 @@ def up(  # noqa: PLR0913
             "secure": secure,
             "out-dir": str(results),
         }
+        if db is not None or coordinator_key is not None:
+            from consortium.federation.instructions import RunConfig
+
+            recording = RunConfig(ledger_db=db or "", coordinator_key=str(
+                coordinator_key.resolve()) if coordinator_key else "")  # fmt: skip
+            run_config |= {"ledger-db": recording.ledger_db,
+                           "coordinator-key": recording.coordinator_key}  # fmt: skip
         typer.echo(f"starting a SuperLink and {len(specs)} SuperNodes on loopback: "
                    f"{', '.join(s.member for s in specs)}")  # fmt: skip
         with LocalDeployment(out / "deployment", members=specs) as dep:

@@ -16,6 +16,9 @@ processes
     Ports, executables, environments, spawning, signalling and log tails of the processes.
 flwr_cli
     ``FlwrCli``: the coordinator's ``flwr`` commands (register keys, run, wait, log).
+registration
+    ``SuperNodeRegistry``, ``register_supernode``, ``unregister_supernode``: members' SuperNode
+    keys at the SuperLink follow membership.
 supervisor
     ``LocalDeployment``: starts, watches and stops the SuperLink and SuperNodes.
 """
@@ -31,6 +34,11 @@ from consortium.deployment.certs import (
 )
 from consortium.deployment.flwr_cli import CONNECTION, FlwrCli, RunResult
 from consortium.deployment.nodes import MemberNode, member_nodes
+from consortium.deployment.registration import (
+    SuperNodeRegistry,
+    register_supernode,
+    unregister_supernode,
+)
 from consortium.deployment.supervisor import LocalDeployment, Tuning
 from consortium.errors import DeploymentError
 
@@ -45,11 +53,14 @@ __all__ = [
     "MemberNode",
     "NodeKeyPaths",
     "RunResult",
+    "SuperNodeRegistry",
     "Tuning",
     "generate_certificates",
     "generate_node_key",
     "member_nodes",
     "node_public_key",
+    "register_supernode",
     "toml_table",
+    "unregister_supernode",
     "write_kit_app",
 ]

@@ -115,9 +115,13 @@ class FlwrCli:
             raise DeploymentError(subject, code="cli-failed", reason=str(reason).strip())
         return dict(out)
 
-    def register(self, public_key: Path) -> int:
-        """Register a SuperNode public key (``flwr supernode register``); return its node id."""
-        out = self.call("supernode", "register", str(public_key), CONNECTION)
+    def register(self, public_key: Path, *, name: str | None = None) -> int:
+        """Register a SuperNode public key (``flwr supernode register``); return its node id.
+
+        ``name`` (the member id) is what the ServerApp later reads as the node's member.
+        """
+        named = ["--name", name] if name else []
+        out = self.call("supernode", "register", str(public_key), CONNECTION, *named)
         return int(str(out["node-id"]))
 
     def unregister(self, node_id: int) -> None:

@@ -55,6 +55,7 @@ def member_nodes(
     epsilon: float,
     state_dir: Path | None = None,
     limit: int | None = None,
+    member_keys: Path | None = None,
 ) -> list[MemberNode]:
     """One :class:`MemberNode` per member with data for ``model`` (as ``consortium federate``).
 
@@ -63,13 +64,18 @@ def member_nodes(
     (holding ``members/``). Each node gets ``member-id``, ``data-path``, its own budget
     ``epsilon`` (the coordinator's run config sets none) and ``home``, the member's state
     folder (:func:`consortium.privacy.state.member_state_dir`: with its data, or
-    ``state_dir/<member>``); ``limit`` keeps the first ones by id.
+    ``state_dir/<member>``); ``limit`` keeps the first ones by id. With ``member_keys`` (a
+    folder of the members' ledger keys, ``<member>.key``) each node also gets ``member-key``
+    and ``member-keys``: it signs its SecAgg+ keys with its member key and refuses keys that
+    no listed member signed
+    (:func:`~consortium.federation.key_binding.binding_node_configs`).
 
     Raises
     ------
     ConfigError
         If no member has data for ``model``, or ``epsilon`` is not a positive number.
     """
+    from consortium.federation.key_binding import binding_node_configs  # noqa: PLC0415
     from consortium.federation.runner import discover_members  # noqa: PLC0415  (torch)
 
     if not float(epsilon) > 0:
@@ -80,6 +86,7 @@ def member_nodes(
     found = sorted(discover_members(members_dir, model).items())[:limit]  # type: ignore[arg-type]
     if not found:
         raise ConfigError("members", f"no member in {members_dir} has data for the {model} model")
+    bindings = binding_node_configs(dict(found), member_keys) if member_keys is not None else {}
     nodes = []
     for member, path in found:
         config: dict[str, ConfigValue] = {
@@ -93,6 +100,7 @@ def member_nodes(
                 )
             ),
             "epsilon": float(epsilon),
+            **bindings.get(member, {}),
         }
         nodes.append(MemberNode(member, config))
     return nodes

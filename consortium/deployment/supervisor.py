@@ -6,8 +6,9 @@ consortium runs them across machines, and drives them only through Flower's own 
 - ``flower-superlink`` with TLS (certificates from :mod:`consortium.deployment.certs`) and
   ``--enable-supernode-auth``; its Fleet, Control and Runtime APIs share one ``--port``;
   ``--disable-runtime-dependency-installation`` so that nothing is ever installed;
-- ``flwr supernode register <key.pub> <connection>`` for every admitted member's public key
-  (``flwr supernode unregister <node id>`` for a removed one), using a connection written to
+- ``flwr supernode register <key.pub> <connection> --name <member>`` for every admitted
+  member's public key (``flwr supernode unregister <node id>`` for a removed one; both through
+  :class:`~consortium.deployment.registration.SuperNodeRegistry`), using a connection written to
   ``$FLWR_HOME/config.toml`` (the coordinator's own ``FLWR_HOME`` under the work directory; no
   ``local`` connection exists there, so no background SuperLink can ever be started);
 - ``flower-supernode --root-certificates ca.pem --auth-supernode-private-key <key>`` per
@@ -60,6 +61,7 @@ from consortium.deployment.certs import (
 )
 from consortium.deployment.flwr_cli import FlwrCli, RunResult
 from consortium.deployment.nodes import MemberNode
+from consortium.deployment.registration import REGISTRY_FILE, SuperNodeRegistry
 from consortium.errors import ConfigError, DeploymentError
 
 __all__ = ["LocalDeployment", "Tuning"]
@@ -113,7 +115,6 @@ class LocalDeployment:
         self._members = {m.member: m for m in members}
         self._certs = certs
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
-        self._node_ids: dict[str, int] = {}
         self._keys: dict[str, NodeKeyPaths] = {}
         self._port = 0
         self._runs = 0
@@ -122,6 +123,8 @@ class LocalDeployment:
             env=lambda: self._env(self.flwr_home),
             timeout_s=self.tuning.cli_timeout_s,
         )
+        self.registry = SuperNodeRegistry(self._cli)
+        """Which member's SuperNode key is registered, as node id (register, unregister)."""
 
     # ----------------------------------------------------------------- paths and env
     @property
@@ -193,6 +196,7 @@ class LocalDeployment:
                 self.workdir / "certs", hosts=(self.host, "localhost")
             )
         self._port = processes.free_port(self.host)
+        (self.flwr_home / REGISTRY_FILE).unlink(missing_ok=True)  # a new SuperLink knows no key
         self._cli.connect(address=self.superlink_address, ca_cert=self.certs.ca_cert)
         argv = [
             processes.executable("flower-superlink"),
@@ -273,21 +277,15 @@ class LocalDeployment:
 
     def node_id(self, member: str) -> int | None:
         """Return the SuperLink's node id for the member's key, once registered."""
-        return self._node_ids.get(member)
+        return self.registry.node_ids().get(member)
 
     def register(self, member: str) -> int:
-        """Register the member's public key (``flwr supernode register``); return its node id."""
-        self._node_ids[member] = self._cli.register(self.key_of(member).public_key)
-        logger.info("registered SuperNode key of %s as node %s", member, self._node_ids[member])
-        return self._node_ids[member]
+        """Register the member's public key under its member id; return its node id."""
+        return self.registry.register(member, self.key_of(member).public_key)
 
     def unregister(self, member: str) -> None:
         """Unregister the member's node (``flwr supernode unregister``): a removed member."""
-        node_id = self._node_ids.pop(member, None)
-        if node_id is None:
-            raise DeploymentError(member, code="unknown-member", reason="its key is not registered")
-        self._cli.unregister(node_id)
-        logger.info("unregistered node %s of %s", node_id, member)
+        self.registry.unregister(member)
 
     def start_node(self, member: str) -> None:
         """Start the member's ``flower-supernode`` (its own port, ``FLWR_HOME`` and log)."""
@@ -323,8 +321,8 @@ class LocalDeployment:
         while True:
             for member in members:
                 self._check_alive(member)
-            status = self.nodes()
-            waiting = [m for m in members if status.get(self._node_ids[m]) != "online"]
+            status, node_ids = self.nodes(), self.registry.node_ids()
+            waiting = [m for m in members if status.get(node_ids[m]) != "online"]
             if not waiting:
                 return
             if time.monotonic() > deadline:
