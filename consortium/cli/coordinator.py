@@ -97,6 +97,7 @@ def serve(
         app = create_app(settings)
         uvicorn.run(
             app, host=host, port=port, log_level="warning", access_log=False,
+            timeout_graceful_shutdown=5,
             ssl_certfile=None if tls_cert is None else str(tls_cert),
             ssl_keyfile=None if tls_key is None else str(tls_key),
         )  # fmt: skip

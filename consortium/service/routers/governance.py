@@ -8,6 +8,7 @@ coordinator's clock alone and are signed with its key.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from consortium.governance.params import sha256_text
 from consortium.governance.store import cast_vote, create_proposal, queue_proposal
 from consortium.ledger.requests import RequestRejected, SignedRequest
 from consortium.ledger.store import ledger_size
-from consortium.queries.governance import proposal, proposals
+from consortium.queries.governance import ProposalView, proposal, proposals
 from consortium.queries.policy import policy_in_force
 from consortium.service.deps import State, countersign, signed_request
 from consortium.service.receipts import receipt
@@ -42,11 +43,15 @@ Vote = Annotated[SignedRequest, Depends(signed_request("vote"))]
 SHA = "_sha256"
 
 
-def _view(session: Session, state: ServiceState, proposal_id: str) -> dict[str, Any]:
-    view = proposal(session, proposal_id, now=state.clock.now())
-    data = dataclasses.asdict(view)
-    data["params"] = dict(view.params)
+def _plain(view: ProposalView) -> dict[str, Any]:
+    """Return a proposal view as JSON-ready fields (its params a plain dict)."""
+    data = {f.name: getattr(view, f.name) for f in dataclasses.fields(view)}
+    data["params"] = json.loads(json.dumps(dict(view.params)))
     return data
+
+
+def _view(session: Session, state: ServiceState, proposal_id: str) -> dict[str, Any]:
+    return _plain(proposal(session, proposal_id, now=state.clock.now()))
 
 
 def _text(request: SignedRequest, name: str, text: str | None) -> str | None:
@@ -107,12 +112,7 @@ def list_all(state: State) -> ProposalsOut:
     """List every proposal with its tally and state on the coordinator's clock, newest first."""
     with state.transaction() as session:
         views = proposals(session, now=state.clock.now())
-    out = []
-    for view in views:
-        data = dataclasses.asdict(view)
-        data["params"] = dict(view.params)
-        out.append(data)
-    return ProposalsOut(proposals=out)
+    return ProposalsOut(proposals=[_plain(view) for view in views])
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalOut)

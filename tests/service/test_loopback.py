@@ -1,0 +1,148 @@
+"""The whole consortium through the real coordinator service, over TLS on loopback (issue 15).
+
+Every client acts from its own key folder, signing on "its machine" (this process); the
+coordinator's key and database are read only by the coordinator's processes (conftest). A cargo
+owner buys a lane forecast and its balance falls; a member proposes a fee change, members vote,
+anyone queues and executes it on the coordinator's clock, and the next query pays the new fee.
+A replayed request and bad requests are refused with stable codes and charge nothing; every
+write's receipt (signed head + inclusion proof) checks against the pinned key; and the ledger
+the service wrote passes ``consortium ledger verify`` with its derived state.
+"""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import pytest
+
+from consortium.client.cargo import lane_params
+from consortium.client.remote import RemoteCoordinator, ServiceRefused
+from consortium.errors import VerificationError
+from consortium.forecasts.messages import new_query, sign_query
+from consortium.ledger.requests import sign_request
+from tests.service.conftest import BIN, CREDIT, REPO, Service
+
+LANE = lane_params(origin="ITMIL", destination="FRPAR", mode="road",
+                   departure=date(2026, 3, 9), days=7)  # fmt: skip
+FEES = {"lane_query_points": 12, "warehouse_query_points": 30}
+
+
+@pytest.fixture
+def remote(service: Service) -> Iterator[RemoteCoordinator]:
+    """A client of the service, pinned to its coordinator key."""
+    with RemoteCoordinator(service.url, pin=service.pin, ca_cert=service.ca_cert) as client:
+        yield client
+
+
+def _size(remote: RemoteCoordinator) -> int:
+    return remote.head().size
+
+
+def test_a_consortium_plays_through_the_service(
+    service: Service, remote: RemoteCoordinator
+) -> None:
+    # Prepare: each actor loads only its own key
+    cargo, alpha, beta = service.signer("cargo"), service.signer("alpha"), service.signer("beta")
+    # Execute: a paid query; a fee change proposed, voted, queued, executed; another query
+    first = remote.buy_forecast(owner=cargo, kind="lane", params=LANE, max_price_points=50)
+    proposal = remote.propose(signer=alpha, kind="fees", params=FEES, title="Lane fee to 12",
+                              description="Pay the carriers more for lane answers.")  # fmt: skip
+    pid = proposal.proposal["proposal_id"]
+    for voter in (alpha, beta):
+        remote.vote(signer=voter, proposal_id=pid, support="for", comment="agreed")
+    deadline = datetime.fromisoformat(remote.proposal(pid)["deadline"].replace("Z", "+00:00"))
+    time.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 0.05)
+    remote.queue(pid)
+    executed = remote.execute(pid)
+    second = remote.buy_forecast(owner=cargo, kind="lane", params=LANE, max_price_points=50)
+    # Assert
+    assert (first.fee, first.balance_left) == (10, CREDIT - 10)
+    assert sum(first.parts.values()) == 10
+    assert executed.proposal["state"] == "executed"
+    assert remote.policy()["fees"]["lane"] == 12
+    assert (second.fee, second.balance_left) == (12, CREDIT - 22)
+    assert remote.cargo_balance(owner=cargo) == CREDIT - 22
+    assert executed.proposal["votes"] == 2
+    assert proposal.receipt.entry.actor == remote.coordinator_key_id
+
+
+def test_a_replayed_vote_is_refused_and_writes_nothing(
+    service: Service, remote: RemoteCoordinator
+) -> None:
+    # Prepare: gamma votes on a fresh proposal; its signed request is kept
+    gamma = service.signer("gamma")
+    pid = remote.propose(signer=service.signer("beta"), kind="fees", title="Warehouse fee 31",
+                         params={"lane_query_points": 12,
+                                 "warehouse_query_points": 31}).proposal["proposal_id"]
+    request = sign_request(action="vote", body={"proposal_id": pid, "support": "against"},
+                           signer=gamma, now=datetime.now(UTC))  # fmt: skip
+    remote.submit_vote(request)
+    size = _size(remote)
+    # Execute: the same signed request again
+    with pytest.raises(ServiceRefused) as replayed:
+        remote.submit_vote(request)
+    # Assert
+    assert (replayed.value.status, replayed.value.code) == (409, "replay")
+    assert _size(remote) == size
+
+
+def test_bad_requests_get_stable_codes_and_charge_nothing(
+    service: Service, remote: RemoteCoordinator
+) -> None:
+    # Prepare
+    cargo = service.signer("cargo")
+    balance, size = remote.cargo_balance(owner=cargo), _size(remote)
+    cheap = new_query(kind="lane", params=LANE, issuer=cargo, max_price_points=1,
+                      now=datetime.now(UTC))  # fmt: skip
+    forged = new_query(kind="lane", params=LANE, issuer=cargo, max_price_points=50,
+                       now=datetime.now(UTC))  # fmt: skip
+    stale = sign_request(action="vote", body={"proposal_id": "p-0", "support": "for"},
+                         signer=cargo, now=datetime.now(UTC) - timedelta(hours=1))  # fmt: skip
+    context = ssl.create_default_context(cafile=str(service.ca_cert))
+    # Execute
+    with httpx.Client(base_url=f"{service.url}/v1", verify=context) as http:
+        answers = {
+            "cheap": http.post("/queries", json={
+                "query": cheap, "signature": sign_query(cheap, signer=cargo).hex()}),
+            "forged": http.post("/queries", json={  # another query's signature
+                "query": forged, "signature": sign_query(cheap, signer=cargo).hex()}),
+            "garbage": http.post("/queries", content=b"{not json"),
+            "stale": http.post("/proposals/p-0/votes", json={"request": stale.to_json()}),
+            "wrong-path": http.get("/no/such/route"),
+        }
+    # Assert: a stable code and status each, no trace, nothing charged or written
+    codes = {name: (r.status_code, r.json()["error"]["code"]) for name, r in answers.items()}
+    assert codes == {
+        "cheap": (400, "over-max-price"),
+        "forged": (401, "bad-signature"),
+        "garbage": (422, "malformed"),
+        "stale": (401, "expired"),
+        "wrong-path": (404, "not-found"),
+    }
+    assert not any("Traceback" in r.text for r in answers.values())
+    assert remote.cargo_balance(owner=cargo) == balance
+    assert _size(remote) == size
+
+
+def test_a_client_refuses_a_coordinator_it_did_not_pin(service: Service) -> None:
+    # Prepare
+    other = RemoteCoordinator(service.url, pin="0" * 16, ca_cert=service.ca_cert)
+    # Execute / Assert
+    with other, pytest.raises(VerificationError, match="not the pinned key"):
+        other.head()
+
+
+def test_the_ledger_the_service_wrote_verifies_with_its_state(service: Service) -> None:
+    # Execute: the coordinator's own audit, in its own process
+    done = subprocess.run(
+        [str(BIN / "consortium"), "ledger", "verify", "--db", service.database_url,
+         "--pin-coordinator", service.pin],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    # Assert
+    assert done.returncode == 0, done.stdout + done.stderr
