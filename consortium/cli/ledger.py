@@ -1,4 +1,4 @@
-"""`consortium ledger ...` (verify, export) and `consortium keys ...` (identity keys)."""
+"""`consortium ledger ...` (verify, export, witness) and `consortium keys ...` (identity keys)."""
 
 from __future__ import annotations
 
@@ -106,6 +106,58 @@ def export_cmd(
     with reported_errors(), _session_factory(db).begin() as session:
         count = export_ledger(session, out)
     typer.echo(f"exported {count} entries to {out}")
+
+
+@ledger_app.command("witness")
+def witness_cmd(
+    coordinator: Annotated[
+        str,
+        typer.Option(
+            "--coordinator", envvar="CONSORTIUM_COORDINATOR", help="The coordinator service's URL."
+        ),
+    ],  # fmt: skip
+    state: Annotated[
+        Path, typer.Option("--state", help="Your state folder (witnessed heads, pinned key).")
+    ],
+    key: Annotated[Path, typer.Option("--key", help="Your member key file (its .pub is read).")],
+    pin: Annotated[
+        str | None,
+        typer.Option(
+            "--pin",
+            envvar="CONSORTIUM_COORDINATOR_PIN",
+            help="The coordinator key id (16+ hex digits); needed on the first check.",
+        ),
+    ] = None,  # fmt: skip
+    ca_cert: Annotated[
+        Path | None,
+        typer.Option("--ca-cert", envvar="CONSORTIUM_CA_CERT", help="The consortium CA (PEM)."),
+    ] = None,
+) -> None:
+    """Check the newest signed head, its consistency with the last you kept, and your entries.
+
+    Costs O(log n) hashes plus your own new entries; a rewritten history fails here.
+    """
+    from consortium.client.remote import RemoteCoordinator
+    from consortium.client.witness import witness
+    from consortium.identity.keys import load_public_key, public_key_path
+    from consortium.ledger.signing import key_id_for
+    from consortium.ledger.witness import PINNED_KEY_FILE
+
+    with reported_errors():
+        kept = state / PINNED_KEY_FILE
+        remote_pin = pin or (
+            key_id_for(load_public_key(kept)) if kept.exists() else None
+        )  # fmt: skip
+        if remote_pin is None:
+            raise ConfigError("--pin", "no coordinator key pinned yet: pass --pin on the first run")
+        member_key = load_public_key(public_key_path(key))
+        with RemoteCoordinator(coordinator, pin=remote_pin, ca_cert=ca_cert) as remote:
+            report = witness(remote, state=state, member_key=member_key, pin=pin)
+    typer.echo(
+        f"ok: head {report.size} (root {report.root[:16]}...) is consistent with the head "
+        f"{report.old_size} you kept ({report.consistency_hashes} proof hashes); "
+        f"{report.own_entries} of your entries and {report.receipts_confirmed} receipts included"
+    )
 
 
 @keys_app.command("new")

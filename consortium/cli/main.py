@@ -17,6 +17,7 @@ from consortium.cli import federation as federation_cli
 from consortium.cli import governance as governance_cli
 from consortium.cli import ledger as ledger_cli
 from consortium.cli import models as models_cli
+from consortium.cli import onboarding as onboarding_cli
 from consortium.cli import points as points_cli
 from consortium.cli import query as query_cli
 from consortium.cli import synth as synth_cli
@@ -41,6 +42,7 @@ for _domain in (
     federation_cli,
     points_cli,
     governance_cli,
+    onboarding_cli,
     query_cli,
     ledger_cli,
     coordinator_cli,

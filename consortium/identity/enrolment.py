@@ -92,13 +92,13 @@ def register_cargo_owner(
     Raises
     ------
     RequestRejected
-        As :func:`check_self_signed`, or ``already-registered`` if the key is known (a replayed
+        As :func:`check_self_signed`, or ``key-in-use`` if the key is registered (a replayed
         request included); nothing is written.
     """
     public_key = check_self_signed(request, action=REGISTER_CARGO_OWNER, now=now)
     if get_key(session, request.actor_key_id) is not None:
         raise RequestRejected(
-            request.subject, code="already-registered", reason="this key is already registered"
+            request.subject, code="key-in-use", reason="this key is already registered"
         )
     record = register_key(
         session, public_key=public_key, role=Role.CARGO_OWNER, signer=coordinator, moment=now

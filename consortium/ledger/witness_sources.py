@@ -89,13 +89,19 @@ class StoreHeadSource:
         """Return a proof that the first ``new_size`` entries extend the first ``old_size``."""
         return self._tree_of(new_size).consistency_proof(old_size, new_size)
 
-    def entries_of(self, *, key_id: str, start: int, size: int) -> Sequence[ProvenEntry]:
-        """Return the entries ``key_id`` authorised in ``start <= seq < size``, proven."""
+    def entries_of(
+        self, *, key_id: str, start: int, size: int, limit: int | None = None
+    ) -> Sequence[ProvenEntry]:
+        """Return the entries ``key_id`` authorised in ``start <= seq < size``, proven.
+
+        ``limit`` keeps the first entries only (a page); the tree is built only if any.
+        """
+        own = entries_authorised_by(self.session, key_id=key_id, start=start, stop=size)
+        own = own if limit is None else own[:limit]
+        if not own:
+            return []
         tree = self._tree_of(size)
-        return [
-            ProvenEntry(e, tuple(tree.inclusion_proof(e.seq, size)))
-            for e in entries_authorised_by(self.session, key_id=key_id, start=start, stop=size)
-        ]
+        return [ProvenEntry(e, tuple(tree.inclusion_proof(e.seq, size))) for e in own]
 
     def entry_at(self, *, seq: int, size: int) -> ProvenEntry:
         """Return the entry at ``seq`` with its inclusion proof in the tree of ``size``."""

@@ -35,6 +35,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -74,6 +77,17 @@ MAX_SUPERNODE_KEY_CHARS = 2048
 def supernode_key_sha256(supernode_key: str) -> str:
     """Return the hex SHA-256 of a SuperNode public key line (surrounding space stripped)."""
     return hashlib.sha256(supernode_key.strip().encode("ascii")).hexdigest()
+
+
+def _is_ec_openssh_key(text: str) -> bool:
+    """Whether ``text`` is one OpenSSH public key line of an elliptic-curve key."""
+    if not text or len(text) > MAX_SUPERNODE_KEY_CHARS or not text.isascii() or "\n" in text:
+        return False
+    try:
+        key = serialization.load_ssh_public_key(text.encode("ascii"))
+    except (ValueError, UnsupportedAlgorithm):
+        return False
+    return isinstance(key, ec.EllipticCurvePublicKey)
 
 
 def join_body(
@@ -172,8 +186,8 @@ def record_join_request(
         raise _refuse(request, "malformed", f"body.member_id: {exc.reason}") from exc
     member = str(member)
     text = supernode_key.strip()
-    if not text or len(text) > MAX_SUPERNODE_KEY_CHARS or not text.isascii():
-        raise _refuse(request, "malformed", "the SuperNode key must be one OpenSSH line")
+    if not _is_ec_openssh_key(text):
+        raise _refuse(request, "malformed", "the SuperNode key must be one OpenSSH EC key line")
     if body.get("supernode_key_sha256") != supernode_key_sha256(text):
         raise _refuse(request, "malformed", "the SuperNode key is not the one the request signs")
     if set(body) != {"member_id", "public_key", "supernode_key_sha256", "details_commitment"}:

@@ -1,0 +1,147 @@
+"""Joining the consortium, registering a cargo owner, crediting it: signed here, sent over HTTP.
+
+Every call signs on the actor's machine with the actor's own key and checks the receipt the
+service returns (the entry's coordinator signature and its inclusion in a head signed by the
+pinned key). Nothing here holds the coordinator's key or its database URL.
+
+Examples
+--------
+>>> remote = RemoteCoordinator("https://coordinator.example:8443", pin="ab" * 8)  # doctest: +SKIP
+>>> joined = join_consortium(remote, signer=member_key, member="rhine-road",
+...                          supernode_key=Path("keys/supernode.key.pub").read_text(),
+...                          details={"company": "Rhine Road Haulage"})  # doctest: +SKIP
+>>> propose_admission(remote, signer=board_key, join=joined)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from consortium.client.remote import RemoteCoordinator
+from consortium.governance.rules import ProposalKind
+from consortium.identity.details import SALT_BYTES, details_commitment
+from consortium.identity.enrolment import REGISTER_CARGO_OWNER, enrolment_body
+from consortium.ledger.requests import sign_request
+from consortium.ledger.signing import Signer, key_id_for
+from consortium.membership.joins import JOIN, join_body
+from consortium.points.accounts import cargo_account
+from consortium.wire.governance import ProposalWritten
+from consortium.wire.onboarding import (
+    CargoOwnerWritten,
+    DepositWritten,
+    JoinOut,
+    JoinsOut,
+    JoinWritten,
+)
+
+__all__ = [
+    "deposit_points",
+    "join_consortium",
+    "join_requests",
+    "propose_admission",
+    "propose_treasurer",
+    "register_cargo_owner",
+]
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def join_consortium(
+    remote: RemoteCoordinator,
+    *,
+    signer: Signer,
+    member: str,
+    supernode_key: str,
+    details: Mapping[str, str],
+    now: datetime | None = None,
+) -> JoinOut:
+    """Send the company's signed join request; return it as recorded (``pending``).
+
+    Parameters
+    ----------
+    signer
+        The company's new member key (made on its machine; it proves possession by signing).
+    member
+        The member id it asks for.
+    supernode_key
+        Its SuperNode public key (the OpenSSH line of ``supernode.key.pub``).
+    details
+        Its company details; only their salted commitment reaches the ledger.
+    """
+    salt = secrets.token_bytes(SALT_BYTES)
+    body = join_body(member=member, public_key=signer.public_key, supernode_key=supernode_key,
+                     details_commitment=details_commitment(salt=salt, details=details))  # fmt: skip
+    request = sign_request(action=JOIN, body=body, signer=signer, now=_now(now))
+    out = remote._call("POST", "/onboarding/joins", JoinWritten, json={
+        "request": request.to_json(), "supernode_key": supernode_key.strip(),
+        "details": dict(details), "salt": salt.hex(),
+    })  # fmt: skip
+    remote.check_receipt(out.receipt)
+    return out.join
+
+
+def join_requests(remote: RemoteCoordinator, *, status: str | None = None) -> list[JoinOut]:
+    """List the join requests (``pending``, ``admitted`` or ``removed``)."""
+    params = {} if status is None else {"status": status}
+    return remote._call("GET", "/onboarding/joins", JoinsOut, params=params).joins
+
+
+def propose_admission(
+    remote: RemoteCoordinator, *, signer: Signer, join: JoinOut, now: datetime | None = None
+) -> ProposalWritten:
+    """Open the ``admit-member`` proposal for a join request (a board member signs it)."""
+    return remote.propose(
+        signer=signer, kind=ProposalKind.ADMIT_MEMBER,
+        params={"member_id": join.member, "key_id": join.key_id, "role": "member"},
+        public_key=bytes.fromhex(join.public_key), title=f"Admit {join.member}", now=now,
+    )  # fmt: skip
+
+
+def propose_treasurer(
+    remote: RemoteCoordinator,
+    *,
+    signer: Signer,
+    treasurer_key: bytes,
+    now: datetime | None = None,
+) -> ProposalWritten:
+    """Open the ``appoint-treasurer`` proposal for ``treasurer_key`` (replaces the current one)."""
+    return remote.propose(
+        signer=signer, kind=ProposalKind.APPOINT_TREASURER,
+        params={"treasurer_key": treasurer_key.hex(), "key_id": key_id_for(treasurer_key)},
+        title="Appoint the treasurer", now=now,
+    )  # fmt: skip
+
+
+def register_cargo_owner(
+    remote: RemoteCoordinator, *, signer: Signer, now: datetime | None = None
+) -> CargoOwnerWritten:
+    """Register the cargo owner's key (self-signed: proof of possession); return its account."""
+    request = sign_request(action=REGISTER_CARGO_OWNER, body=enrolment_body(signer),
+                           signer=signer, now=_now(now))  # fmt: skip
+    out = remote._call("POST", "/onboarding/cargo-owners", CargoOwnerWritten,
+                       json={"request": request.to_json()})  # fmt: skip
+    remote.check_receipt(out.receipt)
+    return out
+
+
+def deposit_points(
+    remote: RemoteCoordinator,
+    *,
+    treasurer: Signer,
+    owner_key_id: str,
+    amount: int,
+    external_ref: str,
+    now: datetime | None = None,
+) -> DepositWritten:
+    """Credit a cargo owner against an off-ledger payment: the treasurer signs the deposit."""
+    body = {"account": cargo_account(owner_key_id), "amount": amount,
+            "external_ref": external_ref}  # fmt: skip
+    request = sign_request(action="deposit", body=body, signer=treasurer, now=_now(now))
+    out = remote._call("POST", "/onboarding/deposits", DepositWritten,
+                       json={"request": request.to_json()})  # fmt: skip
+    remote.check_receipt(out.receipt)
+    return out
