@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from consortium.governance.execution import execute_proposal
 from consortium.governance.rules import ProposalKind
@@ -23,7 +25,12 @@ from consortium.membership.joins import (
 )
 from tests.governance.conftest import Board
 
-SUPERNODE_KEY = "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQ= rhine-road"
+SUPERNODE_KEY = (
+    ec.generate_private_key(ec.SECP384R1())
+    .public_key()
+    .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    .decode("ascii")
+)
 DETAILS = {"company": "Rhine Road Haulage GmbH", "contact": "ops@rhine-road.example"}
 
 

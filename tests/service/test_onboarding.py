@@ -1,0 +1,121 @@
+"""Onboarding and witnessing through the real coordinator service, over TLS on loopback (issue 15).
+
+Three companies make their keys in their own folders and send signed join requests; the
+founding board opens and passes their admit proposals and appoints a new treasurer; a cargo
+owner registers its key and the new treasurer credits it. Then members witness the ledger from
+their own state folders, the coordinator rewrites its history in its database (its own process,
+:mod:`tests.service.rewrite_history`), and every member's next witness check fails. The clients
+(this process, through the CLI and the client API) read no coordinator key and no database.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from consortium.cli.main import app
+from consortium.client.onboarding import deposit_points, join_requests
+from consortium.client.remote import RemoteCoordinator, ServiceRefused
+from consortium.identity.keys import generate_key_file, load_signer
+from consortium.ledger.witness import WITNESS_FILE, read_witnessed
+from tests.service.conftest import REPO, Service
+
+COMPANIES = ("rhine-road", "baltic-rail", "nordsee-air")
+runner = CliRunner()
+
+
+def _cli(*args: str | Path) -> str:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _conn(service: Service) -> list[str | Path]:
+    return ["--coordinator", service.url, "--pin", service.pin, "--ca-cert", service.ca_cert]
+
+
+def _pass_all(remote: RemoteCoordinator, service: Service, ids: list[str]) -> list[str]:
+    """Founding members alpha and beta vote for each; after the deadline, queue and execute."""
+    for pid in ids:
+        for voter in ("alpha", "beta"):
+            remote.vote(signer=service.signer(voter), proposal_id=pid, support="for")
+    deadline = max(
+        datetime.fromisoformat(remote.proposal(pid)["deadline"].replace("Z", "+00:00"))
+        for pid in ids
+    )
+    time.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 0.05)
+    states = []
+    for pid in ids:
+        remote.queue(pid)
+        states.append(remote.execute(pid).proposal["state"])
+    return states
+
+
+def _witness(service: Service, key: Path, state: Path) -> Result:
+    return runner.invoke(app, ["ledger", "witness", "--state", str(state), "--key", str(key),
+                               *map(str, _conn(service))])  # fmt: skip
+
+
+def test_companies_join_owner_registers_and_members_detect_a_rewrite(
+    service: Service, tmp_path: Path
+) -> None:
+    # Prepare: three companies make their keys and send join requests from their own folders
+    remote = RemoteCoordinator(service.url, pin=service.pin, ca_cert=service.ca_cert)
+    folders = {name: tmp_path / name for name in COMPANIES}
+    for name, folder in folders.items():
+        _cli("members", "keygen", "--out", folder, "--no-passphrase")
+        _cli("members", "join", "--member", name, "--key-dir", folder,
+             "--detail", f"company={name.title()} Ltd", *_conn(service))  # fmt: skip
+    treasurer_key = tmp_path / "treasurer" / "key"
+    generate_key_file(treasurer_key)
+    # Execute: the board opens the admit proposals and appoints a new treasurer, then passes them
+    for name in COMPANIES:
+        _cli("members", "propose-admit", "--member", name, "--key", service.keys["alpha"],
+             *_conn(service))  # fmt: skip
+    _cli("treasurer", "propose", "--public-key", f"{treasurer_key}.pub",
+         "--key", service.keys["beta"], *_conn(service))  # fmt: skip
+    ids = [p["proposal_id"] for p in remote.proposals() if p["state"] == "active"]
+    states = _pass_all(remote, service, ids)
+    owner_key = tmp_path / "owner" / "key"
+    owner = generate_key_file(owner_key)
+    _cli("cargo", "register", "--key", owner_key, *_conn(service))
+    credited = _cli("treasurer", "credit", "--owner", owner.key_id, "--amount", "40",
+                    "--ref", "INV-7001", "--key", treasurer_key, *_conn(service))  # fmt: skip
+    # Assert: admitted, credited once; a second credit on the same reference charges nothing
+    assert states == ["executed"] * 4
+    assert {j.member: j.status for j in join_requests(remote)} == dict.fromkeys(
+        COMPANIES, "admitted"
+    )
+    assert "balance 40" in credited
+    with pytest.raises(ServiceRefused) as twice:
+        deposit_points(remote, treasurer=load_signer(treasurer_key), owner_key_id=owner.key_id,
+                       amount=40, external_ref="INV-7001")  # fmt: skip
+    assert twice.value.code == "duplicate-external-ref"
+    assert remote.balance(f"cargo:{owner.key_id}") == 40
+
+    # Members witness from their own state folders (alpha's entries are its votes and proposals)
+    members = {
+        name: (folders[name] / "member.key", tmp_path / "state" / name) for name in COMPANIES
+    }
+    members["alpha"] = (service.keys["alpha"], tmp_path / "state" / "alpha")
+    first = {name: _witness(service, key, state) for name, (key, state) in members.items()}
+    assert all(run.exit_code == 0 for run in first.values()), [r.output for r in first.values()]
+    assert " 0 of your entries" in first["rhine-road"].output  # its join is the coordinator's
+    assert " 0 of your entries" not in first["alpha"].output  # its proposals and votes
+    # Execute: the coordinator rewrites entry 3 in its database and signs a head over it
+    script = REPO / "tests/service/rewrite_history.py"
+    subprocess.run([sys.executable, str(script), service.database_url, str(service.key_dir), "3"],
+                   check=True, cwd=REPO)  # fmt: skip
+    # Assert: each member's next check fails, naming the mismatch; nothing new is kept
+    for key, state in members.values():
+        kept = len(read_witnessed(state / WITNESS_FILE))
+        detected = _witness(service, key, state)
+        assert detected.exit_code != 0
+        assert "mismatch" in detected.output
+        assert len(read_witnessed(state / WITNESS_FILE)) == kept
