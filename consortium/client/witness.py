@@ -22,13 +22,16 @@ from consortium.client.remote import RemoteCoordinator
 from consortium.errors import VerificationError
 from consortium.ledger.checkpoint import Checkpoint
 from consortium.ledger.entry import Entry
+from consortium.ledger.requests import embedded_request
 from consortium.ledger.witness import pinned_witness
 from consortium.ledger.witness_check import ProvenEntry, WitnessReport, witness_once
 from consortium.ledger.witness_receipts import RECEIPTS_FILE, ReceiptBook
+from consortium.ledger.witness_receipts import Receipt as MemberReceipt
+from consortium.wire.envelope import Receipt
 from consortium.wire.ledger import ConsistencyProofOut, EntriesOut, HeadOut, InclusionProofOut
 from consortium.wire.onboarding import OwnEntriesOut
 
-__all__ = ["RemoteHeadSource", "witness"]
+__all__ = ["RemoteHeadSource", "keep_receipt", "witness"]
 
 
 def _hashes(hexes: Sequence[str]) -> tuple[bytes, ...]:
@@ -83,6 +86,22 @@ class RemoteHeadSource:
         proof = self.remote._call("GET", "/ledger/proofs/inclusion", InclusionProofOut,
                                   params={"index": seq, "size": size})  # fmt: skip
         return ProvenEntry(Entry.from_json(entries[0].model_dump()), _hashes(proof.proof))
+
+
+def keep_receipt(state: Path, receipt: Receipt) -> bool:
+    """Keep a write's receipt in the member's state folder if the entry embeds its request.
+
+    The next :func:`witness` checks that the entry at that seq still embeds this very request.
+    Returns whether a receipt was kept (an entry without an embedded request has none).
+    """
+    entry = Entry.from_json(receipt.entry.model_dump())
+    request = embedded_request(entry.kind, entry.payload)
+    if request is None:
+        return False
+    ReceiptBook(state / RECEIPTS_FILE).record(
+        MemberReceipt(seq=entry.seq, nonce=request.nonce, action=request.action)
+    )
+    return True
 
 
 def witness(

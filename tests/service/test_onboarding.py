@@ -22,6 +22,7 @@ from typer.testing import CliRunner, Result
 from consortium.cli.main import app
 from consortium.client.onboarding import deposit_points, join_requests
 from consortium.client.remote import RemoteCoordinator, ServiceRefused
+from consortium.client.witness import keep_receipt
 from consortium.identity.keys import generate_key_file, load_signer
 from consortium.ledger.witness import WITNESS_FILE, read_witnessed
 from tests.service.conftest import REPO, Service
@@ -40,11 +41,15 @@ def _conn(service: Service) -> list[str | Path]:
     return ["--coordinator", service.url, "--pin", service.pin, "--ca-cert", service.ca_cert]
 
 
-def _pass_all(remote: RemoteCoordinator, service: Service, ids: list[str]) -> list[str]:
-    """Founding members alpha and beta vote for each; after the deadline, queue and execute."""
+def _pass_all(
+    remote: RemoteCoordinator, service: Service, ids: list[str], alpha_state: Path
+) -> list[str]:
+    """Alpha and beta vote for each (alpha keeps its receipts); then queue and execute."""
     for pid in ids:
         for voter in ("alpha", "beta"):
-            remote.vote(signer=service.signer(voter), proposal_id=pid, support="for")
+            written = remote.vote(signer=service.signer(voter), proposal_id=pid, support="for")
+            if voter == "alpha":
+                assert keep_receipt(alpha_state, written.receipt)
     deadline = max(
         datetime.fromisoformat(remote.proposal(pid)["deadline"].replace("Z", "+00:00"))
         for pid in ids
@@ -81,7 +86,7 @@ def test_companies_join_owner_registers_and_members_detect_a_rewrite(
     _cli("treasurer", "propose", "--public-key", f"{treasurer_key}.pub",
          "--key", service.keys["beta"], *_conn(service))  # fmt: skip
     ids = [p["proposal_id"] for p in remote.proposals() if p["state"] == "active"]
-    states = _pass_all(remote, service, ids)
+    states = _pass_all(remote, service, ids, tmp_path / "state" / "alpha")
     owner_key = tmp_path / "owner" / "key"
     owner = generate_key_file(owner_key)
     _cli("cargo", "register", "--key", owner_key, *_conn(service))
@@ -108,6 +113,7 @@ def test_companies_join_owner_registers_and_members_detect_a_rewrite(
     assert all(run.exit_code == 0 for run in first.values()), [r.output for r in first.values()]
     assert " 0 of your entries" in first["rhine-road"].output  # its join is the coordinator's
     assert " 0 of your entries" not in first["alpha"].output  # its proposals and votes
+    assert f"and {len(ids)} receipts included" in first["alpha"].output
     # Execute: the coordinator rewrites entry 3 in its database and signs a head over it
     script = REPO / "tests/service/rewrite_history.py"
     subprocess.run([sys.executable, str(script), service.database_url, str(service.key_dir), "3"],
