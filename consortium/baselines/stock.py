@@ -8,19 +8,10 @@ import numpy as np
 import pandas as pd
 
 from consortium.baselines._checks import check_positive, not_fitted
-from consortium.baselines.boosting import BoostingParams, FittedModel, fit_booster
-from consortium.data.targets import stock_history_features, stock_targets
-from consortium.errors import ConfigError
-
-_EVENTS = ("stockout", "overflow")
-
-
-def _labelled(stock: pd.DataFrame, *, horizon_days: int) -> pd.DataFrame:
-    targets = stock_targets(stock, horizon_days=horizon_days)
-    known = targets.loc[targets.notna().all(axis=1)]
-    if known.empty:
-        raise ConfigError("stock", f"no row has {horizon_days} observed days ahead to fit on")
-    return known
+from consortium.models.boosting import BoostingParams
+from consortium.models.stock_boosted import STOCK_EVENTS as _EVENTS
+from consortium.models.stock_boosted import BoostedStock
+from consortium.models.stock_boosted import labelled_stock as _labelled
 
 
 class StockRateBaseline:
@@ -68,9 +59,10 @@ class StockRateBaseline:
         return pd.DataFrame({f"p_{e}": rates[e].to_numpy(np.float64) for e in _EVENTS}, stock.index)
 
 
-class LightGBMStockBaseline:
-    """Two LightGBM classifiers, stock-out and overflow, on past-only stock features.
+class LightGBMStockBaseline(BoostedStock):
+    """A warehouse's LightGBM on its own rows only: stock-out and overflow classifiers.
 
+    It is :class:`~consortium.models.stock_boosted.BoostedStock` without a base model.
     Features are :func:`~consortium.data.targets.stock_history_features`, so a forecast at
     day t reads rows up to t only; labels are
     :func:`~consortium.data.targets.stock_targets` over ``horizon_days``. Early stopping
@@ -104,38 +96,10 @@ class LightGBMStockBaseline:
         seed: int = 0,
         params: BoostingParams | None = None,
     ) -> None:
-        check_positive("horizon_days", horizon_days)
-        check_positive("num_threads", num_threads)
-        self.horizon_days = int(horizon_days)
-        self.num_threads = int(num_threads)
-        self.seed = int(seed)
-        self.params = params if params is not None else BoostingParams()
-        self._models: dict[str, FittedModel] | None = None
-
-    def fit(self, stock: pd.DataFrame) -> Self:
-        """Train both classifiers on the rows whose horizon is observed; return ``self``."""
-        known = _labelled(stock, horizon_days=self.horizon_days)
-        features = stock_history_features(stock).loc[known.index]
-        self._models = {
-            event: fit_booster(
-                features,
-                known[event].to_numpy(),
-                times=stock.loc[known.index, "date"],
-                objective="binary",
-                params=self.params,
-                num_threads=self.num_threads,
-                seed=self.seed,
-            )
-            for event in _EVENTS
-        }
-        return self
-
-    def predict_stock(self, stock: pd.DataFrame) -> pd.DataFrame:
-        """Return ``p_stockout, p_overflow`` aligned to ``stock``."""
-        if self._models is None:
-            raise not_fitted(self.name)
-        features = stock_history_features(stock)
-        return pd.DataFrame(
-            {f"p_{e}": np.clip(self._models[e].predict(features), 0.0, 1.0) for e in _EVENTS},
-            index=stock.index,
+        super().__init__(
+            horizon_days=horizon_days,
+            num_threads=num_threads,
+            seed=seed,
+            params=params,
+            name="lightgbm_stock",
         )

@@ -100,6 +100,14 @@ def federate(  # noqa: PLR0913
             "SecAgg+ keys with its own and refuses keys not signed by a listed member.",
         ),
     ] = None,
+    value: Annotated[
+        bool,
+        typer.Option(
+            "--value/--no-value",
+            help="Afterwards each member makes its own model (kept in its state folder, never "
+            "sent) and the gain of joining is shown and written to OUT (`consortium value`).",
+        ),
+    ] = False,
 ) -> None:
     """Train a model across every member in MEMBERS: DP on each member, SecAgg+ in between.
 
@@ -136,6 +144,10 @@ def federate(  # noqa: PLR0913
                 member_keys=member_keys,
             )
         _summary(out / "model")
+        if value:
+            from consortium.cli.value import run_value
+
+            run_value(model.value, members=members, out_dir=out, state=state, seed=seed)
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from consortium.cli import onboarding as onboarding_cli
 from consortium.cli import points as points_cli
 from consortium.cli import query as query_cli
 from consortium.cli import synth as synth_cli
+from consortium.cli import value as value_cli
 
 app = typer.Typer(
     name="consortium",
@@ -39,6 +40,7 @@ for _domain in (
     synth_cli,
     models_cli,
     federate_cli,
+    value_cli,
     federation_cli,
     points_cli,
     governance_cli,

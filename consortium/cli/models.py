@@ -152,16 +152,18 @@ def train(
 
 
 def predict(
-    model_dir: Annotated[Path, typer.Argument(help="A model directory from `consortium train`.")],
+    model_dir: Annotated[
+        Path, typer.Argument(help="A model directory (`consortium train`, a member's own model).")
+    ],
     file: Annotated[Path, typer.Argument(help="Legs or stock rows to forecast.")],
     out: Annotated[Path, typer.Option("--out", help="CSV to write.")],
 ) -> None:
     """Forecast each row of FILE with a trained model (purpose query-answering)."""
     from consortium.models.families import family_of
-    from consortium.models.store import load_model
+    from consortium.models.store import load_stored_model
 
     with reported_errors():
-        fitted = load_model(model_dir)
+        fitted = load_stored_model(model_dir)
         kind = family_of(fitted)
         frame = _load([file], kind=kind.kind, purpose="query-answering", labelled=False)
         result = kind.forecast_table(fitted, frame)
@@ -171,7 +173,9 @@ def predict(
 
 
 def evaluate(
-    model_dir: Annotated[Path, typer.Argument(help="A model directory from `consortium train`.")],
+    model_dir: Annotated[
+        Path, typer.Argument(help="A model directory (`consortium train`, a member's own model).")
+    ],
     file: Annotated[Path, typer.Argument(help="Labelled legs or stock rows.")],
     home: Annotated[Path | None, typer.Option("--home", help="Member state dir.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the LightGBM baseline.")] = 0,
@@ -180,16 +184,29 @@ def evaluate(
     from rich.console import Console
 
     from consortium.baselines.assessment import assess
-    from consortium.models.store import load_model, read_card
+    from consortium.models.family import ModelSettings
+    from consortium.models.store import load_stored_model, read_card
 
     console = Console(width=140)
     with reported_errors():
         settings = _settings(home)
-        fitted = load_model(model_dir)
+        fitted = load_stored_model(model_dir)
         card = read_card(model_dir)
         frame = _load([file], kind=fitted.kind, purpose="evaluation", labelled=True)
         tolerance = int(card.get("on_time_tolerance_minutes", settings.on_time_tolerance_minutes))
-        result, title = assess(fitted, frame, tolerance_minutes=tolerance, seed=seed)
+        own = ModelSettings(
+            interval_level=float(card.get("interval_level", settings.interval_level)),
+            tolerance_minutes=tolerance,
+            horizon_days=int(card.get("horizon_days", settings.stock_horizon_days)),
+        )
+        result, title = assess(
+            fitted,
+            frame,
+            tolerance_minutes=tolerance,
+            settings=own,
+            seed=seed,
+            name=card.get("name") if card.get("name") == "own" else None,
+        )
         console.print(_table(result.table, title=title))
         if result.by_hours_out is not None:
             hours = result.by_hours_out

@@ -12,11 +12,21 @@ from consortium.data.lanes import LANE_BUCKETS, SUM_ROWS, lane_sums
 from consortium.data.targets import delay_minutes
 from consortium.errors import ConfigError
 from consortium.evaluation import evaluate_eta
+from consortium.evaluation.predictor import EtaPredictor
+from consortium.models.boosting import BoostingParams
 from consortium.models.calibration import MIN_GROUP_ROWS, ConformalInterval, PlattScaler
 from consortium.models.encoding import EncoderConfig, ScalingStats
 from consortium.models.eta import EtaModel, EtaSpec, build_eta_network, eta_scaling_stats, fit_eta
+from consortium.models.eta_boosted import BoostedEta
 from consortium.models.eta_features import CATEGORICAL_FIELDS, NUMERIC_FEATURES, to_delay_space
-from consortium.models.family import AnyModel, CatalogSums, FitRequest, ModelFamily, ModelSettings
+from consortium.models.family import (
+    AnyModel,
+    CatalogSums,
+    FitRequest,
+    ModelFamily,
+    ModelSettings,
+    StoredModel,
+)
 from consortium.models.secure_sums import (
     MODES,
     SCORE_BINS,
@@ -185,8 +195,36 @@ def _restore(encoder: Mapping[str, Any], calibration: Mapping[str, Any]) -> EtaM
     return model
 
 
-def _forecast_table(model: AnyModel, legs: pd.DataFrame) -> pd.DataFrame:
-    pred = _eta(model).predict_eta(legs)
+def _boosted(
+    *,
+    settings: ModelSettings,
+    seed: int = 0,
+    base: StoredModel | None = None,
+    name: str = "lightgbm",
+    params: BoostingParams | None = None,
+) -> BoostedEta:
+    return BoostedEta(
+        level=settings.interval_level,
+        tolerance_minutes=settings.tolerance_minutes,
+        seed=seed,
+        base=_predictor(base) if base is not None else None,
+        name=name,
+        params=params,
+    )
+
+
+def _restore_boosted(data: Mapping[str, Any], base: Any) -> BoostedEta:
+    return BoostedEta.from_dict(data, base=_predictor(base) if base is not None else None)
+
+
+def _predictor(model: object) -> EtaPredictor:
+    if not isinstance(model, EtaPredictor):
+        raise ConfigError("model", f"expected an ETA model, got {type(model).__name__}")
+    return model
+
+
+def _forecast_table(model: StoredModel, legs: pd.DataFrame) -> pd.DataFrame:
+    pred = _predictor(model).predict_eta(legs)
     arrival = pd.to_datetime(legs["scheduled_arrival"], utc=True)
 
     def at(minutes: pd.Series) -> pd.Series:
@@ -232,6 +270,11 @@ ETA = ModelFamily(
     restore=_restore,
     set_calibration=_set_calibration,
     forecast_table=_forecast_table,
+    boosted=_boosted,
+    restore_boosted=_restore_boosted,
+    stats_of=lambda model: (_eta(model).stats, _eta(model).target_stats),
+    value_metrics=("mae", "coverage", "on_time_auc"),
+    loss_label="MAE of the arrival delay (minutes)",
     catalog_sums=CatalogSums("lanes", (len(SUM_ROWS), LANE_BUCKETS), lane_sums),
 )
 """Arrival time of a sea, road, rail or air leg (contract ``legs``)."""

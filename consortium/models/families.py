@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from consortium.errors import ConfigError
 from consortium.models.eta_family import ETA
-from consortium.models.family import AnyModel, ModelFamily, ModelKind
+from consortium.models.family import ModelFamily, ModelKind, StoredModel
 from consortium.models.stock_family import STOCK
 
 __all__ = ["MODEL_KINDS", "families", "family", "family_of"]
@@ -45,6 +45,6 @@ def families() -> tuple[ModelFamily, ...]:
     return tuple(_REGISTRY.values())
 
 
-def family_of(model: AnyModel) -> ModelFamily:
+def family_of(model: StoredModel) -> ModelFamily:
     """Return the family of a trained or untrained ``model`` (by its ``kind``)."""
     return family(model.kind)

@@ -34,17 +34,31 @@ from consortium.config import (
 from consortium.errors import ConfigError
 from consortium.models.encoding import EncoderConfig
 from consortium.models.eta import EtaModel
+from consortium.models.eta_boosted import BoostedEta
 from consortium.models.network import WideDeepNet
 from consortium.models.progress import OnProgress
 from consortium.models.stock import StockModel
+from consortium.models.stock_boosted import BoostedStock
 from consortium.models.training import FitResult, Privatizer, TrainConfig
 
-__all__ = ["AnyModel", "CatalogSums", "FitRequest", "ModelFamily", "ModelKind", "ModelSettings"]
+__all__ = [
+    "AnyModel",
+    "BoostedModel",
+    "CatalogSums",
+    "FitRequest",
+    "ModelFamily",
+    "ModelKind",
+    "ModelSettings",
+    "StoredModel",
+]
 
 ModelKind = Literal["eta", "stock"]
 """The names of the registered families."""
 
 AnyModel = EtaModel | StockModel
+BoostedModel = BoostedEta | BoostedStock
+StoredModel = EtaModel | StockModel | BoostedEta | BoostedStock
+"""Anything a model directory holds: a network, or boosted trees (maybe stacked on a network)."""
 Arrays = dict[str, np.ndarray]
 Shapes = Mapping[str, tuple[int, ...]]
 
@@ -144,8 +158,19 @@ class ModelFamily:
     """Rebuild an (unweighted) model from :attr:`encoder_dict` and :attr:`calibration_dict`."""
     set_calibration: Callable[[AnyModel, Mapping[str, Any]], None]
     """Set a model's calibration from :attr:`calibration_dict` output."""
-    forecast_table: Callable[[AnyModel, pd.DataFrame], pd.DataFrame]
+    forecast_table: Callable[[StoredModel, pd.DataFrame], pd.DataFrame]
     """One forecast row per input row, as ``consortium predict`` writes it."""
+    boosted: Callable[..., BoostedModel]
+    """An unfitted boosted model (keyword arguments: ``settings``, ``seed``, ``base``, ``name``,
+    ``params``): the member's LightGBM, or stacked on ``base`` (a fitted model of this family)."""
+    restore_boosted: Callable[[Mapping[str, Any], Any], StoredModel]
+    """Rebuild a boosted model from its ``to_dict()`` output and its base model (or ``None``)."""
+    stats_of: Callable[[AnyModel], Any] = lambda model: None
+    """The scaling statistics ``model`` was built on (to fine-tune it: :attr:`FitRequest.stats`)."""
+    value_metrics: tuple[str, ...] = ()
+    """What ``consortium value`` reports per model: :attr:`loss_metric` first, then the others."""
+    loss_label: str = ""
+    """:attr:`loss_metric` with its unit, for charts."""
     catalog_sums: CatalogSums | None = None
 
     @property

@@ -11,9 +11,11 @@ import pandas as pd
 from consortium.data.targets import stock_targets
 from consortium.errors import ConfigError
 from consortium.evaluation import evaluate_stock
+from consortium.evaluation.predictor import StockPredictor
+from consortium.models.boosting import BoostingParams
 from consortium.models.calibration import PlattScaler
 from consortium.models.encoding import EncoderConfig, ScalingStats
-from consortium.models.family import AnyModel, FitRequest, ModelFamily, ModelSettings
+from consortium.models.family import AnyModel, FitRequest, ModelFamily, ModelSettings, StoredModel
 from consortium.models.secure_sums import (
     platt_from_row,
     stats_as_array,
@@ -30,6 +32,7 @@ from consortium.models.stock import (
     fit_stock,
     stock_numeric,
 )
+from consortium.models.stock_boosted import BoostedStock
 from consortium.models.training import FitResult, TrainConfig
 
 __all__ = ["STOCK"]
@@ -141,8 +144,35 @@ def _restore(encoder: Mapping[str, Any], calibration: Mapping[str, Any]) -> Stoc
     return model
 
 
-def _forecast_table(model: AnyModel, stock: pd.DataFrame) -> pd.DataFrame:
-    pred = _stock(model).predict_stock(stock)
+def _boosted(
+    *,
+    settings: ModelSettings,
+    seed: int = 0,
+    base: StoredModel | None = None,
+    name: str = "lightgbm_stock",
+    params: BoostingParams | None = None,
+) -> BoostedStock:
+    return BoostedStock(
+        horizon_days=settings.horizon_days,
+        seed=seed,
+        base=_predictor(base) if base is not None else None,
+        name=name,
+        params=params,
+    )
+
+
+def _restore_boosted(data: Mapping[str, Any], base: Any) -> BoostedStock:
+    return BoostedStock.from_dict(data, base=_predictor(base) if base is not None else None)
+
+
+def _predictor(model: object) -> StockPredictor:
+    if not isinstance(model, StockPredictor):
+        raise ConfigError("model", f"expected a stock-risk model, got {type(model).__name__}")
+    return model
+
+
+def _forecast_table(model: StoredModel, stock: pd.DataFrame) -> pd.DataFrame:
+    pred = _predictor(model).predict_stock(stock)
     return pd.DataFrame(
         {
             "warehouse_id": stock["warehouse_id"],
@@ -181,5 +211,10 @@ STOCK = ModelFamily(
     restore=_restore,
     set_calibration=_set_calibration,
     forecast_table=_forecast_table,
+    boosted=_boosted,
+    restore_boosted=_restore_boosted,
+    stats_of=lambda model: _stock(model).stats,
+    value_metrics=("stockout_brier", "stockout_auc", "overflow_brier"),
+    loss_label="Brier score of P(stock-out) (0-1, lower is better)",
 )
 """Stock-out and overflow risk of a warehouse's SKU groups (contract ``stock``)."""

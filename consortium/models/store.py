@@ -7,6 +7,11 @@ A model directory holds::
     encoder.json       model kind, hyper-parameters, hashing config, additive scaling statistics
     calibration.json   CQR offset and Platt coefficients fitted on validation rows
 
+A boosted model (a member's LightGBM or a LightGBM stacked on the pooled network, see
+:mod:`consortium.models.eta_boosted`) holds ``model_card.json``, ``encoder.json`` (its kind and
+``"form": "boosted"``), ``boosters.json`` (the trees in LightGBM's own text format) and, when
+stacked, its base model as a model directory in ``base/``.
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -33,11 +38,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import lightgbm as lgb
 import torch
 
 from consortium.errors import ModelError
+from consortium.models.eta_boosted import BoostedEta
 from consortium.models.families import MODEL_KINDS, family, family_of
-from consortium.models.family import AnyModel
+from consortium.models.family import AnyModel, StoredModel
+from consortium.models.stock_boosted import BoostedStock
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +53,12 @@ CARD = "model_card.json"
 WEIGHTS = "weights.pt"
 ENCODER = "encoder.json"
 CALIBRATION = "calibration.json"
+BOOSTERS = "boosters.json"
+BASE = "base"
+BOOSTED_FORM = "boosted"
 FORMAT = "consortium-model/1"
 
-__all__ = ["AnyModel", "load_model", "read_card", "save_model"]
+__all__ = ["AnyModel", "StoredModel", "load_model", "load_stored_model", "read_card", "save_model"]
 
 
 def _json_safe(value: Any) -> Any:
@@ -64,16 +75,23 @@ def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(_json_safe(data), indent=2, allow_nan=False), encoding="utf-8")
 
 
-def save_model(model: AnyModel, out_dir: Path, *, card: Mapping[str, Any]) -> Path:
+def save_model(model: StoredModel, out_dir: Path, *, card: Mapping[str, Any]) -> Path:
     """Write ``model`` and its ``card`` to ``out_dir`` (created if needed); return the card path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    torch.save(model.network.state_dict(), out_dir / WEIGHTS)
     kind = family_of(model)
-    encoder: dict[str, Any] = {"format": FORMAT, **kind.encoder_dict(model)}
-    calibration = kind.calibration_dict(model)
-    _write_json(out_dir / ENCODER, encoder)
-    _write_json(out_dir / CALIBRATION, calibration)
+    if isinstance(model, BoostedEta | BoostedStock):
+        if model.base is not None:
+            if not isinstance(model.base, AnyModel):
+                raise ModelError(str(out_dir / BASE), "a stacked model's base must be a network")
+            save_model(model.base, out_dir / BASE, card={"kind": kind.kind, "role": "base"})
+        _write_json(out_dir / ENCODER, {"format": FORMAT, "kind": kind.kind, "form": BOOSTED_FORM})
+        _write_json(out_dir / BOOSTERS, model.to_dict())
+    else:
+        torch.save(model.network.state_dict(), out_dir / WEIGHTS)
+        encoder: dict[str, Any] = {"format": FORMAT, **kind.encoder_dict(model)}
+        _write_json(out_dir / ENCODER, encoder)
+        _write_json(out_dir / CALIBRATION, kind.calibration_dict(model))
     _write_json(out_dir / CARD, {"format": FORMAT, **card})
     logger.info("model saved to %s", out_dir)
     return out_dir / CARD
@@ -97,7 +115,21 @@ def read_card(model_dir: Path) -> dict[str, Any]:
 
 
 def load_model(model_dir: Path) -> AnyModel:
-    """Load the model of ``model_dir`` onto the CPU.
+    """Load the network model of ``model_dir`` onto the CPU (see :func:`load_stored_model`).
+
+    Raises
+    ------
+    ModelError
+        A file is missing or malformed, the weights do not fit, or it holds a boosted model.
+    """
+    model = load_stored_model(model_dir)
+    if not isinstance(model, AnyModel):
+        raise ModelError(str(Path(model_dir) / ENCODER), "a boosted model, not a network")
+    return model
+
+
+def load_stored_model(model_dir: Path) -> StoredModel:
+    """Load the model of ``model_dir``, a network or a boosted model, onto the CPU.
 
     Raises
     ------
@@ -106,13 +138,15 @@ def load_model(model_dir: Path) -> AnyModel:
     """
     model_dir = Path(model_dir)
     encoder = _read_json(model_dir / ENCODER)
-    calibration = _read_json(model_dir / CALIBRATION)
     path = str(model_dir / ENCODER)
     if encoder.get("format") != FORMAT:
         raise ModelError(path, f"format is {encoder.get('format')!r}, expected {FORMAT!r}")
+    if encoder.get("kind") not in MODEL_KINDS:
+        raise ModelError(path, f"unknown model kind {encoder.get('kind')!r}")
+    if encoder.get("form") == BOOSTED_FORM:
+        return _load_boosted(model_dir, kind=str(encoder["kind"]))
+    calibration = _read_json(model_dir / CALIBRATION)
     try:
-        if encoder.get("kind") not in MODEL_KINDS:
-            raise ModelError(path, f"unknown model kind {encoder.get('kind')!r}")
         model = family(encoder["kind"]).restore(encoder, calibration)
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, ModelError):
@@ -128,3 +162,15 @@ def load_model(model_dir: Path) -> AnyModel:
         raise ModelError(str(weights), f"weights do not load: {exc}") from exc
     model.network.eval()
     return model
+
+
+def _load_boosted(model_dir: Path, *, kind: str) -> StoredModel:
+    base = load_stored_model(model_dir / BASE) if (model_dir / BASE).is_dir() else None
+    path = str(model_dir / BOOSTERS)
+    data = _read_json(model_dir / BOOSTERS)
+    try:
+        return family(kind).restore_boosted(data, base)
+    except (KeyError, TypeError, ValueError, lgb.basic.LightGBMError) as exc:
+        if isinstance(exc, ModelError):
+            raise
+        raise ModelError(path, f"malformed boosted model: {exc!r}") from exc
