@@ -19,6 +19,7 @@ import typer
 
 from consortium.cli.database import DbOption, load_key
 from consortium.cli.errors import reported_errors
+from consortium.cli.service_options import CaOption, CoordinatorOption, PinOption, open_remote
 from consortium.errors import ConfigError
 from consortium.governance.rules import BPS, ProposalKind, Support, quorum
 from consortium.ledger.canonical import format_time
@@ -98,6 +99,9 @@ def propose(
     ] = None,
     description: Annotated[str, typer.Option("--description", help="Longer text.")] = "",
     db: DbOption = None,
+    coordinator: CoordinatorOption = None,
+    pin: PinOption = None,
+    ca: CaOption = None,
 ) -> None:
     """Propose a change to the board (signed with your member key; timed by the coordinator)."""
     from consortium.governance.store import create_proposal
@@ -114,6 +118,16 @@ def propose(
             values["member_id"] = member
         raw_key = load_public_key(public_key) if public_key is not None else None
         signer = load_key(key)
+        if coordinator is not None:
+            with open_remote(coordinator, pin, ca) as remote:
+                written = remote.propose(signer=signer, kind=str(kind), params=values,
+                                         title=title, description=description,
+                                         public_key=raw_key)  # fmt: skip
+            view = written.proposal
+            typer.echo(f"proposal {view['proposal_id']} ({view['kind']}) at ledger entry "
+                       f"{written.receipt.entry.seq} (receipt checked)")  # fmt: skip
+            typer.echo(f"voting opens after {view['vote_start']} and closes {view['deadline']}")
+            return
         with _session_factory(db).begin() as session:
             record = create_proposal(
                 session, kind=kind, params=values, title=title, description=description,
@@ -137,12 +151,24 @@ def vote(
         str | None, typer.Option("--comment", help="Optional remark (kept off the ledger).")
     ] = None,
     db: DbOption = None,
+    coordinator: CoordinatorOption = None,
+    pin: PinOption = None,
+    ca: CaOption = None,
 ) -> None:
     """Cast your member's vote (signed with your key; timed by the coordinator's clock)."""
     from consortium.governance.store import cast_vote
 
     with reported_errors():
         signer = load_key(key)
+        if coordinator is not None:
+            with open_remote(coordinator, pin, ca) as remote:
+                written = remote.vote(signer=signer, proposal_id=proposal, support=str(support),
+                                      comment=comment)  # fmt: skip
+            tally = written.proposal
+            typer.echo(f"voted {support} on {proposal} at ledger entry {written.receipt.entry.seq}"
+                       f" (receipt checked); for={tally['for_power']} "
+                       f"against={tally['against_power']} abstain={tally['abstain_power']}")
+            return
         with _session_factory(db).begin() as session:
             cast = cast_vote(session, proposal_id=proposal, support=support, signer=signer,
                              comment=comment)  # fmt: skip

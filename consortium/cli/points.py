@@ -14,6 +14,8 @@ import typer
 
 from consortium.cli.database import DbOption, load_key
 from consortium.cli.errors import reported_errors
+from consortium.cli.service_options import CaOption, CoordinatorOption, PinOption, open_remote
+from consortium.errors import ConfigError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -57,14 +59,25 @@ def balance_cmd(
         str | None, typer.Option("--account", help="One account (default: every account).")
     ] = None,
     db: DbOption = None,
+    coordinator: CoordinatorOption = None,
+    pin: PinOption = None,
+    ca: CaOption = None,
 ) -> None:
     """Print the balance of one account, or of every account and their total.
 
     An account that does not exist is an error naming the nearest one (a typo), not a zero.
+    With ``--coordinator`` it asks the coordinator service for one ``--account``.
     """
     from consortium.cli.lookup import require_account
     from consortium.points.store import balance, balances
 
+    if coordinator is not None:
+        with reported_errors():
+            if account is None:
+                raise ConfigError("--account", "name the account to ask the coordinator about")
+            with open_remote(coordinator, pin, ca) as remote:
+                typer.echo(f"{account}  {remote.balance(account)}")
+        return
     with reported_errors(), _session_factory(db, read_only=True).begin() as session:
         if account is not None:
             require_account(session, account)

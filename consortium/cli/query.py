@@ -1,7 +1,8 @@
 """`consortium query lane|warehouse`: buy a forecast with points, and see how the fee was split.
 
-The one-machine setup: this command signs the query with the cargo owner's key (``--key``) and
-answers it as the coordinator (``--coordinator-key``) against the coordinator's database
+With ``--coordinator URL`` (and ``--pin``) the query is signed here with the cargo owner's key
+(``--key``) and bought from the coordinator service. On the coordinator's own machine, this
+command can instead answer it as the coordinator (``--coordinator-key``) against its database
 (``--db``). Warehouse queries are answered by the warehouse members' own computation, run here
 from a folder of member data (``--members``, e.g. the output of ``consortium synth``).
 """
@@ -16,6 +17,7 @@ import typer
 
 from consortium.cli.database import DbOption, load_key
 from consortium.cli.errors import reported_errors
+from consortium.cli.service_options import CaOption, CoordinatorOption, PinOption, open_remote
 from consortium.errors import ConfigError
 
 query_app = typer.Typer(
@@ -112,6 +114,25 @@ def _ask(
     )
 
 
+def _ask_remote(*, url: str, pin: str | None, ca: Path | None, key: Path, kind: str,
+                params: dict[str, Any], max_price: int) -> None:  # fmt: skip
+    """Sign the query here and buy it from the coordinator service."""
+    with reported_errors():
+        owner = load_key(key, "cargo owner")
+        with open_remote(url, pin, ca) as remote:
+            paid = remote.buy_forecast(owner=owner, kind=kind, params=params,
+                                       max_price_points=max_price)  # fmt: skip
+    typer.echo(f"query {paid.query_id} ({paid.kind}) answered by model {paid.model_version[:16]}")
+    for name, value in paid.answer.items():
+        if name != "model_version":
+            typer.echo(f"  {name:<22} {value}")
+    typer.echo(f"fee: {paid.fee} points; balance left {paid.balance_left}")
+    typer.echo("split:")
+    for account, amount in paid.parts.items():
+        typer.echo(f"  {account:<40} {amount:>8}")
+    typer.echo(f"ledger entry: query-answered {paid.receipt.entry.seq} (receipt checked)")
+
+
 @query_app.command("lane")
 def lane(
     origin: Annotated[str, typer.Option("--origin", help="UN/LOCODE or IATA code, e.g. CNSHA.")],
@@ -123,9 +144,19 @@ def lane(
     departure_to: Annotated[str, typer.Option("--to", help="End of the departure window.")],
     max_price: MaxPriceOption,
     key: KeyOption,
-    coordinator_key: CoordinatorKeyOption,
-    model_dir: ModelDirOption,
+    coordinator_key: Annotated[
+        Path | None,
+        typer.Option("--coordinator-key",
+                     help="Without --coordinator: the coordinator's key file (its machine only)."),
+    ] = None,
+    model_dir: Annotated[
+        Path | None,
+        typer.Option("--model-dir", help="Without --coordinator: the pooled model directory."),
+    ] = None,
     db: DbOption = None,
+    coordinator: CoordinatorOption = None,
+    pin: PinOption = None,
+    ca: CaOption = None,
 ) -> None:
     """On-time rate and ETA interval of a lane for departures in a window."""
     with reported_errors():
@@ -136,6 +167,17 @@ def lane(
             "departure_from": _parse_time(departure_from, "--from"),
             "departure_to": _parse_time(departure_to, "--to"),
         }
+        if coordinator is None and (coordinator_key is None or model_dir is None):
+            raise ConfigError(
+                "--coordinator", "give --coordinator URL (and --pin), or, on the coordinator's "
+                "machine, --coordinator-key and --model-dir",
+            )
+    if coordinator is not None:
+        _ask_remote(url=coordinator, pin=pin, ca=ca, key=key, kind="lane", params=params,
+                    max_price=max_price)  # fmt: skip
+        return
+    assert coordinator_key is not None
+    assert model_dir is not None
     _ask(kind="lane", params=params, max_price=max_price, key=key,
          coordinator_key=coordinator_key, db=db, eta_model_dir=model_dir)  # fmt: skip
 

@@ -35,7 +35,7 @@ MEMBERS = {"alpha": 600, "beta": 300, "gamma": 100}
 CREDIT = 100
 POLICY = {"voting_delay_s": 0, "voting_period_s": 4, "timelock_s": 0,
           "late_quorum_extension_s": 0, "quorum_bps": 4000}  # fmt: skip
-STARTUP_S = 60
+STARTUP_S = 240
 
 
 @dataclass

@@ -146,3 +146,26 @@ def test_the_ledger_the_service_wrote_verifies_with_its_state(service: Service) 
     )  # fmt: skip
     # Assert
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_member_votes_from_the_command_line_with_its_own_key(
+    service: Service, remote: RemoteCoordinator
+) -> None:
+    # Prepare: a fresh proposal; gamma's environment names only the service and its own key
+    pid = remote.propose(signer=service.signer("alpha"), kind="fees", title="Warehouse fee 32",
+                         params={"lane_query_points": 12,
+                                 "warehouse_query_points": 32}).proposal["proposal_id"]
+    env = {"PATH": str(BIN), "HOME": str(service.keys["gamma"].parent),
+           "CONSORTIUM_COORDINATOR": service.url, "CONSORTIUM_COORDINATOR_PIN": service.pin,
+           "CONSORTIUM_COORDINATOR_CA": str(service.ca_cert)}  # fmt: skip
+    # Execute
+    done = subprocess.run(
+        [str(BIN / "consortium"), "vote", "--proposal", pid, "--support", "for",
+         "--key", str(service.keys["gamma"])],
+        cwd=service.keys["gamma"].parent, env=env, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    # Assert
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "receipt checked" in done.stdout
+    assert remote.proposal(pid)["for_power"] > 0
