@@ -20,7 +20,7 @@ import typer
 from consortium.cli.database import DbOption, load_key
 from consortium.cli.errors import reported_errors
 from consortium.cli.service_options import CaOption, CoordinatorOption, PinOption, open_remote
-from consortium.errors import ConfigError
+from consortium.errors import ConfigError, GovernanceError
 from consortium.governance.rules import BPS, ProposalKind, Support, quorum
 from consortium.ledger.canonical import format_time
 
@@ -103,7 +103,12 @@ def propose(
     pin: PinOption = None,
     ca: CaOption = None,
 ) -> None:
-    """Propose a change to the board (signed with your member key; timed by the coordinator)."""
+    """Propose a change to the board (signed with your member key; timed by the coordinator).
+
+    --params takes the names `policy show` prints (e.g. max_epsilon_per_round); a param the kind
+    does not take is an error listing those it does.
+    """
+    from consortium.cli import proposal_params
     from consortium.governance.store import create_proposal
     from consortium.identity.keys import load_public_key
 
@@ -116,6 +121,9 @@ def propose(
             raise ConfigError("--params", "must be a JSON object")
         if member is not None:
             values["member_id"] = member
+        values, notes = proposal_params.to_message(str(kind), values)
+        for note in notes:
+            typer.secho(f"note: {note}", err=True, fg=typer.colors.YELLOW)
         raw_key = load_public_key(public_key) if public_key is not None else None
         signer = load_key(key)
         if coordinator is not None:
@@ -129,10 +137,13 @@ def propose(
             typer.echo(f"voting opens after {view['vote_start']} and closes {view['deadline']}")
             return
         with _session_factory(db).begin() as session:
-            record = create_proposal(
-                session, kind=kind, params=values, title=title, description=description,
-                signer=signer, public_key=raw_key,
-            )  # fmt: skip
+            try:
+                record = create_proposal(
+                    session, kind=kind, params=values, title=title, description=description,
+                    signer=signer, public_key=raw_key,
+                )  # fmt: skip
+            except GovernanceError as exc:
+                raise proposal_params.explained(exc, str(kind)) from exc
     typer.echo(
         f"proposal {record.proposal_id} ({record.kind}) at ledger entry {record.created_seq}"
     )
@@ -215,6 +226,7 @@ def show(
     now: NowOption = None,
 ) -> None:
     """Show one proposal: params, timeline, snapshot, and every vote with its power."""
+    from consortium.cli.proposal_params import for_people
     from consortium.governance.store import get_proposal, votes, voting_power
 
     with reported_errors(), _session_factory(db, read_only=True).begin() as session:
@@ -227,7 +239,8 @@ def show(
     typer.echo(f"title: {record.title}")
     if record.description:
         typer.echo(f"description: {record.description}")
-    typer.echo(f"proposer: {record.proposer}; params: {json.dumps(dict(record.params))}")
+    shown = for_people(str(record.kind), record.params)
+    typer.echo(f"proposer: {record.proposer}; params: {json.dumps(shown)}")
     typer.echo(
         f"voting: after {format_time(record.vote_start)} until {format_time(record.deadline)}"
     )
