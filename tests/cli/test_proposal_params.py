@@ -1,4 +1,4 @@
-"""`consortium propose`: one name for the ε cap (the policy's), and unknown params list the allowed."""
+"""`consortium propose`: one name for the ε cap (the policy's); unknown params list the allowed."""
 
 from __future__ import annotations
 
