@@ -144,6 +144,14 @@ def _check_included(proven: ProvenEntry, head: Checkpoint) -> None:
     )  # fmt: skip
 
 
+def _missing(receipt: Receipt) -> VerificationError:
+    return VerificationError(
+        f"the member's {receipt.action} request (nonce {receipt.nonce[:16]}...) that the "
+        "coordinator acknowledged at this seq is not there",
+        index=receipt.seq,
+    )
+
+
 def _check_receipt(
     receipt: Receipt,
     proven: ProvenEntry,
@@ -159,11 +167,7 @@ def _check_receipt(
     _check_included(proven, head)
     request = embedded_request(proven.entry.kind, proven.entry.payload)
     if request is None or request.nonce != receipt.nonce:
-        raise VerificationError(
-            f"the member's {receipt.action} request (nonce {receipt.nonce[:16]}...) that the "
-            "coordinator acknowledged at this seq is not there",
-            index=receipt.seq,
-        )
+        raise _missing(receipt)
     _check_authorised(proven.entry, member_key=member_key, coordinator_key=coordinator)
 
 
@@ -214,7 +218,7 @@ def witness_once(
     member = key_id_for(member_key)
     start = 0 if last is None else last.size
     own = list(source.entries_of(key_id=member, start=start, size=head.size))
-    by_seq: dict[int, ProvenEntry] = {}
+    nonces: dict[int, str | None] = {}  # own entries checked: seq -> embedded request's nonce
     previous = start - 1
     for proven in own:
         seq = proven.entry.seq
@@ -223,10 +227,9 @@ def witness_once(
                 f"served own entries out of order or outside {start}..{head.size}", index=seq
             )
         _check_included(proven, head)
-        _check_authorised(
+        nonces[seq] = _check_authorised(
             proven.entry, member_key=member_key, coordinator_key=witness.coordinator_key
         )
-        by_seq[seq] = proven
         previous = seq
 
     confirmed: list[int] = []
@@ -234,10 +237,14 @@ def witness_once(
     for receipt in pending:
         if receipt.seq >= head.size:
             continue
-        proven = by_seq.get(receipt.seq) or source.entry_at(seq=receipt.seq, size=head.size)
-        _check_receipt(
-            receipt, proven, head, member_key=member_key, coordinator=witness.coordinator_key
-        )
+        if receipt.seq in nonces:  # served and checked above: only its nonce is left to compare
+            if nonces[receipt.seq] != receipt.nonce:
+                raise _missing(receipt)
+        else:
+            proven = source.entry_at(seq=receipt.seq, size=head.size)
+            _check_receipt(
+                receipt, proven, head, member_key=member_key, coordinator=witness.coordinator_key
+            )
         confirmed.append(receipt.seq)
 
     witness.keep(head)
