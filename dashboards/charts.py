@@ -53,7 +53,7 @@ def interval_chart(frame: pd.DataFrame, *, unit: str, level: float) -> alt.Layer
 def bar_chart(
     frame: pd.DataFrame, *, category: str, value: str, title: str, colour: str | None = None
 ) -> alt.Chart:
-    """Horizontal bars, one per ``category`` with its whole label; ``value`` titled ``title``."""
+    """Draw horizontal bars, one per ``category`` with its whole label, ``value`` as ``title``."""
     rows = max(1, frame[category].nunique())
     encoding: dict[str, object] = {
         "y": alt.Y(f"{category}:N", sort="-x", axis=_axis("")),
@@ -65,8 +65,10 @@ def bar_chart(
     return alt.Chart(frame).mark_bar().encode(**encoding).properties(height=28 * rows + 60)
 
 
-def epsilon_chart(frame: pd.DataFrame, *, cap_per_round: float | None) -> alt.TopLevelMixin:
-    """ε spent per member after each round: a line per member (dashes, points), and the cap.
+def epsilon_chart(
+    frame: pd.DataFrame, *, cap_per_round: float | None
+) -> alt.LayerChart | alt.FacetChart:
+    """Draw ε spent per member after each round: a line per member (dashes, points), and the cap.
 
     ``frame`` has ``round``, ``member`` and ``epsilon_spent``; the cap line is the most the
     board's per-round maximum lets a member have spent after each round.
@@ -97,7 +99,7 @@ def epsilon_chart(frame: pd.DataFrame, *, cap_per_round: float | None) -> alt.To
 
 
 def points_over_time_chart(frame: pd.DataFrame, *, time_title: str) -> alt.Chart:
-    """Each member's points after every ledger entry that moved them (a step line per member)."""
+    """Draw each member's points after every ledger entry that moved them (a step per member)."""
     return (
         alt.Chart(frame)
         .mark_line(interpolate="step-after", point=True, strokeWidth=2)

@@ -179,12 +179,16 @@ def _preview(payload: str) -> str:
 
 
 def recent_entries(
-    session: Session, *, limit: int = 50, kinds: Collection[str] | None = None
+    session: Session,
+    *,
+    limit: int = 50,
+    kinds: Collection[str] | None = None,
+    preview: bool = True,
 ) -> pd.DataFrame:
     """Return the latest ``limit`` entries, newest first, optionally of the given kinds.
 
     Columns: ``seq``, ``time``, ``kind``, ``actor`` (see :func:`actor_labels`) and ``payload``
-    (its canonical JSON, cut at :data:`PAYLOAD_PREVIEW_CHARS`).
+    (its canonical JSON, cut at :data:`PAYLOAD_PREVIEW_CHARS` unless ``preview`` is false).
     """
     if limit <= 0:
         raise ValueError(f"limit must be positive, got {limit}")
@@ -195,7 +199,13 @@ def recent_entries(
     labels = actor_labels(session)
     return pd.DataFrame(
         [
-            (seq, time, kind, labels.get(actor, actor[:12]), _preview(payload))
+            (
+                seq,
+                time,
+                kind,
+                labels.get(actor, actor[:12]),
+                _preview(payload) if preview else payload,
+            )  # fmt: skip
             for seq, time, kind, actor, payload in rows
         ],
         columns=["seq", "time", "kind", "actor", "payload"],

@@ -22,10 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consortium.errors import PointsError
-from consortium.points.rules import TREASURY, account_kind
+from consortium.ledger.models import EntryRow
+from consortium.points.models import JournalRow
+from consortium.points.rules import MEMBER_PREFIX, TREASURY, account_kind
 from consortium.points.store import balances, check_books, supply
 
 
@@ -88,3 +91,26 @@ def points_overview(session: Session) -> PointsOverview:
         books_ok=ok,
         books_problem=problem,
     )
+
+
+def points_history_frame(session: Session) -> pd.DataFrame:
+    """Each member's points after every ledger entry that moved them, oldest first.
+
+    Columns: ``seq``, ``time`` (of the entry), ``member`` (the id, without ``member:``) and
+    ``points`` (its balance just after the entry), from the points journal.
+    """
+    rows = session.execute(
+        select(JournalRow.seq, EntryRow.time, JournalRow.account, JournalRow.delta)
+        .join(EntryRow, EntryRow.seq == JournalRow.seq)
+        .where(JournalRow.account.startswith(MEMBER_PREFIX, autoescape=True))
+        .order_by(JournalRow.seq, JournalRow.id)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["seq", "time", "account", "delta"])
+    if frame.empty:
+        return pd.DataFrame({"seq": pd.Series(dtype="int64"), "time": pd.Series(dtype=str),
+                             "member": pd.Series(dtype=str),
+                             "points": pd.Series(dtype="int64")})  # fmt: skip
+    moved = frame.groupby(["seq", "time", "account"], as_index=False, sort=False)["delta"].sum()
+    moved["points"] = moved.groupby("account")["delta"].cumsum().astype("int64")
+    moved["member"] = moved["account"].str.removeprefix(MEMBER_PREFIX)
+    return moved[["seq", "time", "member", "points"]].reset_index(drop=True)

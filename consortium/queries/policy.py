@@ -25,6 +25,9 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consortium.errors import GovernanceError
+from consortium.governance.params import policy_changes
+from consortium.governance.rules import POLICY_KINDS, ProposalKind
 from consortium.ledger.models import EntryRow
 from consortium.policy.model import ConsortiumPolicy
 from consortium.policy.store import current_policy, policy_history
@@ -113,3 +116,34 @@ def policy_history_frame(session: Session) -> pd.DataFrame:
         )  # fmt: skip
         previous = version.policy
     return pd.DataFrame(rows, columns=["version", "seq", "time", "proposal_id", "changes"])
+
+
+def proposal_changes(session: Session, *, kind: str, params: Mapping[str, object]) -> pd.DataFrame:
+    """Return what a proposal would change if executed now: ``key``, ``now`` and ``after``.
+
+    A policy proposal lists each parameter it changes (``fees`` as ``fees.lane`` ...) with its
+    value in force and the value after; any other proposal lists its parameters (``now`` empty).
+    A change the policy would refuse is shown with the reason in ``after``.
+
+    Examples
+    --------
+    >>> # with factory.begin() as session:
+    >>> #     proposal_changes(session, kind="fees",
+    >>> #                      params={"lane_query_points": 12, "warehouse_query_points": 25})
+    >>> #     -> key fees.lane, now 10, after 12
+    """
+    if kind not in POLICY_KINDS:
+        rows: list[tuple[str, object, object]] = [
+            (str(key), None, value) for key, value in params.items()
+        ]
+        return pd.DataFrame(rows, columns=["key", "now", "after"])
+    current = current_policy(session)
+    before = flatten_policy(current)
+    try:
+        after = flatten_policy(current.with_changes(policy_changes(ProposalKind(kind), params)))
+    except GovernanceError as exc:
+        return pd.DataFrame([(exc.subject, None, f"refused: {exc.reason}")],
+                            columns=["key", "now", "after"])  # fmt: skip
+    rows = [(key, before.get(key), value) for key, value in after.items()
+            if before.get(key) != value]  # fmt: skip
+    return pd.DataFrame(rows, columns=["key", "now", "after"])

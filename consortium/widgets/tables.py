@@ -26,9 +26,11 @@ import pandas as pd
 from consortium.widgets.units import DASH, bps_percent, local_time, seconds_text, zone
 
 __all__ = [
+    "changes_table",
     "for_people",
     "payload_fields",
     "policy_table",
+    "power_table",
     "proposals_table",
     "zone",
 ]
@@ -161,3 +163,30 @@ def policy_table(flat: Mapping[str, object]) -> pd.DataFrame:
     """Return the flattened policy (``flatten_policy``) as parameter, value and key rows."""
     rows = [(policy_name(k), policy_value(k, v), k) for k, v in flat.items()]
     return pd.DataFrame(rows, columns=["parameter", "value", "key"])
+
+
+def changes_table(changes: pd.DataFrame) -> pd.DataFrame:
+    """Return what a proposal changes (``proposal_changes``): parameter, now, after.
+
+    Examples
+    --------
+    >>> changes = pd.DataFrame({"key": ["fees.lane"], "now": [10], "after": [12]})
+    >>> changes_table(changes).values.tolist()
+    [['fee: lane query', '10 points', '12 points']]
+    """
+    rows = [
+        (policy_name(key), DASH if _missing(now) else policy_value(key, now),
+         after if isinstance(after, str) else policy_value(key, after))
+        for key, now, after in zip(changes["key"], changes["now"], changes["after"], strict=True)
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["parameter", "now", "after"])
+
+
+def power_table(powers: pd.DataFrame) -> pd.DataFrame:
+    """Return voting power at a snapshot (``voting_power_frame``) with shares in percent."""
+    total = int(powers["power"].sum()) if not powers.empty else 0
+    shown = powers.assign(
+        share=[f"{100 * p / total:.1f} %" if total else DASH for p in powers["power"]],
+        support=[s or "not voted" for s in powers["support"]],
+    )
+    return shown[["member", "balance_at_snapshot", "power", "share", "support", "vote_power"]]

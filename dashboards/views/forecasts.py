@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-import altair as alt
 import streamlit as st
 
 from consortium.errors import ConsortiumError
-from consortium.queries.lanes import interval_frame, lane_preview
+from consortium.queries.lanes import did_you_mean, lane_catalogue, lane_label, lane_preview
 from consortium.queries.models import card_epsilon_frame, member_metrics_frame, model_cards
+from consortium.queries.policy import policy_in_force
 from consortium.queries.rounds import epsilon_frame, rounds_frame
+from consortium.widgets.tables import for_people
+from dashboards.cards import show_lane_card
+from dashboards.charts import bar_chart, epsilon_chart
 from dashboards.context import dashboard_context
 
 MODES = ["sea", "road", "rail", "air"]
@@ -64,37 +67,14 @@ else:
                 )
         except ConsortiumError as exc:
             st.error(exc.diagnostics())
+            if getattr(exc, "code", "") == "unknown-lane":
+                with ctx.session() as s:
+                    near = did_you_mean(lane_catalogue(s, model_dir=eta_dir), origin=origin,
+                                        destination=destination, mode=mode)  # fmt: skip
+                if near:
+                    st.info("Did you mean " + " or ".join(lane_label(*n) for n in near) + "?")
         else:
-            answer_cols = st.columns(4)
-            answer_cols[0].metric(
-                f"On time (within {answer.tolerance_minutes} min)",
-                f"{100 * answer.on_time_rate:.1f} %",
-            )
-            answer_cols[1].metric("Median delay", f"{answer.delay_minutes_median:.0f} min")
-            answer_cols[2].metric(
-                f"ETA interval ({100 * answer.interval_level:.0f} %)",
-                f"{answer.transit_hours_lower:.1f}-{answer.transit_hours_upper:.1f} h",
-            )
-            answer_cols[3].metric("Legs in the pool", f"{answer.legs_in_pool}+")
-            interval = interval_frame(answer)
-            span = (
-                alt.Chart(interval)
-                .transform_pivot("bound", value="transit_hours")
-                .mark_rule(strokeWidth=6, opacity=0.5)
-                .encode(x=alt.X("lower:Q", title="transit time (hours)"), x2="upper:Q")
-            )
-            points = (
-                alt.Chart(interval)
-                .mark_point(filled=True, size=120)
-                .encode(
-                    x="transit_hours:Q",
-                    color=alt.Color("bound:N", sort=["lower", "median", "upper"]),
-                )
-            )
-            st.altair_chart(span + points, key="preview-interval")
-            st.caption(
-                f"{answer.departures} departures scored, model version {answer.model_version[:12]}."
-            )
+            show_lane_card(answer.summary(), key="preview")
 
 st.subheader("Model cards")
 if not cards:
@@ -108,11 +88,11 @@ chosen = st.selectbox(
     format_func=lambda p: f"{by_path[p].name} ({by_path[p].kind}) - {p}",
 )
 card = by_path[chosen]
-card_cols = st.columns(4)
+card_cols = st.columns(3)
 card_cols[0].metric("Kind", card.kind)
-card_cols[1].metric("Members", "-" if card.members is None else card.members)
-card_cols[2].metric("Rounds", "-" if card.rounds is None else card.rounds)
-card_cols[3].metric("Aggregation", card.secure_aggregation or "local")
+card_cols[1].metric("Members", "–" if card.members is None else card.members)
+card_cols[2].metric("Rounds", "–" if card.rounds is None else card.rounds)
+st.caption(f"Aggregation: {card.secure_aggregation or 'local (no federation)'}.")
 
 metrics = member_metrics_frame(card.path)
 if metrics.empty:
@@ -120,16 +100,27 @@ if metrics.empty:
 else:
     st.markdown("**The global model on each member's own test rows**")
     metric = st.selectbox("Metric", sorted(metrics["metric"].unique()), key="cards-metric")
-    st.bar_chart(metrics[metrics["metric"] == metric], x="member", y="value")
+    st.altair_chart(
+        bar_chart(metrics[metrics["metric"] == metric], category="member", value="value",
+                  title=metric),
+        key="cards-metrics-chart",
+    )  # fmt: skip
 
 st.markdown("**ε spent per member after each round** (cumulative; never decreases)")
 with ctx.session() as s:
     epsilon = epsilon_frame(s, model=card.kind)
     rounds = rounds_frame(s, model=card.kind)
+    cap = policy_in_force(s).policy.max_epsilon_per_round
 if epsilon.empty:
     epsilon = card_epsilon_frame(card.path)
 if epsilon.empty:
     st.info("No round has been recorded for this model.")
 else:
-    st.line_chart(epsilon, x="round", y="epsilon_spent", color="member")
-st.dataframe(rounds, hide_index=True, key="cards-rounds")
+    st.altair_chart(epsilon_chart(epsilon, cap_per_round=cap), key="cards-epsilon")
+    st.caption(
+        f"The dotted line is the most the board's cap ({cap:g} per round) lets a member have "
+        "spent; each member's own total budget stays with the member and bounds it further."
+    )
+st.dataframe(
+    for_people(rounds, tz=ctx.viewer_zone(), times=("time",)), hide_index=True, key="cards-rounds"
+)

@@ -1,4 +1,8 @@
-"""Governance: proposals with their state and tally, voting power at the snapshot, the policy."""
+"""Governance: proposals with their state and tally, what each would change, voting power, policy.
+
+Proposing and voting happen on the board member's own machine (``consortium propose``,
+``consortium vote`` or the board notebook), signed with the member's key; this page reads.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,25 @@ from consortium.queries.governance import (
     tally_frame,
     voting_power_frame,
 )
-from consortium.queries.policy import policy_history_frame, policy_in_force, policy_parameters
+from consortium.queries.policy import (
+    flatten_policy,
+    policy_history_frame,
+    policy_in_force,
+    proposal_changes,
+)
+from consortium.widgets.tables import (
+    changes_table,
+    for_people,
+    policy_table,
+    power_table,
+    proposals_table,
+)
+from consortium.widgets.units import local_time
+from dashboards.charts import bar_chart
 from dashboards.context import dashboard_context
 
 ctx = dashboard_context()
-now = ctx.now()
+now, tz = ctx.now(), ctx.viewer_zone()
 with ctx.session() as s:
     views = proposals(s, now=now)
     in_force = policy_in_force(s)
@@ -24,55 +42,72 @@ with ctx.session() as s:
 st.title("Governance")
 st.subheader("Proposals")
 if not views:
-    st.info("No proposal yet. Members propose and vote with `consortium dao` or a notebook.")
+    st.info(
+        "No proposal yet. A board member proposes with `consortium propose` and votes with "
+        "`consortium vote` (or the board notebook), signed with the member's own key."
+    )
 else:
-    st.caption(f"States as of {now:%Y-%m-%d %H:%M:%S} UTC.")
-    st.dataframe(proposals_frame(views), hide_index=True, key="gov-proposals")
+    st.caption(f"States as of {local_time(now, tz=tz)}.")
+    st.dataframe(proposals_table(proposals_frame(views), tz=tz), hide_index=True,
+                 key="gov-proposals")  # fmt: skip
     by_id = {v.proposal_id: v for v in views}
     chosen = st.selectbox(
         "Proposal",
         options=list(by_id),
         key="gov-proposal",
-        format_func=lambda pid: f"{pid} - {by_id[pid].title} ({by_id[pid].state})",
+        format_func=lambda pid: f"{by_id[pid].title} ({by_id[pid].state}): {pid}",
     )
     view = by_id[chosen]
     cols = st.columns(4)
     cols[0].metric("State", view.state)
-    cols[1].metric("Total power at snapshot", view.total_power)
-    cols[2].metric("Quorum (for + abstain)", view.quorum_power)
-    cols[3].metric("Snapshot (ledger position)", view.snapshot_seq)
+    cols[1].metric("Total power at snapshot", f"{view.total_power:,}")
+    cols[2].metric("Quorum (for + abstain)", f"{view.quorum_power:,}")
+    cols[3].metric("Snapshot (ledger entry)", view.snapshot_seq)
     st.caption(
-        f"Voting from {view.vote_start} to {view.deadline}; "
+        f"Proposed by {view.proposer}. Voting opens {local_time(view.vote_start, tz=tz)} and "
+        f"closes {local_time(view.deadline, tz=tz)}; "
         f"{'quorum reached' if view.quorum_reached else 'quorum not reached'}; "
         f"{view.votes} vote(s)."
     )
+    with ctx.session() as s:
+        changes = proposal_changes(s, kind=view.kind, params=view.params)
+        powers = voting_power_frame(s, view.proposal_id)
+    st.markdown(f"**What it changes** ({view.kind})")
+    st.dataframe(changes_table(changes), hide_index=True, key="gov-changes")
     left, right = st.columns(2)
     with left:
         st.markdown("**Tally**")
         bars = (
             alt.Chart(tally_frame(view))
             .mark_bar()
-            .encode(x=alt.X("power:Q", title="voting power"), y=alt.Y("support:N", sort=None))
+            .encode(
+                x=alt.X("power:Q", title="voting power (capped points)"),
+                y=alt.Y("support:N", sort=None, title=None),
+            )
         )
         quorum_rule = alt.Chart().mark_rule(color="red").encode(x=alt.datum(view.quorum_power))
-        st.altair_chart(bars + quorum_rule, key="gov-tally")
-    with ctx.session() as s:
-        powers = voting_power_frame(s, view.proposal_id)
+        st.altair_chart((bars + quorum_rule).properties(height=160), key="gov-tally")
     with right:
         st.markdown("**Voting power at the snapshot** (capped)")
-        st.bar_chart(powers, x="member", y="power")
-    st.dataframe(powers, hide_index=True, key="gov-powers")
+        st.altair_chart(
+            bar_chart(powers, category="member", value="power", title="voting power"),
+            key="gov-power-chart",
+        )
+    st.dataframe(power_table(powers), hide_index=True, key="gov-powers")
 
 st.subheader("Policy in force")
 source = (
-    "defaults"
+    "the defaults"
     if in_force.version == 0
     else (
-        f"version {in_force.version}, ledger entry {in_force.seq}"
-        + (f", proposal {in_force.proposal_id}" if in_force.proposal_id else "")
+        f"version {in_force.version}, set {local_time(in_force.time, tz=tz)} by ledger entry "
+        f"{in_force.seq}" + (f" (proposal {in_force.proposal_id})" if in_force.proposal_id else "")
     )
 )
-st.caption(f"Policy {source}.")
-st.dataframe(policy_parameters(in_force.policy), hide_index=True, key="gov-policy")
+st.caption(f"Policy: {source}.")
+st.dataframe(policy_table(flatten_policy(in_force.policy)), hide_index=True, key="gov-policy")
 st.markdown("**History**")
-st.dataframe(history, hide_index=True, key="gov-policy-history")
+st.dataframe(
+    for_people(history, tz=tz, times=("time",), rename={"seq": "ledger entry"}),
+    hide_index=True, key="gov-policy-history",
+)  # fmt: skip

@@ -11,9 +11,13 @@ from consortium.queries.ledger import (
     recent_entries,
     verification_status,
 )
+from consortium.widgets.tables import for_people, payload_fields
+from consortium.widgets.units import local_time
+from dashboards.charts import bar_chart
 from dashboards.context import coordinator_handle, dashboard_context
 
 ctx = dashboard_context()
+tz = ctx.viewer_zone()
 
 
 @st.cache_data(ttl=60, show_spinner="Verifying every entry, signature and tree head ...")
@@ -53,11 +57,14 @@ else:
     cols[1].metric("Entries after it", overview.uncovered)
     cols[2].metric("Tree heads published", overview.heads)
     st.code(
-        f"size {head.size}\nroot {head.root}\ntime {head.time}\nkey  {head.key_id}", language=None
+        f"size {head.size}\nroot {head.root}\ntime {local_time(head.time, tz=tz)}\n"
+        f"key  {head.key_id}",
+        language=None,
     )
 
 st.subheader("Entries by kind")
-st.bar_chart(kinds, x="kind", y="entries", horizontal=True)
+st.altair_chart(bar_chart(kinds, category="kind", value="entries", title="entries"),
+                key="ledger-kinds-chart")  # fmt: skip
 
 st.subheader("Recent entries")
 left, right = st.columns([3, 1])
@@ -68,5 +75,8 @@ limit = right.number_input(
     "Show", min_value=5, max_value=1000, value=50, step=5, key="ledger-limit"
 )
 with ctx.session() as s:
-    entries = recent_entries(s, limit=int(limit), kinds=chosen or None)
-st.dataframe(entries, hide_index=True, key="ledger-entries")
+    entries = recent_entries(s, limit=int(limit), kinds=chosen or None, preview=False)
+entries = for_people(entries.assign(payload=entries["payload"].map(payload_fields)),
+                     tz=tz, times=("time",), rename={"payload": "what it records"})  # fmt: skip
+wide = {"what it records": st.column_config.TextColumn(width="large")}
+st.dataframe(entries, hide_index=True, key="ledger-entries", column_config=wide)

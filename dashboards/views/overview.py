@@ -10,9 +10,12 @@ from consortium.queries.members import members_frame
 from consortium.queries.paid import paid_queries_frame
 from consortium.queries.points import points_overview
 from consortium.queries.rounds import rounds_frame
+from consortium.widgets.tables import for_people
+from dashboards.charts import bar_chart
 from dashboards.context import dashboard_context
 
 ctx = dashboard_context()
+tz = ctx.viewer_zone()
 with ctx.session() as s:
     ledger = ledger_overview(s)
     kinds = entry_kinds(s)
@@ -45,10 +48,13 @@ else:
 left, right = st.columns(2)
 with left:
     st.subheader("Ledger entries by kind")
-    st.bar_chart(kinds, x="kind", y="entries", horizontal=True)
+    st.altair_chart(bar_chart(kinds, category="kind", value="entries", title="entries"),
+                    key="overview-kinds")  # fmt: skip
 with right:
     st.subheader("Points held by members")
-    st.bar_chart(members[members["status"] == "active"], x="member", y="points")
+    active = members[members["status"] == "active"]
+    st.altair_chart(bar_chart(active, category="member", value="points", title="points held"),
+                    key="overview-points")  # fmt: skip
 
 st.subheader("Members")
-st.dataframe(members, hide_index=True, key="overview-members")
+st.dataframe(for_people(members, tz=tz), hide_index=True, key="overview-members")

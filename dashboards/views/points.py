@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from consortium.queries.points import balances_frame, points_overview
+from consortium.queries.points import balances_frame, points_history_frame, points_overview
 from consortium.queries.rounds import contributions_frame
+from consortium.widgets.tables import for_people
+from dashboards.charts import bar_chart, points_over_time_chart
 from dashboards.context import dashboard_context
 
 ctx = dashboard_context()
+tz = ctx.viewer_zone()
 with ctx.session() as s:
     overview = points_overview(s)
     balances = balances_frame(s)
     contributions = contributions_frame(s)
+    history = points_history_frame(s)
 
 st.title("Points")
 cols = st.columns(3)
@@ -31,6 +36,18 @@ if overview.books_ok:
 else:
     st.error(f"The books do not balance: {overview.books_problem}")
 
+st.subheader("Points over time")
+if history.empty:
+    st.info("No member has earned or spent points yet.")
+else:
+    st.altair_chart(
+        points_over_time_chart(history.assign(time=history["time"].map(
+            lambda t: pd.Timestamp(t).tz_convert(tz).tz_localize(None))),
+            time_title=f"time ({tz})"),
+        key="points-history",
+    )  # fmt: skip
+    st.caption("Each member's points after every ledger entry that moved them.")
+
 st.subheader("Balances")
 kinds = st.multiselect(
     "Account kinds",
@@ -39,7 +56,8 @@ kinds = st.multiselect(
     key="points-kinds",
 )
 shown = balances[balances["kind"].isin(kinds)]
-st.bar_chart(shown, x="account", y="balance", color="kind", horizontal=True)
+st.altair_chart(bar_chart(shown, category="account", value="balance", title="points",
+                          colour="kind"), key="points-balances-chart")  # fmt: skip
 st.dataframe(shown, hide_index=True, key="points-balances")
 
 st.subheader("Contributions")
@@ -49,4 +67,4 @@ st.caption(
     "member's measured value to the consortium's validation loss (quality, parts per million). "
     "A round whose scores were refused pays nobody."
 )
-st.dataframe(contributions, hide_index=True, key="points-contributions")
+st.dataframe(for_people(contributions, tz=tz), hide_index=True, key="points-contributions")

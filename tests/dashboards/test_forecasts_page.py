@@ -35,20 +35,24 @@ def test_lane_preview_shows_the_pooled_models_answer(
     at = page("forecasts", world)
     # Execute
     _ask(at, origin, destination, mode)
-    # Assert
+    # Assert: a card in the road mode's units, the on-time share at the road tolerance
     assert not at.error
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["On time (within 15 min)"] == f"{100 * expected.on_time_rate:.1f} %"
-    assert metrics["Median delay"] == f"{expected.delay_minutes_median:.0f} min"
-    assert metrics["Legs in the pool"] == f"{expected.legs_in_pool}+"
+    hours = expected.transit_hours_median
+    assert metrics["Typical transit"] == f"{hours:.1f} h".replace(".0 h", " h")
+    assert "On time (within 1 h of schedule)" in metrics
+    assert metrics["On time (within 1 h of schedule)"].endswith("%")
     interval = chart_specs(at)[0]
     assert len(interval["layer"]) == 2
-    assert "transit_hours" in fields(interval)
+    assert "transit" in fields(interval)
+    assert interval["height"] >= 100  # not a 20-pixel strip
+    assert f"{expected.departures} departures" in at.caption[1].value
 
 
 def test_lane_preview_explains_a_refusal(page: Callable[..., AppTest], world: World) -> None:
     at = _ask(page("forecasts", world), "ITMIL", "FRPAR", "air")
     assert "[unknown-lane]" in at.error[0].value
+    assert "Did you mean ITMIL > FRPAR (road)" in at.info[0].value
 
 
 def test_model_cards_chart_member_metrics_and_epsilon(
@@ -62,7 +66,8 @@ def test_model_cards_chart_member_metrics_and_epsilon(
     assert (metrics["Kind"], metrics["Members"], metrics["Rounds"]) == ("eta", "4", "2")
     specs = chart_specs(at)
     assert fields(specs[0]) == {"member", "value"}
-    assert fields(specs[1]) == {"round", "epsilon_spent", "member"}
+    assert {"round", "epsilon_spent", "member", "cap"} <= fields(specs[1])
+    assert len(specs[1]["layer"]) == 2  # the members' lines and the board's cap
     rounds = at.dataframe[0].value
     assert rounds["round"].tolist() == [1, 2]
     assert set(at.selectbox(key="cards-metric").options) >= {"mae", "rmse", "coverage"}
