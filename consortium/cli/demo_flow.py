@@ -7,6 +7,7 @@ coordinator database, and prints what it did.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from consortium.cli.database import open_database
 from consortium.cli.federate import progress_printer
+from consortium.cli.layout import wrap_items
 from consortium.contributions.recording import LedgerRecorder
 from consortium.errors import ConsortiumError
 from consortium.federation.local_grid import LocalRun, coordinator_identity
@@ -120,9 +122,10 @@ def train_together(
             )
     with consortium.factory.begin() as session:
         earned = {a: b for a, b in balances(session).items() if a.startswith("member:")}
-    typer.echo(
-        "  contribution points minted: " + ", ".join(f"{a[7:]} {b}" for a, b in earned.items())
-    )
+    typer.echo("  contribution points minted:")
+    width = shutil.get_terminal_size().columns
+    for line in wrap_items([f"{a[7:]} {b}" for a, b in earned.items()], width=width, indent="    "):
+        typer.echo(line)  # wrapped between members, never inside a name
     return runs
 
 

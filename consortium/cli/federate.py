@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from consortium.cli.errors import reported_errors
+from consortium.cli.layout import wrap_items
 
 if TYPE_CHECKING:
     from consortium.rounds import FederationEvent
@@ -168,15 +169,17 @@ def progress_printer(label: str, rounds: int) -> Iterator[Callable[[FederationEv
         def show(event: FederationEvent) -> None:
             if event.stage == "round" and event.report is not None:
                 r = event.report
-                eps = ", ".join(f"{m} {e:.2f}" for m, e in sorted(r.epsilon_spent.items()))
                 loss = "-" if r.loss is None else f"{r.loss:.4f}"
-                sat = f"; sat out: {', '.join(r.sat_out)}" if r.sat_out else ""
                 progress.console.print(
                     f"round {r.server_round}/{rounds} \\[{r.status}] "
-                    f"{r.members_aggregated}/{r.members_total} members, loss {loss}, "
-                    f"ε spent: {eps or '-'}{sat} ({r.seconds:.1f} s)",
+                    f"{r.members_aggregated}/{r.members_total} members, loss {loss} "
+                    f"({r.seconds:.1f} s); ε spent:",
                     highlight=False,
                 )
+                items = [f"{m} {e:.2f}" for m, e in sorted(r.epsilon_spent.items())] or ["-"]
+                items += [f"sat out: {m}" for m in r.sat_out]
+                for line in wrap_items(items, width=progress.console.width):  # names whole
+                    progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
                 for failure in r.failures:
                     progress.console.print(f"  [yellow]{escape(failure)}[/yellow]")
                 info = f"round {r.server_round}/{rounds}"

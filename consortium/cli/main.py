@@ -22,6 +22,7 @@ from consortium.cli import points as points_cli
 from consortium.cli import query as query_cli
 from consortium.cli import synth as synth_cli
 from consortium.cli import value as value_cli
+from consortium.cli.layout import reflow_help
 
 app = typer.Typer(
     name="consortium",
@@ -51,6 +52,7 @@ for _domain in (
     demo_cli,
 ):
     _domain.register(app)
+reflow_help(app)  # docstrings as whole paragraphs: the terminal wraps them, not the source
 
 
 def _version(value: bool) -> None:
