@@ -50,7 +50,7 @@ def test_round_lines_wrap_between_members_never_inside_a_name(
     monkeypatch.setenv("COLUMNS", str(columns))
     report = RoundReport(
         model="eta", server_round=3, status="degraded", members_total=7, members_aggregated=6,
-        epsilon_spent={m: 0.4123 for m in MEMBERS[:-1]}, sat_out=(MEMBERS[-1],), loss=0.1234,
+        epsilon_spent=dict.fromkeys(MEMBERS[:-1], 0.4123), sat_out=(MEMBERS[-1],), loss=0.1234,
         seconds=2.5,
     )  # fmt: skip
     # Execute
