@@ -7,6 +7,7 @@ per source from the stored leaf hashes; every proof after that costs O(log n).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from sqlalchemy import or_, select
@@ -21,7 +22,7 @@ from consortium.ledger.requests import authoriser
 from consortium.ledger.store import latest_checkpoint, load_entries, load_tree
 from consortium.ledger.witness_check import ProvenEntry
 
-__all__ = ["StoreHeadSource", "entries_authorised_by"]
+__all__ = ["StoreHeadSource", "TreeCache", "entries_authorised_by", "tree_cache_for"]
 
 
 def entries_authorised_by(session: Session, *, key_id: str, start: int, stop: int) -> list[Entry]:
@@ -44,6 +45,45 @@ def entries_authorised_by(session: Session, *, key_id: str, start: int, stop: in
     return [e for e in entries if authoriser(e.kind, e.payload, e.actor) == key_id]
 
 
+class TreeCache:
+    """The Merkle tree of one database's stored leaf hashes, extended as the ledger grows.
+
+    A long-running reader (the coordinator service) builds the tree once (O(n)) and then reads
+    only the new leaf hashes (O(new)) before serving a proof in O(log n). Extend it only from a
+    session that sees committed entries, up to a size that session sees.
+    """
+
+    def __init__(self) -> None:
+        self._tree = MerkleTree()
+        self._lock = threading.Lock()
+
+    def tree(self, session: Session, size: int) -> MerkleTree:
+        """Return the tree holding at least the first ``size`` stored leaves."""
+        with self._lock:
+            if self._tree.size < size:
+                t = EntryRow.__table__.c
+                rows = session.execute(
+                    select(t.leaf_hash)
+                    .where(t.seq >= self._tree.size, t.seq < size)
+                    .order_by(t.seq)
+                ).scalars()
+                self._tree.extend(bytes(h) for h in rows)
+                if self._tree.size < size:
+                    raise LedgerError(f"ledger has {self._tree.size} entries, fewer than {size}")
+            return self._tree
+
+
+_CACHES: dict[str, TreeCache] = {}
+_CACHES_LOCK = threading.Lock()
+
+
+def tree_cache_for(session: Session) -> TreeCache:
+    """Return the process's :class:`TreeCache` of the database ``session`` is bound to."""
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    with _CACHES_LOCK:
+        return _CACHES.setdefault(key, TreeCache())
+
+
 class StoreHeadSource:
     """Heads, proofs and entries read from a session on the coordinator's stores.
 
@@ -62,11 +102,14 @@ class StoreHeadSource:
     1
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, cache: TreeCache | None = None) -> None:
         self.session = session
+        self.cache = cache
         self._tree: MerkleTree | None = None
 
     def _tree_of(self, size: int) -> MerkleTree:
+        if self.cache is not None:
+            return self.cache.tree(self.session, size)
         if self._tree is None or self._tree.size < size:
             self._tree = load_tree(self.session, size=size)
         return self._tree

@@ -2,8 +2,10 @@
 
 ``GET /v1/witness/entries?key_id&start&size``: the entries ``key_id`` signed or authorised by a
 countersigned request in ``start <= seq < size``, each with its audit path in the tree of
-``size`` entries (:class:`~consortium.ledger.witness_sources.StoreHeadSource`), a page at a
-time. The member checks them itself (:func:`consortium.ledger.witness_check.witness_once`).
+``size`` entries (:class:`~consortium.ledger.witness_sources.StoreHeadSource` over the
+process's :class:`~consortium.ledger.witness_sources.TreeCache`: O(log n) per proof once built),
+a page at a time. The member checks them itself
+(:func:`consortium.ledger.witness_check.witness_once`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from fastapi import APIRouter, Query
 
 from consortium.errors import OperationRefused
 from consortium.ledger.store import ledger_size
-from consortium.ledger.witness_sources import StoreHeadSource
+from consortium.ledger.witness_sources import StoreHeadSource, tree_cache_for
 from consortium.service.deps import State
 from consortium.service.receipts import entry_model
 from consortium.wire.envelope import API_PREFIX
@@ -42,7 +44,7 @@ def own_entries(
     with state.transaction() as session:
         if size > ledger_size(session) or start > size:
             raise WitnessRefused("size", code="bad-range", reason="outside the ledger")
-        source = StoreHeadSource(session)
+        source = StoreHeadSource(session, cache=tree_cache_for(session))
         proven = list(source.entries_of(key_id=key_id, start=start, size=size, limit=PAGE + 1))
     more = len(proven) > PAGE
     page = proven[:PAGE]
