@@ -8,9 +8,10 @@ per source from the stored leaf hashes; every proof after that costs O(log n).
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from consortium.errors import LedgerError, VerificationError
@@ -73,15 +74,18 @@ class TreeCache:
             return self._tree
 
 
-_CACHES: dict[str, TreeCache] = {}
+_CACHES: weakref.WeakKeyDictionary[Engine, TreeCache] = weakref.WeakKeyDictionary()
 _CACHES_LOCK = threading.Lock()
 
 
 def tree_cache_for(session: Session) -> TreeCache:
-    """Return the process's :class:`TreeCache` of the database ``session`` is bound to."""
-    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    """Return the :class:`TreeCache` of the engine ``session`` is bound to (one per engine)."""
+    engine = session.get_bind().engine
     with _CACHES_LOCK:
-        return _CACHES.setdefault(key, TreeCache())
+        cache = _CACHES.get(engine)
+        if cache is None:
+            cache = _CACHES[engine] = TreeCache()
+        return cache
 
 
 class StoreHeadSource:
