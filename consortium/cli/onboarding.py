@@ -165,16 +165,14 @@ def supernodes_sync(
     """Register admitted members' SuperNode keys at the SuperLink, drop removed ones' (admin)."""
     from consortium.cli.database import open_database  # noqa: PLC0415
     from consortium.deployment.registration import SuperNodeRegistry  # noqa: PLC0415
-    from consortium.membership.joins import supernode_plan  # noqa: PLC0415
+    from consortium.membership.joins import sync_supernodes  # noqa: PLC0415
 
-    with reported_errors():
-        registry = SuperNodeRegistry.at(flwr_home)
-        with open_database(db, read_only=True).begin() as session:
-            plan = supernode_plan(session, registered=registry.node_ids())
-        for member, public_key in plan.register:
-            typer.echo(f"registered {member} as node {registry.register(member, public_key)}")
-        for member in plan.unregister:
-            typer.echo(f"unregistered {member} (node {registry.unregister(member)})")
+    with reported_errors(), open_database(db, read_only=True).begin() as session:
+        plan = sync_supernodes(session, SuperNodeRegistry.at(flwr_home))
+    for member, _ in plan.register:
+        typer.echo(f"registered the SuperNode key of {member}")
+    for member in plan.unregister:
+        typer.echo(f"unregistered the SuperNode key of {member}")
     if not plan.register and not plan.unregister:
         typer.echo("SuperNode keys follow the roster; nothing to change")
 

@@ -34,6 +34,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -65,6 +66,7 @@ __all__ = [
     "record_join_request",
     "supernode_key_sha256",
     "supernode_plan",
+    "sync_supernodes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -271,3 +273,34 @@ def supernode_plan(session: Session, *, registered: Mapping[str, int]) -> Supern
         register=tuple((m, keys[m]) for m in sorted(keys) if m not in registered),
         unregister=tuple(m for m in sorted(registered) if m not in active),
     )
+
+
+class SupernodeRegistry(Protocol):
+    """The SuperLink's list of SuperNode keys (``consortium.deployment.registration``)."""
+
+    def node_ids(self) -> dict[str, int]:
+        """Return member -> node id of every registered key."""
+        ...
+
+    def register(self, member: str, public_key: str) -> int:
+        """Register a member's SuperNode public key; return its node id."""
+        ...
+
+    def unregister(self, member: str) -> int:
+        """Unregister a member's key; return the node id it had."""
+        ...
+
+
+def sync_supernodes(session: Session, registry: SupernodeRegistry) -> SupernodePlan:
+    """Make the SuperLink's keys follow the roster: apply :func:`supernode_plan`; return it.
+
+    Run by the coordinator after an admission or removal executes (and on start): idempotent.
+    """
+    plan = supernode_plan(session, registered=registry.node_ids())
+    for member, public_key in plan.register:
+        node = registry.register(member, public_key)
+        logger.info("registered the SuperNode key of %s as node %d", member, node)
+    for member in plan.unregister:
+        node = registry.unregister(member)
+        logger.info("unregistered node %d of %s", node, member)
+    return plan

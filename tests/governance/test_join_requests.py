@@ -21,7 +21,7 @@ from consortium.membership.joins import (
     join_request_of_key,
     list_join_requests,
     record_join_request,
-    supernode_plan,
+    sync_supernodes,
 )
 from tests.governance.conftest import Board
 
@@ -32,6 +32,23 @@ SUPERNODE_KEY = (
     .decode("ascii")
 )
 DETAILS = {"company": "Rhine Road Haulage GmbH", "contact": "ops@rhine-road.example"}
+
+
+class KeyList:
+    """The SuperLink's registered SuperNode keys (the network edge H4's registry talks to)."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, tuple[int, str]] = {}
+
+    def node_ids(self) -> dict[str, int]:
+        return {m: n for m, (n, _) in self.keys.items()}
+
+    def register(self, member: str, public_key: str) -> int:
+        self.keys[member] = (len(self.keys) + 1, public_key)
+        return len(self.keys)
+
+    def unregister(self, member: str) -> int:
+        return self.keys.pop(member)[0]
 
 
 def _join(board: Board, key: Signer, member: str = "rhine-road", **changes: object):  # type: ignore[no-untyped-def]
@@ -48,7 +65,8 @@ def _join(board: Board, key: Signer, member: str = "rhine-road", **changes: obje
 
 
 def test_join_request_admitted_by_the_board_then_removed(board: Board) -> None:
-    # Prepare: the company's join request, recorded
+    # Prepare: the company's join request, recorded; the SuperLink's key list (network edge)
+    superlink = KeyList()
     key = Signer.generate()
     joined, request = _join(board, key)
     assert joined.status == "pending"
@@ -68,7 +86,7 @@ def test_join_request_admitted_by_the_board_then_removed(board: Board) -> None:
     eta = board.pass_and_queue(pid)
     with board.factory.begin() as s:
         execute_proposal(s, proposal_id=pid, clock=board.until(eta), signer=board.coordinator)
-        plan = supernode_plan(s, registered={})
+        plan = sync_supernodes(s, superlink)
         admitted = join_request_of_key(s, key.key_id)
         assert s.get(MemberDetailsRow, "rhine-road") is not None
     # Assert: admitted; its SuperNode key is to be registered, and unregistered once it leaves
@@ -76,14 +94,16 @@ def test_join_request_admitted_by_the_board_then_removed(board: Board) -> None:
     assert admitted.status == "admitted"
     assert plan.register == (("rhine-road", SUPERNODE_KEY),)
     assert plan.unregister == ()
+    assert superlink.node_ids() == {"rhine-road": 1}
     with board.factory.begin() as s:
         request_exit(s, member="rhine-road", signer=key, moment=board.clock.now())
         remove_member(s, member="rhine-road", signer=board.coordinator, moment=board.clock.now())
-        plan = supernode_plan(s, registered={"rhine-road": 7})
+        plan = sync_supernodes(s, superlink)
         assert [r.status for r in list_join_requests(s)] == ["removed"]
         assert s.get(MemberDetailsRow, "rhine-road") is None  # erased with the member
     assert plan.register == ()
     assert plan.unregister == ("rhine-road",)
+    assert superlink.node_ids() == {}
 
 
 @pytest.mark.parametrize(
