@@ -202,6 +202,7 @@ class DPEngine:
         )
         self._engine = engine
         self._dp_module = dp_module
+        _quiet_ghost_clipping_hooks()
         return Wrapped(dp_module, dp_optimizer, dp_criterion, dp_loader)
 
     def may_step(self) -> bool:
@@ -249,6 +250,23 @@ class DPEngine:
             raise BudgetExceeded(
                 self.ledger.spent(self.budget.delta), self.budget.epsilon, member=self.member
             )
+
+
+def _quiet_ghost_clipping_hooks() -> None:
+    """Silence torch's "Full backward hook is firing" when Opacus's ghost clipping raises it.
+
+    Ghost clipping's first backward pass runs on a loss whose inputs need no gradient (it only
+    collects per-sample norms), so torch warns at every step; the warning is expected there and
+    harmless, and would bury a notebook's output. The filter matches that one message, as a
+    ``UserWarning``, raised from Opacus's ghost-clipping module only: every other warning (Opacus's
+    own included) still shows.
+    """
+    warnings.filterwarnings(
+        "ignore",
+        message="Full backward hook is firing",
+        category=UserWarning,
+        module=r"opacus\.utils\.fast_gradient_clipping_utils",
+    )
 
 
 def _device_of(module: nn.Module) -> torch.device:
