@@ -130,7 +130,7 @@ def witness_cmd(
     ] = None,  # fmt: skip
     ca_cert: Annotated[
         Path | None,
-        typer.Option("--ca-cert", envvar="CONSORTIUM_CA_CERT", help="The consortium CA (PEM)."),
+        typer.Option("--ca", envvar="CONSORTIUM_COORDINATOR_CA", help="The consortium CA (PEM)."),
     ] = None,
 ) -> None:
     """Check the newest signed head, its consistency with the last you kept, and your entries.

@@ -11,8 +11,8 @@
   command): register or drop SuperNode keys at the SuperLink to follow the roster.
 
 The service address, the pinned coordinator key id and the CA certificate come from
-``--coordinator``/``--pin``/``--ca-cert`` or ``CONSORTIUM_COORDINATOR``,
-``CONSORTIUM_COORDINATOR_PIN`` and ``CONSORTIUM_CA_CERT``.
+``--coordinator``/``--pin``/``--ca`` or ``CONSORTIUM_COORDINATOR``,
+``CONSORTIUM_COORDINATOR_PIN`` and ``CONSORTIUM_COORDINATOR_CA``.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ PinOption = Annotated[
 ]  # fmt: skip
 CaOption = Annotated[
     Path | None,
-    typer.Option("--ca-cert", envvar="CONSORTIUM_CA_CERT",
+    typer.Option("--ca", envvar="CONSORTIUM_COORDINATOR_CA",
                  help="The consortium CA certificate (PEM) of the service's TLS certificate."),
 ]  # fmt: skip
 KeyOption = Annotated[

@@ -38,7 +38,7 @@ def _cli(*args: str | Path) -> str:
 
 
 def _conn(service: Service) -> list[str | Path]:
-    return ["--coordinator", service.url, "--pin", service.pin, "--ca-cert", service.ca_cert]
+    return ["--coordinator", service.url, "--pin", service.pin, "--ca", service.ca_cert]
 
 
 def _pass_all(
