@@ -2,9 +2,10 @@
 
 The fee is ``policy.fees[kind]`` of the policy in force. The split goes to the contributors of the
 model version that answered: the round whose ``round-completed`` entry produced that version is
-found through the round index (:func:`consortium.points.rounds.round_of_version`, an indexed
-column, never a search of the entries' text), the contribution points minted for that model up to
-that round are the weights (under the board's ``split_rule``), and
+found through the round index (:func:`consortium.points.rounds.run_round_of_version`, an indexed
+column, never a search of the entries' text), the contribution points minted for that model by
+that round's federation run up to that round are the weights (under the board's ``split_rule``;
+another run of the same model on the same database weighs nothing), and
 :func:`consortium.points.rules.split_revenue` divides the fee exactly, the board's treasury share
 first. A version no round produced (a model trained outside the federation) weighs every
 contribution minted for that model so far.
@@ -22,7 +23,7 @@ from consortium.errors import InsufficientPoints, QueryRejected
 from consortium.forecasts.messages import CheckedQuery
 from consortium.forecasts.store import seen_before
 from consortium.points import store as points
-from consortium.points.rounds import round_of_version
+from consortium.points.rounds import run_round_of_version
 from consortium.points.rules import cargo_account, split_revenue, split_weights
 from consortium.policy.model import ConsortiumPolicy
 from consortium.policy.store import current_policy
@@ -79,21 +80,27 @@ def price_query(session: Session, checked: CheckedQuery) -> tuple[Quote, Consort
 
 def split_fee(
     session: Session, *, quote: Quote, policy: ConsortiumPolicy, model_version: str
-) -> tuple[int | None, dict[str, int]]:
-    """Return the round that produced ``model_version`` (if any) and the split of the fee.
+) -> tuple[int | None, str | None, dict[str, int]]:
+    """Return the round and run that produced ``model_version`` (if any) and the fee's split.
+
+    The weights are the contributions minted for that run of the model up to that round, so
+    two federations of the same model on one database never share each other's fees.
 
     Examples
     --------
-    >>> # round_, parts = split_fee(session, quote=quote, policy=policy,
-    >>> #                           model_version=answer.model_version)
+    >>> # round_, run, parts = split_fee(session, quote=quote, policy=policy,
+    >>> #                                model_version=answer.model_version)
     >>> # sum(parts.values()) == quote.fee
     """
     model = MODEL_OF_KIND[quote.checked.kind]
-    round_ = round_of_version(session, model=model, version=model_version)
+    found = run_round_of_version(session, model=model, version=model_version)
+    run, round_ = (None, None) if found is None else found
     weights = split_weights(
         rule=policy.split_rule,
-        contributions=points.contributions(session, model=model, up_to_round=round_),
+        contributions=points.contributions(session, model=model, up_to_round=round_, run_id=run),
     )
-    return round_, split_revenue(
-        quote.fee, weights=weights, treasury_share_bps=policy.treasury_share_bps
+    return (
+        round_,
+        run,
+        split_revenue(quote.fee, weights=weights, treasury_share_bps=policy.treasury_share_bps),
     )

@@ -223,7 +223,7 @@ def _settle(
     checked, fee, payer = quote.checked, quote.fee, quote.payer
     subject = checked.subject
     model = MODEL_OF_KIND[checked.kind]
-    model_round, parts = split_fee(
+    model_round, model_run, parts = split_fee(
         session, quote=quote, policy=policy, model_version=answer.model_version
     )
     try:
@@ -252,6 +252,7 @@ def _settle(
                     "model": model,
                     "model_version": answer.model_version,
                     "model_round": model_round,
+                    "model_run": model_run or None,  # None: no run id (or no round)
                     "split_rule": policy.split_rule,
                     "treasury_share_bps": policy.treasury_share_bps,
                     "settled_seq": settled.seq,

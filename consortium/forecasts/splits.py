@@ -1,10 +1,10 @@
 """Recompute the split of a paid query from the ledger alone, as anyone holding an export can.
 
-The ``query-answered`` entry records the fee, the model, the round that produced the answering
-model version, the split rule and the treasury share in force; the ``query-settled`` entry it
-points to records the parts paid. Summing the contribution points minted for that model up to
-that round by the entries *before* the settlement and applying
-:func:`consortium.points.rules.split_revenue` must give the same parts.
+The ``query-answered`` entry records the fee, the model, the round (and federation run) that
+produced the answering model version, the split rule and the treasury share in force; the
+``query-settled`` entry it points to records the parts paid. Summing the contribution points
+minted for that run of that model up to that round by the entries *before* the settlement and
+applying :func:`consortium.points.rules.split_revenue` must give the same parts.
 """
 
 from __future__ import annotations
@@ -80,10 +80,15 @@ def recompute_split_from_entries(entries: Iterable[Entry], *, query_id: str) -> 
     model_round = record.get("model_round")
     if not isinstance(fee, int) or not isinstance(bps, int):
         raise QueryRejected(subject, code="malformed-entry", reason="fee or share missing")
+    run_id: str | None = None  # every run: no round produced the version, or an older entry
+    if isinstance(model_round, int) and "model_run" in record:
+        model_run = record["model_run"]
+        run_id = model_run if isinstance(model_run, str) else ""  # None: a round without run id
     contributions = contributions_from_entries(
         (e for e in entries if e.seq < settled.seq),
         model=str(record.get("model")),
         up_to_round=model_round if isinstance(model_round, int) else None,
+        run_id=run_id,
     )
     weights = split_weights(rule=str(record.get("split_rule")), contributions=contributions)
     recomputed = split_revenue(fee, weights=weights, treasury_share_bps=bps)

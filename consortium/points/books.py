@@ -181,11 +181,12 @@ def history(session: Session, *, account: str, limit: int | None = None) -> list
 
 
 def contributions(
-    session: Session, *, model: str, up_to_round: int | None = None
+    session: Session, *, model: str, up_to_round: int | None = None, run_id: str | None = None
 ) -> dict[str, int]:
     """Contribution points minted for ``model`` (rounds ``<= up_to_round``), per account.
 
-    These are the split weights of the model version produced by ``up_to_round``.
+    These are the split weights of the model version produced by ``up_to_round`` of federation
+    run ``run_id`` (``None``: every run's, for a version no round produced).
     """
     query = (
         select(_contributions.account, _int_sum(_contributions.amount))
@@ -195,4 +196,6 @@ def contributions(
     )
     if up_to_round is not None:
         query = query.where(_contributions.round <= up_to_round)
+    if run_id is not None:
+        query = query.where(_contributions.run_id == run_id)
     return {account: int(value) for account, value in session.execute(query)}

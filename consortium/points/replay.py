@@ -87,9 +87,15 @@ def replay_balances(entries: Iterable[Entry]) -> Replay:
 
 
 def contributions_from_entries(
-    entries: Iterable[Entry], *, model: str, up_to_round: int | None = None
+    entries: Iterable[Entry],
+    *,
+    model: str,
+    up_to_round: int | None = None,
+    run_id: str | None = None,
 ) -> dict[str, int]:
-    """Contribution points minted for ``model`` (rounds ``<= up_to_round``), per account.
+    """Contribution points minted for ``model`` (rounds ``<= up_to_round`` of run ``run_id``).
+
+    ``run_id`` ``None`` counts every run's mints; ``""`` the mints that name no run.
 
     The ledger-only twin of :func:`consortium.points.store.contributions`: with it and
     :func:`split_revenue` anyone recomputes the split recorded in a ``query-settled`` entry.
@@ -106,6 +112,8 @@ def contributions_from_entries(
         if refs.get("model") != model or not isinstance(round_, int):
             continue
         if up_to_round is not None and round_ > up_to_round:
+            continue
+        if run_id is not None and refs.get("run", "") != run_id:
             continue
         account, amount = payload.get("account"), payload.get("amount")
         if isinstance(account, str) and isinstance(amount, int):

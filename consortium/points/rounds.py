@@ -6,8 +6,8 @@ searching that text (a ``LIKE`` over every payload) is slow and matches on spell
 ``points_rounds`` row (:class:`~consortium.points.models.RoundRow`: model, round, model version,
 run id, entry seq) in the same savepoint, and readers use its indexes:
 
-* :func:`round_of_version`: the round whose entry produced a model version (paid-query splits,
-  :mod:`consortium.forecasts.pricing`);
+* :func:`round_of_version` and :func:`run_round_of_version`: the round (and its run) whose entry
+  produced a model version (paid-query splits, :mod:`consortium.forecasts.pricing`);
 * :func:`latest_rounds`: per model, the highest round completed so far (a new member's
   :attr:`~consortium.membership.models.MemberRecord.joined_round`);
 * :func:`recorded_rounds`: which rounds of one federation run are recorded (a resumed run
@@ -44,6 +44,7 @@ __all__ = [
     "latest_rounds",
     "recorded_rounds",
     "round_of_version",
+    "run_round_of_version",
 ]
 
 logger = logging.getLogger(__name__)
@@ -141,6 +142,22 @@ def round_of_version(session: Session, *, model: str, version: str) -> int | Non
         .limit(1)
     ).scalar_one_or_none()
     return None if found is None else int(found)
+
+
+def run_round_of_version(session: Session, *, model: str, version: str) -> tuple[str, int] | None:
+    """Return the run id and round whose ``round-completed`` entry produced ``version``.
+
+    Like :func:`round_of_version` (the latest such entry wins), with the federation run the
+    round belongs to (``""`` for a round recorded before run ids): a paid query's split pays
+    the contributors of that run only, so two federations of one model never share a fee.
+    """
+    found = session.execute(
+        select(_rounds.run_id, _rounds.round)
+        .where(_rounds.model == model, _rounds.model_version == version)
+        .order_by(_rounds.seq.desc())
+        .limit(1)
+    ).one_or_none()
+    return None if found is None else (str(found[0] or ""), int(found[1]))
 
 
 def latest_rounds(session: Session) -> dict[str, int]:
