@@ -275,13 +275,10 @@ def append_entry(
 
 def _record_nonce(session: Session, request: SignedRequest, *, seq: int) -> None:
     """Store the request's nonce (a concurrent twin fails on the primary key: ``replay``)."""
+    row = {"nonce": request.nonce, "actor_key_id": request.actor_key_id, "seq": seq}
     try:
         with session.begin_nested():
-            session.execute(
-                insert(RequestNonceRow).values(
-                    nonce=request.nonce, actor_key_id=request.actor_key_id, seq=seq
-                )
-            )
+            session.execute(insert(RequestNonceRow).values(**row))
     except IntegrityError as exc:
         raise RequestRejected(
             request.subject, code="replay", reason="this request's nonce was used before"

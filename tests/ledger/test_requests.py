@@ -72,7 +72,8 @@ def test_a_countersigned_vote_counts_as_the_members_vote(board: Board) -> None: 
     # Assert: the coordinator signed the entry, beta authorised it, the replay agrees
     assert entry.actor == board.coordinator.key_id
     assert entry.payload_object()["request"]["actor_key_id"] == board.keys["beta"].key_id  # type: ignore[index]
-    assert vote.member == "beta" and vote.voter_key_id == board.keys["beta"].key_id
+    assert vote.member == "beta"
+    assert vote.voter_key_id == board.keys["beta"].key_id
     assert report.log.size == entry.seq + 1
 
 
