@@ -38,8 +38,10 @@ def _check_files(summary: ConsortiumSummary) -> None:
             extra += f"; dropped outside the contract: {', '.join(report.dropped_columns)}"
         if report.personal_columns:
             extra += f"; personal, never used: {', '.join(report.personal_columns)}"
-        typer.echo(f"  {member.member_id:<20} {member.contract}.v{report.version} "
-                   f"{report.n_rows:>7,} rows  {status}{extra}")
+        typer.echo(
+            f"  {member.member_id:<20} {member.contract}.v{report.version} "
+            f"{report.n_rows:>7,} rows  {status}{extra}"
+        )
 
 
 def _verify(url: str, out: Path) -> Path:
@@ -109,7 +111,8 @@ def demo(
         )
         _say(
             "5/7 evaluation",
-            "the smallest carrier scores the pooled ETA model against its local baselines",
+            "the smallest carrier scores the pooled ETA model against its local baselines; "
+            "every member's gain of joining",
         )
         models_cli.evaluate(
             out / "federation" / "eta" / "model",
@@ -119,6 +122,11 @@ def demo(
             ),
             seed=seed,
         )
+        typer.echo(
+            "  each member makes its own model on its machine (never sent): the best of the "
+            "pooled model, adapted to its rows, and its local-only models on its validation period"
+        )
+        demo_flow.own_models(summary, out=out)
         _say(
             "6/7 board and market",
             "the board changes a fee; a cargo owner buys forecasts with points",

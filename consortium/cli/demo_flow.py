@@ -129,6 +129,28 @@ def train_together(
     return runs
 
 
+def own_models(summary: ConsortiumSummary, *, out: Path) -> None:
+    """Each member makes its own model on its machine and sees what joining gained it."""
+    from rich.console import Console
+
+    from consortium.cli.value import run_value
+
+    for model in DEMO_RUNS:
+        table = run_value(
+            model,
+            members=summary.out_dir / "members",
+            out_dir=out / "federation" / model,
+            console=Console(width=160),
+            details=False,
+        )
+        for member, row in table.iterrows():
+            typer.echo(
+                f"  {member:<20} {model}: own model = {row['chosen']}, gain of joining "
+                f"{row['gain_percent']:+.1f} % vs its best local-only model "
+                f"({row['best_local_only']}) on its later rows"
+            )
+
+
 def govern(consortium: DemoConsortium) -> datetime:
     """Let a board member propose a higher lane fee, the members vote, then queue and execute it.
 

@@ -72,8 +72,12 @@ def run_value(
     local_dp: Path | None = None,
     seed: int = 0,
     console: Console | None = None,
+    details: bool = True,
 ) -> pd.DataFrame:
-    """Run ``consortium value`` (also the end of ``federate --value``); return the value table."""
+    """Run ``consortium value`` (also the end of ``federate --value``); return the value table.
+
+    ``details=False`` prints the summary table only (the details still go to ``value.md``).
+    """
     from consortium.baselines.member_value import MemberValue, member_value
     from consortium.baselines.own_model import LOCAL_ONLY, write_own_model
     from consortium.data import load_table
@@ -128,15 +132,15 @@ def run_value(
     scores = {m: r.scores for m, r in results.items()}
     chosen = {m: r.own.chosen.name for m, r in results.items()}
     table = value_table(scores, metric=fam.loss_metric, local_only=LOCAL_ONLY, chosen=chosen)
-    details = value_details(scores, metrics=fam.value_metrics)
+    scored = value_details(scores, metrics=fam.value_metrics)
     for member, result in results.items():
-        mine = value_markdown(table.loc[[member]]) + "\n\n" + value_markdown(details.loc[[member]])
+        mine = value_markdown(table.loc[[member]]) + "\n\n" + value_markdown(scored.loc[[member]])
         target = write_own_model(result.own, states[member], extra_card={"value_markdown": mine})
         console.print(f"{member}: own model ({result.own.chosen.name}) written to {target}")
     out_dir.mkdir(parents=True, exist_ok=True)
     title = f"Value of joining ({fam.kind}): {fam.loss_metric} on each member's later rows"
     (out_dir / "value.md").write_text(
-        f"## {title}\n\n{value_markdown(table)}\n\n### Details\n\n{value_markdown(details)}\n",
+        f"## {title}\n\n{value_markdown(table)}\n\n### Details\n\n{value_markdown(scored)}\n",
         encoding="utf-8",
     )
     table.to_csv(out_dir / "value.csv")
@@ -145,7 +149,8 @@ def run_value(
     ]
     chart = plot_value(table, out_dir / "value.png", models=models, metric_label=fam.loss_label)
     console.print(_rich(table, title=title))
-    console.print(_rich(details, title="Every score on each member's test period"))
+    if details:
+        console.print(_rich(scored, title="Every score on each member's test period"))
     console.print(f"table: {out_dir / 'value.md'}, chart: {chart}")
     return table
 
