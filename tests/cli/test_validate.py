@@ -103,6 +103,7 @@ def test_declare_then_load_is_allowed(tmp_path: Path) -> None:
 
 
 def test_declaring_an_unknown_purpose_exits_one(tmp_path: Path) -> None:
+    shutil.copy(EXAMPLES / "legs.valid.csv", tmp_path / "legs.csv")
     result = runner.invoke(
         app, ["declare", str(tmp_path / "legs.csv"), "-c", "legs", "-p", "ads", "--member-id", "m1"]
     )
