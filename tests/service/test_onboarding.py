@@ -25,7 +25,7 @@ from consortium.client.remote import RemoteCoordinator, ServiceRefused
 from consortium.client.witness import keep_receipt
 from consortium.identity.keys import generate_key_file, load_signer
 from consortium.ledger.witness import WITNESS_FILE, read_witnessed
-from tests.service.conftest import REPO, Service
+from tests.service.conftest import BIN, REPO, Service
 
 COMPANIES = ("rhine-road", "baltic-rail", "nordsee-air")
 runner = CliRunner()
@@ -114,6 +114,13 @@ def test_companies_join_owner_registers_and_members_detect_a_rewrite(
     assert " 0 of your entries" in first["rhine-road"].output  # its join is the coordinator's
     assert " 0 of your entries" not in first["alpha"].output  # its proposals and votes
     assert f"and {len(ids)} receipts included" in first["alpha"].output
+    # the honest ledger so far passes the coordinator's full audit (its own process)
+    audit = subprocess.run(
+        [str(BIN / "consortium"), "ledger", "verify", "--db", service.database_url,
+         "--pin-coordinator", service.pin],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert audit.returncode == 0, audit.stdout + audit.stderr
     # Execute: the coordinator rewrites entry 3 in its database and signs a head over it
     script = REPO / "tests/service/rewrite_history.py"
     subprocess.run([sys.executable, str(script), service.database_url, str(service.key_dir), "3"],
