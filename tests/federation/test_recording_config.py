@@ -20,9 +20,10 @@ from flwr.proto.node_pb2 import NodeInfo
 from consortium.contributions.opening import open_recorder
 from consortium.db import create_schema, make_engine, make_session_factory
 from consortium.errors import ConfigError
+from consortium.federation.coordinator.rounds import round_instruction
 from consortium.federation.coordinator.session import Session, node_members
 from consortium.federation.grids import DelegatingGrid
-from consortium.federation.instructions import RunConfig, Task
+from consortium.federation.instructions import RunConfig
 from consortium.federation.key_binding import binding_node_configs
 from consortium.federation.local_grid import LocalGrid
 from consortium.federation.server_app import recorder_of
@@ -30,14 +31,16 @@ from consortium.federation.toy import make_toy_client_app
 from consortium.identity.keys import generate_key_file
 from consortium.identity.registry import bootstrap_coordinator
 from consortium.membership import admit_member, remove_member, request_exit
+from consortium.policy.store import change_policy
 from tests.federation.conftest import member_nodes
 
 MEMBERS = ["m0", "m1", "m2", "m3"]
+BOARD_CAP = 1.5
 
 
 @pytest.fixture(scope="module")
 def coordinator(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path]:
-    """A coordinator database: m0..m3 admitted with their member keys; m3 has left."""
+    """A coordinator database: m0..m3 admitted with their member keys; m3 has left; ε cap 1.5."""
     tmp = tmp_path_factory.mktemp("coordinator")
     url = f"sqlite:///{tmp / 'coordinator.db'}"
     engine = make_engine(url)
@@ -50,6 +53,7 @@ def coordinator(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Pa
             admit_member(s, member=member, public_key=own.public_key, signer=key)
         request_exit(s, member="m3", signer=own)  # m3 leaves; the coordinator removes it
         remove_member(s, member="m3", signer=key)
+        change_policy(s, changes={"max_epsilon_per_round": BOARD_CAP}, signer=key)
     engine.dispose()
     return url, tmp / "coordinator.key", tmp / "keys"
 
@@ -87,11 +91,12 @@ def test_run_config_opens_the_coordinators_recorder_and_admits_only_active_membe
     session = Session.open(grid, _context(), run, recorder=recorder, on_event=None)
     # Assert: labelled by member id; the removed member's node is not in the federation
     assert recorder is not None
-    assert recorder.max_epsilon_per_round() > 0
     assert session.labels == {grid.node_id_of(m): m for m in MEMBERS}
     assert sorted(session.grid.get_node_ids()) == sorted(grid.node_id_of(m) for m in MEMBERS[:3])
-    # ... and neither the database nor the key travels in any instruction
-    config = session.instruction(Task.TRAIN, server_round=1).to_config()
+    # ... each round carries the board's ε cap, and neither the database nor the key travels
+    train = round_instruction(session, 1, stats=None)
+    assert train.max_epsilon_per_round == BOARD_CAP
+    config = train.to_config()
     assert url not in json.dumps(config)
     assert str(key) not in json.dumps(config)
 
