@@ -16,16 +16,18 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from consortium.config import Settings
-from consortium.errors import ConfigError
+from consortium.errors import ConfigError, SchemaOutdated
+from consortium.migrations import HEAD, current_revision, schema_number, stamp_head, upgrade
 
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_SCHEMA_LOCK = 0x636F6E73  # PostgreSQL advisory lock key of schema changes ("cons")
 
 
 class Base(DeclarativeBase):
@@ -109,9 +111,78 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+def _lock_schema(connection: Connection) -> None:
+    """Serialise schema changes: SQLite's ``BEGIN IMMEDIATE`` already does; PostgreSQL locks."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+
+
+def missing_columns(connection: Connection, metadata: MetaData) -> list[str]:
+    """Return ``table.column`` for each column ``metadata`` defines that an existing table lacks."""
+    inspector = inspect(connection)
+    existing = set(inspector.get_table_names())
+    missing: list[str] = []
+    for name, table in sorted(metadata.tables.items()):
+        if name in existing:
+            present = {column["name"] for column in inspector.get_columns(name)}
+            missing += [f"{name}.{c.name}" for c in table.columns if c.name not in present]
+    return missing
+
+
 def create_schema(engine: Engine, metadata: MetaData | None = None) -> None:
     """Create every table registered on :class:`Base` (or ``metadata``) that is missing.
 
     Import the modules that define models (e.g. ``consortium.ledger.store``) before calling.
+    A new database is stamped with the newest schema revision. An existing one must already be
+    at it: a database stamped with an older revision, or one from before versioning whose
+    tables lack a column the kit needs, is refused and left untouched.
+
+    Raises
+    ------
+    SchemaOutdated
+        ``database schema N, this kit needs M: run `consortium database upgrade --db URL```.
     """
-    (metadata or Base.metadata).create_all(engine)
+    metadata = metadata or Base.metadata
+    with engine.begin() as connection:
+        _lock_schema(connection)
+        found = current_revision(connection)
+        if found is not None and found != HEAD:
+            raise SchemaOutdated(schema_number(found), schema_number(HEAD))
+        if found is None:
+            missing = missing_columns(connection, metadata)
+            if missing:
+                raise SchemaOutdated(schema_number(None), schema_number(HEAD),
+                                     detail=f"{missing[0]} is missing")  # fmt: skip
+        metadata.create_all(connection)
+        if found is None:
+            stamp_head(connection)
+
+
+def upgrade_schema(engine: Engine, metadata: MetaData | None = None) -> tuple[int, int]:
+    """Upgrade the database to the kit's schema (Alembic), then create missing tables.
+
+    Returns the schema numbers before and after. In one transaction: on PostgreSQL a failed
+    upgrade changes nothing; SQLite commits each DDL statement's effect with the transaction.
+
+    Raises
+    ------
+    SchemaOutdated
+        If the database is newer than the kit, or still lacks a column after the upgrade.
+    """
+    metadata = metadata or Base.metadata
+    with engine.begin() as connection:
+        _lock_schema(connection)
+        found = current_revision(connection)
+        if found is not None and schema_number(found) > schema_number(HEAD):
+            raise SchemaOutdated(schema_number(found), schema_number(HEAD))
+        if found is None and not inspect(connection).get_table_names():
+            metadata.create_all(connection)  # an empty database: made whole, at the newest
+            stamp_head(connection)
+            return schema_number(HEAD), schema_number(HEAD)
+        before, after = upgrade(connection)
+        metadata.create_all(connection)
+        missing = missing_columns(connection, metadata)
+        if missing:
+            raise SchemaOutdated(schema_number(after), schema_number(HEAD),
+                                 detail=f"{missing[0]} is still missing")  # fmt: skip
+    return schema_number(before), schema_number(after)

@@ -298,3 +298,20 @@ class StoreUnavailable(ConsortiumError, RuntimeError):
     def __init__(self, cause: str) -> None:
         self.cause = cause
         super().__init__(f"cannot open the coordinator database: {cause}")
+
+
+class SchemaOutdated(ConsortiumError, RuntimeError):
+    """The database's schema is older (or newer) than this kit's; nothing was changed.
+
+    ``found`` and ``needed`` are schema numbers; ``detail`` names what is missing, if known.
+    """
+
+    def __init__(self, found: int, needed: int, *, detail: str = "") -> None:
+        self.found = found
+        self.needed = needed
+        self.detail = detail
+        action = (
+            "run `consortium database upgrade --db URL`" if found < needed else "use a newer kit"
+        )
+        extra = f" ({detail})" if detail else ""
+        super().__init__(f"database schema {found}, this kit needs {needed}{extra}: {action}")

@@ -78,3 +78,35 @@ def open_database(
     if not read_only:
         create_schema(engine)
     return make_session_factory(engine)
+
+
+database_app = typer.Typer(
+    help="The coordinator database's schema: upgrade a database an older kit created.",
+    no_args_is_help=True,
+)
+
+
+@database_app.command("upgrade")
+def upgrade_cmd(db: DbOption = None) -> None:
+    """Upgrade the coordinator database's schema to this kit's (Alembic), keeping every row.
+
+    A database from before schema versioning is taken as schema 1 and upgraded; one that is
+    already current is left as it is.
+    """
+    from consortium.cli.errors import reported_errors  # noqa: PLC0415
+    from consortium.config import load_settings  # noqa: PLC0415
+    from consortium.db import make_engine, upgrade_schema  # noqa: PLC0415
+
+    with reported_errors():
+        register_tables()
+        settings = load_settings(database_url=db) if db else load_settings()
+        before, after = upgrade_schema(make_engine(settings.database_url, must_exist=True))
+    if before == after:
+        typer.echo(f"database schema {after}: up to date")
+    else:
+        typer.echo(f"database schema {before} -> {after}: upgraded")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
+    app.add_typer(database_app, name="database")

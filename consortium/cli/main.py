@@ -11,6 +11,7 @@ import typer
 from consortium import __version__
 from consortium.cli import coordinator as coordinator_cli
 from consortium.cli import data as data_cli
+from consortium.cli import database as database_cli
 from consortium.cli import demo as demo_cli
 from consortium.cli import federate as federate_cli
 from consortium.cli import federation as federation_cli
@@ -48,6 +49,7 @@ for _domain in (
     onboarding_cli,
     query_cli,
     ledger_cli,
+    database_cli,
     coordinator_cli,
     demo_cli,
 ):
