@@ -1,34 +1,43 @@
 """A dishonest coordinator rewrites its history, in ITS OWN process (the onboarding test).
 
-Opens the coordinator's database and key (as only its machine can), re-signs entry ``SEQ`` with
-another payload, stores it with its new leaf hash and publishes a signed tree head over the
-rewritten ledger: every signature verifies, only the members' kept heads can tell.
+``rewrite DB KEY_DIR SEQ SAVED``: opens the coordinator's database and key (as only its machine
+can), saves entry ``SEQ`` to ``SAVED``, re-signs it with another payload, stores it with its new
+leaf hash and publishes a signed tree head over the rewritten ledger: every signature verifies,
+only the members' kept heads can tell.
 
-Usage: ``python tests/service/rewrite_history.py DB KEY_DIR SEQ``.
+``restore DB KEY_DIR SEQ SAVED``: puts the saved entry back and deletes the heads published
+since, so the service shared with other tests is honest again.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 
 from consortium.identity.keys import load_signer
 from consortium.ledger.canonical import parse_time
 from consortium.ledger.entry import sign_entry
-from consortium.ledger.models import EntryRow
-from consortium.ledger.store import load_entries, publish_checkpoint
+from consortium.ledger.models import CheckpointRow, EntryRow
+from consortium.ledger.store import publish_checkpoint
 from consortium.service.state import key_path, open_stores
 
 
-def main(db: str, key_dir: str, seq: int) -> None:
+def rewrite(db: str, key_dir: str, seq: int, saved: Path) -> None:
     """Rewrite entry ``seq`` and publish a head over the result."""
     coordinator = load_signer(key_path(Path(key_dir)))
     with open_stores(db).begin() as s:
-        old = load_entries(s, start=seq, stop=seq + 1)[0]
-        payload = {**old.payload_object(), "rewritten": 1}
-        forged = sign_entry(seq=seq, moment=parse_time(old.time), kind=old.kind, payload=payload,
+        row = s.get(EntryRow, seq)
+        assert row is not None
+        last_head = s.execute(select(CheckpointRow.id).order_by(CheckpointRow.id.desc())).first()
+        saved.write_text(json.dumps({
+            "payload": row.payload, "signature": bytes(row.signature).hex(),
+            "leaf_hash": bytes(row.leaf_hash).hex(), "last_head": last_head[0] if last_head else 0,
+        }))  # fmt: skip
+        payload = {**json.loads(row.payload), "rewritten": 1}
+        forged = sign_entry(seq=seq, moment=parse_time(row.time), kind=row.kind, payload=payload,
                             signer=coordinator)  # fmt: skip
         s.execute(update(EntryRow).where(EntryRow.seq == seq).values(
             payload=forged.payload.decode(), signature=forged.signature,
@@ -36,5 +45,19 @@ def main(db: str, key_dir: str, seq: int) -> None:
         publish_checkpoint(s, signer=coordinator)
 
 
+def restore(db: str, seq: int, saved: Path) -> None:
+    """Put entry ``seq`` back as saved and drop the heads published after the saved one."""
+    old = json.loads(saved.read_text())
+    with open_stores(db).begin() as s:
+        s.execute(update(EntryRow).where(EntryRow.seq == seq).values(
+            payload=old["payload"], signature=bytes.fromhex(old["signature"]),
+            leaf_hash=bytes.fromhex(old["leaf_hash"])))  # fmt: skip
+        s.execute(delete(CheckpointRow).where(CheckpointRow.id > old["last_head"]))
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    action, db, key_dir, seq, saved = sys.argv[1:6]
+    if action == "rewrite":
+        rewrite(db, key_dir, int(seq), Path(saved))
+    else:
+        restore(db, int(seq), Path(saved))

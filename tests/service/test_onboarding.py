@@ -10,6 +10,7 @@ their own state folders, the coordinator rewrites its history in its database (i
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -80,12 +81,14 @@ def test_companies_join_owner_registers_and_members_detect_a_rewrite(
     treasurer_key = tmp_path / "treasurer" / "key"
     generate_key_file(treasurer_key)
     # Execute: the board opens the admit proposals and appoints a new treasurer, then passes them
-    for name in COMPANIES:
+    opened = [
         _cli("members", "propose-admit", "--member", name, "--key", service.keys["alpha"],
-             *_conn(service))  # fmt: skip
-    _cli("treasurer", "propose", "--public-key", f"{treasurer_key}.pub",
-         "--key", service.keys["beta"], *_conn(service))  # fmt: skip
-    ids = [p["proposal_id"] for p in remote.proposals() if p["state"] == "active"]
+             *_conn(service))
+        for name in COMPANIES
+    ]  # fmt: skip
+    opened.append(_cli("treasurer", "propose", "--public-key", f"{treasurer_key}.pub",
+                       "--key", service.keys["beta"], *_conn(service)))  # fmt: skip
+    ids = [re.search(r"proposal (p-[0-9a-f]+)", out).group(1) for out in opened]  # type: ignore[union-attr]
     states = _pass_all(remote, service, ids, tmp_path / "state" / "alpha")
     owner_key = tmp_path / "owner" / "key"
     owner = generate_key_file(owner_key)
@@ -122,13 +125,17 @@ def test_companies_join_owner_registers_and_members_detect_a_rewrite(
     )  # fmt: skip
     assert audit.returncode == 0, audit.stdout + audit.stderr
     # Execute: the coordinator rewrites entry 3 in its database and signs a head over it
-    script = REPO / "tests/service/rewrite_history.py"
-    subprocess.run([sys.executable, str(script), service.database_url, str(service.key_dir), "3"],
-                   check=True, cwd=REPO)  # fmt: skip
-    # Assert: each member's next check fails, naming the mismatch; nothing new is kept
-    for key, state in members.values():
-        kept = len(read_witnessed(state / WITNESS_FILE))
-        detected = _witness(service, key, state)
-        assert detected.exit_code != 0
-        assert "mismatch" in detected.output
-        assert len(read_witnessed(state / WITNESS_FILE)) == kept
+    script, saved = REPO / "tests/service/rewrite_history.py", tmp_path / "entry-3.json"
+    history = [sys.executable, str(script)]
+    place = [service.database_url, str(service.key_dir), "3", str(saved)]
+    subprocess.run([*history, "rewrite", *place], check=True, cwd=REPO)
+    try:
+        # Assert: each member's next check fails, naming the mismatch; nothing new is kept
+        for key, state in members.values():
+            kept = len(read_witnessed(state / WITNESS_FILE))
+            detected = _witness(service, key, state)
+            assert detected.exit_code != 0
+            assert "mismatch" in detected.output
+            assert len(read_witnessed(state / WITNESS_FILE)) == kept
+    finally:  # the service is shared with other tests: make its history honest again
+        subprocess.run([*history, "restore", *place], check=True, cwd=REPO)
