@@ -42,7 +42,7 @@ from consortium.ledger.verify import MIN_PIN_HEX
 from consortium.points.accounts import cargo_account
 from consortium.wire.envelope import API_PREFIX, ErrorBody, Receipt
 from consortium.wire.governance import PolicyOut, ProposalOut, ProposalsOut, ProposalWritten
-from consortium.wire.ledger import ConsistencyProofOut, CoordinatorOut, HeadOut
+from consortium.wire.ledger import ConsistencyProofOut, CoordinatorOut, EntriesOut, HeadOut
 from consortium.wire.points import BalanceOut, LanesOut, ModelCardOut, PaidAnswerOut
 
 __all__ = ["RemoteCoordinator", "ServiceRefused"]
@@ -189,6 +189,12 @@ class RemoteCoordinator:
         return self.check_head(self._call("GET", "/ledger/head", HeadOut).checkpoint)
 
     # reads ---------------------------------------------------------------------------------
+
+    def entries(self, *, start: int = 0, stop: int | None = None) -> list[Entry]:
+        """Fetch entries ``start <= seq < stop`` (the service sends at most 1000 per call)."""
+        params = {"start": start} if stop is None else {"start": start, "stop": stop}
+        out = self._call("GET", "/ledger/entries", EntriesOut, params=params)
+        return [Entry.from_json(e.model_dump()) for e in out.entries]
 
     def policy(self) -> dict[str, Any]:
         """Return the policy in force."""

@@ -3,29 +3,34 @@
 Every client acts from its own key folder, signing on "its machine" (this process); the
 coordinator's key and database are read only by the coordinator's processes (conftest). A cargo
 owner buys a lane forecast and its balance falls; a member proposes a fee change, members vote,
-anyone queues and executes it on the coordinator's clock, and the next query pays the new fee.
-A replayed request and bad requests are refused with stable codes and charge nothing; every
-write's receipt (signed head + inclusion proof) checks against the pinned key; and the ledger
-the service wrote passes ``consortium ledger verify`` with its derived state.
+anyone queues and executes it on the coordinator's clock, and the next query pays the new fee;
+the owner also buys with the command line from its own key folder. A replayed request and bad
+requests are refused with stable codes and charge nothing; every write's receipt (signed head +
+inclusion proof) checks against the pinned key; and anyone can verify the ledger it serves,
+the members' countersigned requests included.
 """
 
 from __future__ import annotations
 
 import ssl
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from consortium.audit.state import check_member_signers
+from consortium.cli.main import app
 from consortium.client.cargo import lane_params
 from consortium.client.remote import RemoteCoordinator, ServiceRefused
 from consortium.errors import VerificationError
 from consortium.forecasts.messages import new_query, sign_query
+from consortium.ledger.entry import Entry
 from consortium.ledger.requests import sign_request
-from tests.service.conftest import BIN, CREDIT, REPO, Service
+from consortium.ledger.verify import verify_log
+from tests.service.conftest import CREDIT, Service
 
 LANE = lane_params(origin="ITMIL", destination="FRPAR", mode="road",
                    departure=date(2026, 3, 9), days=7)  # fmt: skip
@@ -129,6 +134,19 @@ def test_bad_requests_get_stable_codes_and_charge_nothing(
     assert _size(remote) == size
 
 
+def test_a_client_reads_the_lane_catalogue_and_the_model_card(remote: RemoteCoordinator) -> None:
+    # Execute
+    lanes = remote.lanes()
+    card = remote.model_card("eta")
+    with pytest.raises(ServiceRefused) as stock:
+        remote.model_card("stock")
+    # Assert
+    wanted = {"origin": "ITMIL", "destination": "FRPAR", "mode": "road"}
+    assert any(wanted.items() <= lane.items() for lane in lanes)
+    assert card
+    assert (stock.value.status, stock.value.code) == (400, "not-offered")
+
+
 def test_a_client_refuses_a_coordinator_it_did_not_pin(service: Service) -> None:
     # Prepare
     other = RemoteCoordinator(service.url, pin="0" * 16, ca_cert=service.ca_cert)
@@ -137,35 +155,39 @@ def test_a_client_refuses_a_coordinator_it_did_not_pin(service: Service) -> None
         other.head()
 
 
-def test_the_ledger_the_service_wrote_verifies_with_its_state(service: Service) -> None:
-    # Execute: the coordinator's own audit, in its own process
-    done = subprocess.run(
-        [str(BIN / "consortium"), "ledger", "verify", "--db", service.database_url,
-         "--pin-coordinator", service.pin],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    # Assert
-    assert done.returncode == 0, done.stdout + done.stderr
+def test_anyone_verifies_the_ledger_the_service_serves(remote: RemoteCoordinator) -> None:
+    # Prepare: every entry and the newest head, as any member or auditor can fetch them
+    head = remote.head()
+    entries: list[Entry] = []
+    while len(entries) < head.size:
+        batch = remote.entries(start=len(entries), stop=head.size)
+        entries.extend(batch)
+    # Execute: signatures, roles, the countersigned requests, the head; members sign their own
+    report = verify_log(entries, heads=[head], pinned_coordinator=remote.pin)
+    check_member_signers(entries)
+    # Assert: members' votes and proposals were countersigned requests, checked above
+    countersigned = [e for e in entries if b'"request":' in e.payload]
+    assert report.size == head.size
+    assert {e.kind for e in countersigned} == {"proposal-created", "vote-cast"}
+    assert all(e.actor == remote.coordinator_key_id for e in countersigned)
 
 
-def test_a_member_votes_from_the_command_line_with_its_own_key(
+def test_a_cargo_owner_buys_from_the_command_line_with_its_own_key(
     service: Service, remote: RemoteCoordinator
 ) -> None:
-    # Prepare: a fresh proposal; gamma's environment names only the service and its own key
-    pid = remote.propose(signer=service.signer("alpha"), kind="fees", title="Warehouse fee 32",
-                         params={"lane_query_points": 12,
-                                 "warehouse_query_points": 32}).proposal["proposal_id"]
-    env = {"PATH": str(BIN), "HOME": str(service.keys["gamma"].parent),
-           "CONSORTIUM_COORDINATOR": service.url, "CONSORTIUM_COORDINATOR_PIN": service.pin,
+    # Prepare: the command knows only the service, the pin, the CA and the owner's key file
+    cargo = service.signer("cargo")
+    before = remote.cargo_balance(owner=cargo)
+    env = {"CONSORTIUM_COORDINATOR": service.url, "CONSORTIUM_COORDINATOR_PIN": service.pin,
            "CONSORTIUM_COORDINATOR_CA": str(service.ca_cert)}  # fmt: skip
     # Execute
-    done = subprocess.run(
-        [str(BIN / "consortium"), "vote", "--proposal", pid, "--support", "for",
-         "--key", str(service.keys["gamma"])],
-        cwd=service.keys["gamma"].parent, env=env, capture_output=True, text=True, timeout=120,
-        check=False,
-    )  # fmt: skip
-    # Assert
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "receipt checked" in done.stdout
-    assert remote.proposal(pid)["for_power"] > 0
+    result = CliRunner().invoke(app, [
+        "query", "lane", "--origin", "ITMIL", "--destination", "FRPAR", "--mode", "road",
+        "--from", "2026-03-09T00:00:00Z", "--to", "2026-03-16T00:00:00Z", "--max-price", "50",
+        "--key", str(service.keys["cargo"])], env=env)  # fmt: skip
+    # Assert: the receipt was checked, and the fee it printed is what the balance lost
+    assert result.exit_code == 0, result.output
+    assert "(receipt checked)" in result.output
+    fee = int(result.output.split("fee: ")[1].split()[0])
+    assert fee > 0
+    assert remote.cargo_balance(owner=cargo) == before - fee

@@ -8,6 +8,7 @@ query charges nothing.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -60,7 +61,7 @@ def lanes(state: State) -> LanesOut:
         raise _not_offered("lanes")
     with state.transaction() as session:
         frame = lane_catalogue(session, model_dir=model_dir)
-    return LanesOut(lanes=frame.to_dict(orient="records"))
+    return LanesOut(lanes=json.loads(frame.to_json(orient="records")))  # plain JSON types
 
 
 @router.get("/models/{kind}/card", response_model=ModelCardOut)
