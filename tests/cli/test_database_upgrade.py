@@ -8,8 +8,6 @@ on it silently (and fail later, or key mints wrongly). Now the kit refuses it ("
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, func, inspect, select, text
 from typer.testing import CliRunner
@@ -45,10 +43,10 @@ def _counts(engine: Engine) -> dict[str, int]:
 
 
 @pytest.fixture
-def old_database(tmp_path: Path) -> tuple[str, Signer]:
-    """A SQLite coordinator database with rows, in the layout from before run ids."""
+def old_database(database_url: str) -> tuple[str, Signer]:
+    """A coordinator database with rows, in the layout from before run ids (both backends)."""
     register_tables()
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = database_url
     engine = make_engine(url)
     create_schema(engine)
     coordinator = Signer.generate()
