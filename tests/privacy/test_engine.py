@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from consortium.errors import BudgetExceeded
 from consortium.models.progress import ProgressEvent
 from consortium.models.training import TensorBatches, TrainConfig, fit_module
 from consortium.privacy.budget import PrivacyBudget
-from consortium.privacy.engine import DPEngine
+from consortium.privacy.engine import DPEngine, _quiet_ghost_clipping_hooks
 from consortium.privacy.ledger import PrivacyLedger
 
 CPU = torch.device("cpu")
@@ -74,9 +75,13 @@ def test_epsilon_never_exceeds_budget_nor_decreases_across_resumed_runs(
 def test_second_run_is_refused_once_the_budget_is_spent(tmp_path: Path) -> None:
     # Prepare: the first run plans its noise to use (almost) the whole budget
     budget = PrivacyBudget(epsilon=1.0, delta=1e-4)
-    _run(tmp_path, budget, epochs=2)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        _run(tmp_path, budget, epochs=2)
     spent = PrivacyLedger.load(tmp_path, "toy").spent(budget.delta)
     assert 0.95 <= spent <= 1.0
+    # torch's hook warning at every ghost-clipping step is silenced (issue 16)
+    assert not [w for w in shown if "fast_gradient_clipping" in w.filename], shown
     # Execute
     with pytest.raises(BudgetExceeded) as caught:
         _run(tmp_path, budget, epochs=1)
@@ -176,3 +181,19 @@ def test_noise_and_sampling_are_unpredictable_unless_a_seed_is_given(tmp_path: P
     fixed = [_weights_after_dp_run(tmp_path / f"fixed{i}", 123) for i in range(2)]
     assert not torch.equal(free[0], free[1])
     assert torch.equal(fixed[0], fixed[1])
+
+
+def test_the_hook_warning_filter_is_narrow() -> None:
+    # Prepare: the filter the engine installs when it wraps a model
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        _quiet_ghost_clipping_hooks()
+        # Execute: the same text from Opacus's ghost clipping, then from anywhere else
+        for module in ("opacus.utils.fast_gradient_clipping_utils", "consortium.models.training"):
+            warnings.warn_explicit("Full backward hook is firing when gradients are computed",
+                                   UserWarning, "x.py", 1, module=module)  # fmt: skip
+        warnings.warn_explicit("Secure RNG turned off", UserWarning, "y.py", 1,
+                               module="opacus.utils.fast_gradient_clipping_utils")  # fmt: skip
+    # Assert
+    assert [(w.filename, str(w.message)[:6]) for w in shown] == [("x.py", "Full b"),
+                                                                  ("y.py", "Secure")]  # fmt: skip
