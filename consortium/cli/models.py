@@ -87,6 +87,11 @@ def train(
     δ may not exceed the board's ``max_delta``: the policy in force in ``--db`` when given,
     else the policy's default.
     """
+    from consortium.data.readers import require_file
+
+    with reported_errors():  # a typo in a path, before torch and Opacus load
+        for path in data:
+            require_file(path)
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
