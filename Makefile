@@ -14,7 +14,7 @@ export FLWR_DISABLE_UPDATE_CHECK := 1
 export MPLBACKEND := Agg
 export PYTHONUNBUFFERED := 1
 
-.PHONY: env demo test lint bench clean help
+.PHONY: env demo test lint bench screenshots clean help
 
 help:  ## List the targets.
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -43,6 +43,9 @@ lint: env  ## ruff, mypy and the import-layer contracts.
 
 bench: env  ## Run the benchmarks and print their results (see benchmarks/RESULTS.md).
 	$(BIN)/python -m benchmarks.run_all
+
+screenshots: env  ## Refresh docs/screenshots/ (every dashboard page, checked in headless Chromium).
+	bash scripts/screenshots.sh
 
 clean:  ## Remove the environment and generated outputs.
 	rm -rf $(VENV) demo_output .consortium .pytest_cache

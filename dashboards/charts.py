@@ -54,7 +54,6 @@ def bar_chart(
     frame: pd.DataFrame, *, category: str, value: str, title: str, colour: str | None = None
 ) -> alt.Chart:
     """Draw horizontal bars, one per ``category`` with its whole label, ``value`` as ``title``."""
-    rows = max(1, frame[category].nunique())
     encoding: dict[str, object] = {
         "y": alt.Y(f"{category}:N", sort="-x", axis=_axis("")),
         "x": alt.X(f"{value}:Q", axis=_axis(title)),
@@ -62,7 +61,7 @@ def bar_chart(
     }
     if colour:
         encoding["color"] = alt.Color(f"{colour}:N", legend=LEGEND)
-    return alt.Chart(frame).mark_bar().encode(**encoding).properties(height=28 * rows + 60)
+    return alt.Chart(frame).mark_bar().encode(**encoding).properties(height=alt.Step(24))
 
 
 def epsilon_chart(
@@ -95,7 +94,7 @@ def epsilon_chart(
         .encode(x="round:O", y="cap:Q", opacity=alt.Opacity("line:N", legend=LEGEND,
                                                            title="budget"))
     )  # fmt: skip
-    return alt.layer(lines, cap_line).resolve_scale(strokeDash="independent").properties(height=300)
+    return alt.layer(lines, cap_line).properties(height=300)
 
 
 def points_over_time_chart(frame: pd.DataFrame, *, time_title: str) -> alt.Chart:

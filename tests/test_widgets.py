@@ -342,3 +342,87 @@ def test_lane_panel_shows_a_refusal_and_charges_nothing(market: Market) -> None:
     with market.factory.begin() as s:
         assert ledger_size(s) == size + 2  # the one paid forecast: settled + answered
         assert balance(s, "cargo:" + market.owner.key_id) == 5
+
+
+# ------------------------------------------------------- units, answer cards, tables (pure)
+def test_durations_take_the_unit_of_the_mode_and_shrink_below_one() -> None:
+    from consortium.widgets.units import duration, seconds_text, unit_for
+
+    # a 30-day sea crossing in days, a road trip in hours, an air delay in minutes
+    assert duration(43_200, unit=unit_for("sea", what="transit")) == "30 days"
+    assert duration(312, unit=unit_for("road", what="transit")) == "5.2 h"
+    assert duration(45, unit=unit_for("air")) == "45 min"
+    assert duration(300, unit=unit_for("rail")) == "5 h"  # under a day: hours
+    assert duration(-90, unit="days", signed=True) == "-1.5 h"
+    assert [seconds_text(s) for s in (259_200, 86_400, 3_600, 90, 1)] == [
+        "3 days", "1 day", "1 h", "1 min", "1 s",
+    ]  # fmt: skip
+
+
+def test_on_time_share_grows_with_the_tolerance_and_stays_in_the_interval() -> None:
+    from consortium.widgets.units import on_time_share
+
+    shares = [
+        on_time_share(lower=-60, median=300, upper=2000, level=0.8, tolerance=t)
+        for t in (-120, -60, 0, 300, 1000, 2000, 5000)
+    ]
+    values = [share for share, _ in shares]
+    assert values == sorted(values)
+    assert shares[0] == (0.1, "under")
+    assert shares[-1] == (0.9, "over")
+    assert shares[3] == (0.5, "about")  # the median is the 0.5 quantile
+
+
+def _lane_answer(
+    mode: str, *, hours: float, delays: tuple[float, float, float]
+) -> dict[str, object]:
+    low, mid, high = delays
+    return {
+        "origin": "CNSHA", "destination": "NLRTM", "mode": mode, "departures": 28,
+        "departure_from": "2026-06-01T00:00:00Z", "departure_to": "2026-06-08T00:00:00Z",
+        "on_time_rate": 0.25, "tolerance_minutes": 15, "interval_level": 0.8,
+        "delay_minutes_lower": low, "delay_minutes_median": mid, "delay_minutes_upper": high,
+        "transit_hours_lower": hours + low / 60, "transit_hours_median": hours + mid / 60,
+        "transit_hours_upper": hours + high / 60, "legs_in_pool": 120, "model_version": "ab" * 32,
+    }  # fmt: skip
+
+
+def test_the_answer_card_speaks_days_for_sea_and_minutes_for_air() -> None:
+    from consortium.widgets.answer_card import interval_frame, lane_card
+
+    sea = lane_card(_lane_answer("sea", hours=720, delays=(-600, 720, 3140.5)))
+    air = lane_card(_lane_answer("air", hours=11, delays=(-10, 12, 95)))
+    assert (sea.transit, sea.delay, sea.unit) == ("30.5 days", "+12 h", "days")
+    assert sea.on_time_label == "On time (within 1 day of schedule)"
+    assert sea.on_time == "about 62 %"  # read from the interval at the sea tolerance
+    assert (air.delay, air.unit) == ("+12 min", "hours")
+    assert air.on_time_label == "On time (within 15 min of schedule)"
+    assert air.on_time == "about 25 %"  # the model's own on-time rate at its 15 minutes
+    assert sea.departures == "28 departures, 01 Jun 2026 to 08 Jun 2026"
+    frame = interval_frame(_lane_answer("sea", hours=720, delays=(-600, 720, 3140.5)))
+    assert frame["transit"].round(1).tolist() == [29.6, 30.5, 32.2]
+    assert set(frame["unit"]) == {"days"}
+
+
+def test_tables_for_people_show_no_missing_value_and_whole_fields() -> None:
+    from consortium.widgets.tables import for_people, payload_fields, policy_value, zone
+
+    frame = pd.DataFrame({
+        "time": ["2026-06-01T12:05:59.123456Z", None], "share": pd.array([1250, None], "Int64"),
+        "eta": [None, "2026-06-02T00:00:00Z"], "round": pd.array([1, None], "Int64"),
+    })  # fmt: skip
+    shown = for_people(frame, tz=zone("Europe/Amsterdam"), times=("time", "eta"), bps=("share",))
+    assert shown.values.tolist() == [
+        ["2026-06-01 14:05 CEST", "12.5 %", "–", "1"],
+        ["–", "–", "2026-06-02 02:00 CEST", "–"],
+    ]
+    payload = {"model": "eta", "participants": [{"member": "meridian", "examples": 120}],
+               "model_version": "f" * 64, "note": None}  # fmt: skip
+    fields = payload_fields(payload)
+    assert fields == (
+        "model: eta · participants: member meridian examples 120 · "
+        f"model_version: {'f' * 16} · note: –"
+    )
+    assert not fields.endswith("…")
+    assert policy_value("timelock_s", 86_400) == "1 day"
+    assert policy_value("vote_power_cap_bps", 3000) == "30 %"

@@ -120,7 +120,8 @@ def lane_catalogue(
     The coordinator's lane catalog holds secure-summed totals per hashed lane bucket, never lane
     names, so every ordered pair of ``codes`` (default: :func:`gazetteer_codes`) by every mode
     is looked up in it, and lanes with at least the board's minimum group size of legs are kept.
-    ``legs_pooled`` is rounded down to a multiple of 10, as an answer reports it.
+    ``legs_pooled`` is rounded down to a multiple of 10, as an answer reports it, but never
+    below the minimum group size (which every listed lane reaches).
 
     Returns
     -------
@@ -140,7 +141,7 @@ def lane_catalogue(
         for origin, destination in permutations(places, 2):
             stats = catalog.lookup(origin, destination, mode)
             if stats is not None and stats.legs >= minimum:
-                legs = (stats.legs // LEGS_ROUNDING) * LEGS_ROUNDING
+                legs = max(minimum, (stats.legs // LEGS_ROUNDING) * LEGS_ROUNDING)
                 rows.append((origin, destination, mode, legs))
     frame = pd.DataFrame(rows, columns=CATALOGUE_COLUMNS).astype({"legs_pooled": "int64"})
     return frame.sort_values(["mode", "origin", "destination"], ignore_index=True)

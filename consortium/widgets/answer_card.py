@@ -109,7 +109,7 @@ def lane_card(answer: Mapping[str, object]) -> LaneCard:
         delay=duration(_number(answer, "delay_minutes_median"), unit=unit_for(mode), signed=True),
         on_time_label=f"On time (within {duration(tolerance, unit=unit_for(mode))} of schedule)",
         on_time=f"{how} {100 * share:.0f} %",
-        legs=f"{legs:,}+ legs",
+        legs=f"{legs:,}+ legs" if legs > 0 else "fewer than 10 legs",
         unit=unit,
     )  # fmt: skip
 

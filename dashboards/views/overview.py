@@ -42,7 +42,7 @@ if ledger.latest_head is None:
 else:
     st.caption(
         f"Latest signed tree head covers {ledger.latest_head.size} of {ledger.size} "
-        f"entries (root {ledger.latest_head.root[:16]}...)."
+        f"entries (root {ledger.latest_head.root[:16]}, in full on the Ledger page)."
     )
 
 left, right = st.columns(2)

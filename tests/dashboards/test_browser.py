@@ -7,6 +7,12 @@ script is still running (``data-test-script-state="running"``). Instead the test
 over the DevTools protocol (``--remote-debugging-port``) and reads ``document.body.innerText``
 until the app's own text is there, in real time, with a deadline.
 
+Every page is opened in the one server and tab and fails the test on an exception, a page
+that does not render its text, a chart that draws nothing or only a strip, or a label it can
+see is cut (text ending in "…", or an ellipsis-styled element whose text overflows it). With
+``CONSORTIUM_SCREENSHOTS_DIR`` set, each page is also saved as a PNG there
+(``scripts/screenshots.sh`` refreshes ``docs/screenshots/``).
+
 The server runs with its working directory and ``HOME`` in a temporary folder, so no real
 ``.streamlit/secrets.toml`` or config is read; its settings come from the command line after
 ``--``. Both processes run in their own process groups and are killed with them (no orphans).
@@ -14,6 +20,7 @@ The server runs with its working directory and ``HOME`` in a temporary folder, s
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -27,6 +34,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.sync.client import ClientConnection, connect  # a dependency of streamlit
@@ -36,7 +44,20 @@ from tests.queries.world import World
 
 STARTUP_S = 45
 RENDER_S = 45
-EXPECTED = ("Logistics Consortium", "Ledger entries", "Points held by members", "Pooled forecasts")
+VIEWPORT = (1400, 1000)
+MAX_SHOT_HEIGHT = 6000
+SCREENSHOTS_ENV = "CONSORTIUM_SCREENSHOTS_DIR"
+"""Set to a folder (``scripts/screenshots.sh`` sets ``docs/screenshots``) to keep a PNG per page."""
+
+PAGES = (
+    ("", "overview", ("Logistics Consortium", "Ledger entries", "Points held by members")),
+    ("forecasts", "forecasts", ("Pooled forecasts", "Lane forecast preview", "Model cards")),
+    ("paid_queries", "paid_queries", ("Paid queries", "Lane catalogue", "History")),
+    ("governance", "governance", ("Governance", "What it changes", "Policy in force")),
+    ("ledger", "ledger", ("Ledger", "Verified:", "Recent entries")),
+    ("points", "points", ("Points", "Points over time", "Contributions")),
+)
+"""URL path, screenshot name, and text each page must show once rendered."""
 
 
 def _free_port() -> int:
@@ -63,7 +84,7 @@ def _stop(proc: subprocess.Popen[str]) -> None:
     proc.wait(timeout=5)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def chromium() -> str:
     """The Chromium executable; the test skips visibly (with how to install it) without one."""
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
@@ -81,9 +102,10 @@ def _streamlit_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "streamlit"]
 
 
-@pytest.fixture
-def server(world: World, tmp_path: Path) -> Iterator[str]:
-    """``streamlit run dashboards/app.py`` on a free loopback port; yields its URL."""
+@pytest.fixture(scope="module")
+def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``streamlit run dashboards/app.py`` on a free loopback port, shared by the page checks."""
+    tmp_path = tmp_path_factory.mktemp("streamlit-server")
     port = _free_port()
     home = tmp_path / "home"
     home.mkdir()
@@ -124,23 +146,95 @@ def _tail(folder: Path) -> str:
     return (folder / "streamlit.log").read_text(errors="replace")[-2000:]
 
 
-def _evaluate(ws: ClientConnection, request_id: int, expression: str) -> str:
-    ws.send(json.dumps({
-        "id": request_id, "method": "Runtime.evaluate",
-        "params": {"expression": expression, "returnByValue": True},
-    }))  # fmt: skip
-    while True:
-        message = json.loads(ws.recv())
-        if message.get("id") == request_id:
-            return str(message.get("result", {}).get("result", {}).get("value", ""))
+AUDIT_JS = r"""
+(() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const main = document.querySelector('[data-testid="stMain"]');
+  const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].map(c => {
+    const drawn = c.querySelector('canvas, svg');
+    const box = drawn ? drawn.getBoundingClientRect() : {width: 0, height: 0};
+    return {width: box.width, height: box.height};
+  });
+  const cut = [];
+  for (const el of (main ? main.querySelectorAll('*') : [])) {
+    if (el.closest('[data-testid="stDataFrame"], [data-testid="stVegaLiteChart"]')) continue;
+    const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('');
+    if (own.trim().endsWith('\u2026')) cut.push(own.trim());
+    const style = getComputedStyle(el);
+    if (style.textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth + 1) {
+      cut.push((el.innerText || '').trim());
+    }
+  }
+  return JSON.stringify({
+    state: app ? app.getAttribute('data-test-script-state') : null,
+    text: document.body ? document.body.innerText : '',
+    exceptions: [...document.querySelectorAll('[data-testid="stException"]')]
+      .map(e => e.innerText.slice(0, 400)),
+    charts, cut,
+    height: main ? main.scrollHeight : document.documentElement.scrollHeight,
+  });
+})()
+"""
+"""What the checks read from a rendered page: script state, text, exceptions, charts, cut text."""
 
 
-def _rendered_text(chromium: str, url: str, profile: Path) -> str:
-    """Load ``url`` in headless Chromium; return the page text once the app has rendered."""
+class Browser:
+    """One headless Chromium tab, driven over the DevTools protocol."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws, self.request_id = ws, 0
+
+    def call(self, method: str, **params: object) -> dict[str, Any]:
+        self.request_id += 1
+        self.ws.send(json.dumps({"id": self.request_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == self.request_id:
+                assert "error" not in message, message["error"]
+                return dict(message.get("result", {}))
+
+    def audit(self) -> dict[str, Any]:
+        result = self.call("Runtime.evaluate", expression=AUDIT_JS, returnByValue=True)
+        return dict(json.loads(result.get("result", {}).get("value") or "{}"))
+
+    def open(self, url: str, *, expected: tuple[str, ...]) -> dict[str, Any]:
+        """Load ``url``; return the audit once the script ran, the text is there and charts drew."""
+        self.call("Emulation.setDeviceMetricsOverride", width=VIEWPORT[0], height=VIEWPORT[1],
+                  deviceScaleFactor=1, mobile=False)  # fmt: skip
+        self.call("Page.navigate", url=url)
+        deadline, seen, before = time.monotonic() + RENDER_S, {}, {}
+        while time.monotonic() < deadline:
+            seen = self.audit()
+            ready = (
+                seen.get("state") == "notRunning"
+                and all(e in seen.get("text", "") for e in expected)
+                and all(c["height"] > 0 for c in seen.get("charts", []))
+            )
+            if ready and seen == before:  # settled: the same page twice, half a second apart
+                return seen
+            before = seen if ready else {}
+            time.sleep(0.5)
+        return seen
+
+    def screenshot(self, path: Path, *, height: int) -> None:
+        """Save the whole page (the app scrolls inside its main block: grow the viewport)."""
+        tall = min(max(height + 120, VIEWPORT[1]), MAX_SHOT_HEIGHT)
+        self.call("Emulation.setDeviceMetricsOverride", width=VIEWPORT[0], height=tall,
+                  deviceScaleFactor=1, mobile=False)  # fmt: skip
+        time.sleep(1.0)  # re-layout at the new height
+        shot = self.call("Page.captureScreenshot", format="png")
+        path.write_bytes(base64.b64decode(shot["data"]))
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """A headless Chromium on a blank tab (one for every page check)."""
+    profile = tmp_path_factory.mktemp("chromium-profile")
     proc = subprocess.Popen(
         [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--no-first-run", f"--user-data-dir={profile}", "--remote-debugging-address=127.0.0.1",
-         "--remote-debugging-port=0", url],
+         "--no-first-run", "--hide-scrollbars", f"--user-data-dir={profile}",
+         f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}", "--remote-debugging-address=127.0.0.1",
+         "--remote-debugging-port=0", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:
@@ -154,28 +248,42 @@ def _rendered_text(chromium: str, url: str, profile: Path) -> str:
         assert endpoint, f"Chromium did not start (exit {proc.poll()})"
         with urllib.request.urlopen(f"{endpoint}/json/list", timeout=10) as reply:
             target = next(t for t in json.load(reply) if t["type"] == "page")
-        text = ""
         with connect(target["webSocketDebuggerUrl"], max_size=None) as ws:
-            deadline = time.monotonic() + RENDER_S
-            request_id = 0
-            while time.monotonic() < deadline:
-                request_id += 1
-                text = _evaluate(ws, request_id, "document.body ? document.body.innerText : ''")
-                if all(expected in text for expected in EXPECTED):
-                    break
-                time.sleep(0.25)
-        return text
+            yield Browser(ws)
     finally:
         _stop(proc)
 
 
+def _problems(page: str, seen: dict[str, Any], expected: tuple[str, ...]) -> list[str]:
+    found = [f"{page}: not rendered: {e!r}" for e in expected if e not in seen.get("text", "")]
+    found += [f"{page}: exception: {e}" for e in seen.get("exceptions", [])]
+    found += [f"{page}: cut label: {c!r}" for c in seen.get("cut", [])]
+    found += [
+        f"{page}: chart {n} is {c['width']:.0f}x{c['height']:.0f} px (empty or a strip)"
+        for n, c in enumerate(seen.get("charts", []))
+        if c["height"] < 60 or c["width"] < 100
+    ]
+    return found
+
+
 @pytest.mark.slow
-def test_dashboard_renders_in_a_real_browser(chromium: str, server: str, tmp_path: Path) -> None:
-    # Execute
-    text = _rendered_text(chromium, server, tmp_path / "chromium-profile")
-    # Assert: the router's navigation and the Overview page's own figures were rendered
-    missing = [expected for expected in EXPECTED if expected not in text]
-    assert not missing, f"not rendered: {missing}; page text: {text[:500]!r}"
-    for page in ("Overview", "Paid queries", "Governance", "Ledger", "Points"):
-        assert page in text
-    assert re.search(r"Active members\s+4", text)
+def test_every_page_renders_whole_in_a_real_browser(browser: Browser, server: str) -> None:
+    # Prepare
+    shots = os.environ.get(SCREENSHOTS_ENV)
+    folder = Path(shots) if shots else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    # Execute: every page in the one server and tab, checked and (optionally) photographed
+    for path, name, expected in PAGES:
+        seen = browser.open(server + path, expected=expected)
+        problems += _problems(name, seen, expected)
+        if name == "overview" and not re.search(r"Active members\s+4", seen.get("text", "")):
+            problems.append(f"overview: no 'Active members 4' in {seen.get('text', '')!r}")
+        if folder is not None:
+            browser.screenshot(folder / f"{name}.png", height=int(seen.get("height", 0)))
+        if name == "overview":
+            for page in ("Overview", "Paid queries", "Governance", "Ledger", "Points"):
+                assert page in seen.get("text", "")  # the router's navigation
+    # Assert
+    assert not problems, "\n".join(problems)
