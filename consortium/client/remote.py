@@ -148,8 +148,13 @@ class RemoteCoordinator:
         """The coordinator's key id (checked against the pin)."""
         return key_id_for(self.coordinator_key)
 
-    def check_head(self, text: str) -> Checkpoint:
+    def check_head(
+        self, text: str, *, known_size: int = 0, consistency: list[str] | None = None
+    ) -> Checkpoint:
         """Check a signed tree head: the pinned key signed it and it extends the last one seen.
+
+        ``consistency`` (hex), if given, proves the head consistent with the head of
+        ``known_size`` the client sent; otherwise the proof is fetched when needed.
 
         Raises
         ------
@@ -163,11 +168,12 @@ class RemoteCoordinator:
             if head.size < last.size:
                 raise VerificationError(f"tree head of size {head.size} after one of {last.size}")
             if 0 < last.size < head.size:
-                sizes = {"old_size": last.size, "new_size": head.size}
-                proof = self._call("GET", "/ledger/proofs/consistency", ConsistencyProofOut,
-                                   params=sizes)  # fmt: skip
+                if consistency is None or known_size != last.size:
+                    sizes = {"old_size": last.size, "new_size": head.size}
+                    consistency = self._call("GET", "/ledger/proofs/consistency",
+                                             ConsistencyProofOut, params=sizes).proof  # fmt: skip
                 verify_consistency(old_size=last.size, new_size=head.size,
-                                   proof=[bytes.fromhex(h) for h in proof.proof],
+                                   proof=[bytes.fromhex(h) for h in consistency],
                                    old_root=last.root, new_root=head.root)  # fmt: skip
             elif head.size == last.size and head.root != last.root:
                 raise VerificationError(f"two different roots for size {head.size} (a fork)")
@@ -177,7 +183,8 @@ class RemoteCoordinator:
     def check_receipt(self, receipt: Receipt) -> Entry:
         """Check a write's receipt: the entry's coordinator signature and its inclusion."""
         entry = Entry.from_json(receipt.entry.model_dump())
-        head = self.check_head(receipt.head)
+        head = self.check_head(receipt.head, known_size=receipt.known_size,
+                               consistency=receipt.consistency)  # fmt: skip
         verify_signature(self.coordinator_key, entry.signature, entry.signing_bytes())
         proof = [bytes.fromhex(h) for h in receipt.proof]
         verify_inclusion(index=entry.seq, size=head.size, leaf_hash=entry.leaf_hash(),
@@ -226,8 +233,12 @@ class RemoteCoordinator:
 
     # writes --------------------------------------------------------------------------------
 
+    def _known(self) -> dict[str, int]:
+        """Return the ``known_size`` a write sends: the last head this client checked."""
+        return {} if self.last_head is None else {"known_size": self.last_head.size}
+
     def _written(self, path: str, body: Mapping[str, Any] | None = None) -> ProposalWritten:
-        out = self._call("POST", path, ProposalWritten, json=body)
+        out = self._call("POST", path, ProposalWritten, json=body, params=self._known())
         self.check_receipt(out.receipt)
         return out
 
@@ -301,7 +312,7 @@ class RemoteCoordinator:
         """Sign a ``query.v1`` message here and buy the answer (the fee is charged and split)."""
         query = new_query(kind=kind, params=params, issuer=owner,
                           max_price_points=max_price_points, now=now or datetime.now(UTC))
-        paid = self._call("POST", "/queries", PaidAnswerOut, json={
+        paid = self._call("POST", "/queries", PaidAnswerOut, params=self._known(), json={
             "query": query, "signature": sign_query(query, signer=owner).hex()})  # fmt: skip
         self.check_receipt(paid.receipt)
         return paid

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from consortium.ledger.models import RequestNonceRow
@@ -33,6 +33,8 @@ def service_state(request: Request) -> ServiceState:
 
 State = Annotated[ServiceState, Depends(service_state)]
 """A route parameter receiving the service state."""
+KnownSize = Annotated[int | None, Query(ge=0)]
+"""A write's ``?known_size=``: the head size the client holds (its receipt proves consistency)."""
 
 
 def signed_request(action: str) -> Callable[[Request], Awaitable[SignedRequest]]:

@@ -64,3 +64,8 @@ class Receipt(WireModel):
     entry: EntryModel
     head: str = Field(description="The signed tree head (checkpoint text) the proof is against.")
     proof: list[str] = Field(description="The audit path, hex hashes, leaf to root.")
+    known_size: int = Field(default=0, description="The head size the client said it holds.")
+    consistency: list[str] = Field(
+        default_factory=list,
+        description="Proof that the head extends the client's known head (saves a round trip).",
+    )

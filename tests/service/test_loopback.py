@@ -74,6 +74,8 @@ def test_a_consortium_plays_through_the_service(
     assert remote.cargo_balance(owner=cargo) == CREDIT - 22
     assert executed.proposal["votes"] == 2
     assert proposal.receipt.entry.actor == remote.coordinator_key_id
+    assert second.receipt.known_size > 0  # the head it proves consistent with the last seen
+    assert second.receipt.consistency
 
 
 def test_a_replayed_vote_is_refused_and_writes_nothing(

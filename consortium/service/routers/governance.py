@@ -23,7 +23,7 @@ from consortium.ledger.requests import RequestRejected, SignedRequest
 from consortium.ledger.store import ledger_size
 from consortium.queries.governance import ProposalView, proposal, proposals
 from consortium.queries.policy import policy_in_force
-from consortium.service.deps import State, countersign, signed_request
+from consortium.service.deps import KnownSize, State, countersign, signed_request
 from consortium.service.receipts import receipt
 from consortium.service.state import ServiceState
 from consortium.wire.envelope import API_PREFIX
@@ -123,7 +123,9 @@ def get_one(state: State, proposal_id: str) -> ProposalOut:
 
 
 @router.post("/proposals", response_model=ProposalWritten)
-def propose(state: State, request: Propose, data: ProposeIn) -> ProposalWritten:
+def propose(
+    state: State, request: Propose, data: ProposeIn, known_size: KnownSize = None
+) -> ProposalWritten:
     """Open a proposal a member signed (``proposal-created``, countersigned)."""
     _text(request, "title", data.title)
     description = _text(request, "description", data.description) or ""
@@ -134,13 +136,15 @@ def propose(state: State, request: Propose, data: ProposeIn) -> ProposalWritten:
             session, kind=kind, params=params, title=data.title, description=description,
             signer=actor, public_key=public_key, clock=state.clock,
         )  # fmt: skip
-        written = receipt(session, state, record.created_seq)
+        written = receipt(session, state, record.created_seq, known_size=known_size)
         return ProposalWritten(proposal=_view(session, state, record.proposal_id),
                                receipt=written)  # fmt: skip
 
 
 @router.post("/proposals/{proposal_id}/votes", response_model=ProposalWritten)
-def vote(state: State, proposal_id: str, request: Vote, data: VoteIn) -> ProposalWritten:
+def vote(
+    state: State, proposal_id: str, request: Vote, data: VoteIn, known_size: KnownSize = None
+) -> ProposalWritten:
     """Cast a vote a member signed (``vote-cast``, countersigned)."""
     if request.body.get("proposal_id") != proposal_id:
         raise RequestRejected(
@@ -152,25 +156,25 @@ def vote(state: State, proposal_id: str, request: Vote, data: VoteIn) -> Proposa
         actor = countersign(session, state, request)
         cast = cast_vote(session, proposal_id=proposal_id, support=str(request.body.get("support")),
                          signer=actor, comment=comment, clock=state.clock)  # fmt: skip
-        written = receipt(session, state, cast.seq)
+        written = receipt(session, state, cast.seq, known_size=known_size)
         return ProposalWritten(proposal=_view(session, state, proposal_id), receipt=written)
 
 
 @router.post("/proposals/{proposal_id}/queue", response_model=ProposalWritten)
-def queue(state: State, proposal_id: str) -> ProposalWritten:
+def queue(state: State, proposal_id: str, known_size: KnownSize = None) -> ProposalWritten:
     """Queue a succeeded proposal (anyone may trigger; the coordinator's clock decides)."""
     with state.transaction() as session:
         queue_proposal(session, proposal_id=proposal_id, signer=state.coordinator,
                        clock=state.clock)  # fmt: skip
-        written = receipt(session, state, ledger_size(session) - 1)
+        written = receipt(session, state, ledger_size(session) - 1, known_size=known_size)
         return ProposalWritten(proposal=_view(session, state, proposal_id), receipt=written)
 
 
 @router.post("/proposals/{proposal_id}/execute", response_model=ProposalWritten)
-def execute(state: State, proposal_id: str) -> ProposalWritten:
+def execute(state: State, proposal_id: str, known_size: KnownSize = None) -> ProposalWritten:
     """Execute a queued proposal whose timelock passed (anyone may trigger)."""
     with state.transaction() as session:
         execute_proposal(session, proposal_id=proposal_id, signer=state.coordinator,
                          clock=state.clock)  # fmt: skip
-        written = receipt(session, state, ledger_size(session) - 1)
+        written = receipt(session, state, ledger_size(session) - 1, known_size=known_size)
         return ProposalWritten(proposal=_view(session, state, proposal_id), receipt=written)

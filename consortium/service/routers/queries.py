@@ -18,7 +18,7 @@ from consortium.errors import QueryRejected
 from consortium.points.store import balance
 from consortium.queries.lanes import lane_catalogue
 from consortium.queries.model_card import read_model_card
-from consortium.service.deps import State
+from consortium.service.deps import KnownSize, State
 from consortium.service.receipts import receipt
 from consortium.wire.envelope import API_PREFIX
 from consortium.wire.points import LanesOut, ModelCardOut, PaidAnswerOut, QueryIn
@@ -31,7 +31,7 @@ def _not_offered(what: str) -> QueryRejected:
 
 
 @router.post("/queries", response_model=PaidAnswerOut)
-def paid_query(state: State, data: QueryIn) -> PaidAnswerOut:
+def paid_query(state: State, data: QueryIn, known_size: KnownSize = None) -> PaidAnswerOut:
     """Answer a signed, paid query; the fee is charged and split, the answer recorded."""
     from consortium.forecasts.service import answer_query  # noqa: PLC0415  (imports torch)
 
@@ -44,7 +44,7 @@ def paid_query(state: State, data: QueryIn) -> PaidAnswerOut:
     with state.transaction() as session:
         paid = answer_query(session, query=data.query, signature=signature,
                             service=state.queries, now=state.clock.now())  # fmt: skip
-        written = receipt(session, state, paid.answered_seq)
+        written = receipt(session, state, paid.answered_seq, known_size=known_size)
         return PaidAnswerOut(
             query_id=paid.query_id, kind=paid.kind, payer=paid.payer, fee=paid.fee,
             parts=dict(paid.parts), model_version=paid.model_version,
