@@ -12,7 +12,11 @@ rows** (the last 25 % of its period, ``targets.time_split``) by:
     training rows (calibrated on the union of their validation rows), and
     ``pooled LightGBM``: ``baselines.LightGBMBaseline`` / ``LightGBMStockBaseline`` fitted on
     the union of every member's training and validation rows. ``local LightGBM`` (each member
-    alone, no DP) is in the table for reference.
+    alone, no DP) is in the table for reference;
+(d) ``own model``: the member's own model after the federation
+    (``baselines.member_value``): the best on its validation period of the federated model as
+    it is, fine-tuned on its rows, a LightGBM stacked on it, its local DP model (b) and its
+    local LightGBM. "own vs best local" compares it with the better of (b) and local LightGBM.
 
 Choosing rounds and local epochs without touching the test period: the federation scores the
 global model on each member's *test* rows, so the candidates are run on the members' **past**
@@ -58,6 +62,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from consortium.baselines import LightGBMBaseline, LightGBMStockBaseline  # noqa: E402
+from consortium.baselines.member_value import member_value  # noqa: E402
 from consortium.data import load_table  # noqa: E402
 from consortium.data.targets import Split, time_split  # noqa: E402
 from consortium.evaluation import evaluate_eta, evaluate_stock  # noqa: E402
@@ -65,7 +70,9 @@ from consortium.federation.runner import federate  # noqa: E402
 from consortium.models.encoding import EncoderConfig  # noqa: E402
 from consortium.models.eta import EtaSpec, fit_eta  # noqa: E402
 from consortium.models.families import family  # noqa: E402
+from consortium.models.family import ModelSettings  # noqa: E402
 from consortium.models.stock import StockSpec, fit_stock  # noqa: E402
+from consortium.models.store import load_stored_model  # noqa: E402
 from consortium.privacy.training import train_local  # noqa: E402
 from consortium.synth import generate_consortium  # noqa: E402
 
@@ -88,7 +95,14 @@ CANDIDATES: tuple[Setting, ...] = (
     (12, 2, 300.0),
     (24, 1, 300.0),
 )
-METHODS = ("federated DP", "local DP", "pooled net (no DP)", "pooled LightGBM", "local LightGBM")
+METHODS = (
+    "federated DP",
+    "local DP",
+    "pooled net (no DP)",
+    "pooled LightGBM",
+    "local LightGBM",
+    "own model",
+)
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -127,8 +141,10 @@ def write_past(members_dir: Path, past_dir: Path, kind: str) -> dict[str, int]:
 # --- the three ways -----------------------------------------------------------------------------
 
 
-def run_federation(members_dir: Path, kind: str, *, setting: Setting, seed: int) -> dict[str, Any]:
-    """Run the kit's federation; return its model card and the wall time."""
+def run_federation(
+    members_dir: Path, kind: str, *, setting: Setting, seed: int, keep: Path | None = None
+) -> dict[str, Any]:
+    """Run the kit's federation; return its model card, the wall time and (``keep``) its model."""
     rounds, local_epochs, max_weight = setting
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
@@ -145,6 +161,8 @@ def run_federation(members_dir: Path, kind: str, *, setting: Setting, seed: int)
         )
         seconds = time.perf_counter() - started
         card = json.loads((Path(tmp) / "model" / "model_card.json").read_text(encoding="utf-8"))
+        if keep is not None:
+            shutil.copytree(Path(tmp) / "model", keep)
     return {"card": card, "seconds": seconds}
 
 
@@ -159,7 +177,9 @@ def pick_setting(
     past_dir: Path, kind: str, *, candidates: Sequence[Setting], seed: int
 ) -> tuple[Setting, list[dict[str, Any]]]:
     """Run every candidate on the past; return the best one and every candidate's score."""
-    tried = []
+    tried: list[dict[str, Any]] = []
+    if len(candidates) == 1:  # a setting given on the command line: nothing to choose
+        return candidates[0], tried
     for setting in candidates:
         result = run_federation(past_dir, kind, setting=setting, seed=seed)
         per_member = result["card"]["metrics_per_member"]
@@ -215,8 +235,12 @@ def bench_kind(
     past_dir = root / f"past-{kind}"
     past_rows = write_past(members_dir, past_dir, kind)
     chosen, tried = pick_setting(past_dir, kind, candidates=candidates, seed=seed)
-    final = run_federation(members_dir, kind, setting=chosen, seed=seed)
+    final = run_federation(members_dir, kind, setting=chosen, seed=seed, keep=root / f"fed-{kind}")
     card = final["card"]
+    federated = load_stored_model(root / f"fed-{kind}")
+    settings = ModelSettings(
+        interval_level=LEVEL, tolerance_minutes=TOLERANCE, horizon_days=HORIZON
+    )
     frames = {m: load_member(p, kind) for m, p in member_files(members_dir, kind).items()}
     splits = {m: time_split(f, time_column=family(kind).time_column) for m, f in frames.items()}
     pooled = pooled_models(kind, splits, seed=seed)
@@ -233,6 +257,17 @@ def bench_kind(
         )
         table = score(kind, {**pooled, "local LightGBM": local_gbm}, split.test)
         rows = {name: {k: float(v) for k, v in row.items()} for name, row in table.iterrows()}
+        value = member_value(
+            frame,
+            fam=family(kind),
+            settings=settings,
+            pooled=federated,
+            member=member,
+            local_dp=local.model,
+            seed=seed,
+        )
+        rows["own model"] = {k: float(v) for k, v in value.scores.loc["own"].items()}
+        rows["own model"]["chosen"] = value.own.chosen.name  # type: ignore[assignment]
         rows["local DP"] = {k: float(v) for k, v in local.card["metrics_test"].items()}
         rows["local DP"]["epsilon_spent"] = float(local.card["privacy"]["epsilon_spent"])
         rows["federated DP"] = {k: float(v) for k, v in card["metrics_per_member"][member].items()}
@@ -257,29 +292,34 @@ def markdown(kind: str, bench: Mapping[str, Any]) -> str:
     results = bench["results"]
     if kind == "eta":
         head = "| member | train legs | " + " | ".join(f"{m} MAE / cov" for m in METHODS)
-        head += " | fed vs local DP MAE |"
-        lines = [head, "|---|---:|" + "---:|" * (len(METHODS) + 1)]
+        head += " | fed vs local DP MAE | own model chosen | own vs best local MAE |"
+        lines = [head, "|---|---:|" + "---:|" * (len(METHODS) + 1) + "---|---:|"]
         for member, rows in results.items():
             cells = [f"{rows[m]['mae']:.1f} / {rows[m]['coverage']:.3f}" for m in METHODS]
             gain = rows["federated DP"]["mae"] / rows["local DP"]["mae"] - 1.0
+            best = min(rows["local DP"]["mae"], rows["local LightGBM"]["mae"])
             lines.append(
                 f"| {member} | {int(rows['train_rows']['n'])} | "
                 + " | ".join(cells)
-                + f" | {gain:+.1%} |"
+                + f" | {gain:+.1%} | {rows['own model']['chosen']} "
+                + f"| {rows['own model']['mae'] / best - 1.0:+.1%} |"
             )
     else:
         head = "| member | train rows | " + " | ".join(f"{m} Brier" for m in METHODS)
-        head += " | fed − local DP |"
-        lines = [head, "|---|---:|" + "---:|" * (len(METHODS) + 1)]
+        head += " | fed − local DP | own model chosen | own vs best local Brier |"
+        lines = [head, "|---|---:|" + "---:|" * (len(METHODS) + 1) + "---|---:|"]
         for member, rows in results.items():
             cells = [f"{rows[m]['stockout_brier']:.4f}" for m in METHODS]
             gain = rows["federated DP"]["stockout_brier"] - rows["local DP"]["stockout_brier"]
+            best = min(rows["local DP"]["stockout_brier"], rows["local LightGBM"]["stockout_brier"])
             lines.append(
                 f"| {member} | {int(rows['train_rows']['n'])} | "
                 + " | ".join(cells)
-                + f" | {gain:+.4f} |"
+                + f" | {gain:+.4f} | {rows['own model']['chosen']} "
+                + f"| {rows['own model']['stockout_brier'] / best - 1.0:+.1%} |"
             )
     tried = ", ".join(f"{_label(t['setting'])}: {t['score']:.4g}" for t in bench["tried"])
+    tried = tried or "one setting given, nothing chosen here"
     note = (
         f"\nChosen on the past (rounds x local epochs [weight cap]: validation score): {tried} "
         f"-> **{_label(bench['chosen'])}**; final federation "
@@ -307,7 +347,7 @@ def chart(benches: Mapping[str, Mapping[str, Any]], out: Path) -> None:
         ("stock", "Stock-out Brier, 7 days (lower is better)", lambda r, m: r[m]["stockout_brier"]),
     ]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"]
+    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#d62728"]
     for ax, (kind, title, value) in zip(axes, panels, strict=True):
         results = benches[kind]["results"]
         members = list(results)
