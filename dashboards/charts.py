@@ -111,3 +111,51 @@ def points_over_time_chart(frame: pd.DataFrame, *, time_title: str) -> alt.Chart
         )
         .properties(height=300)
     )
+
+
+def value_chart(frame: pd.DataFrame, *, metric: str) -> alt.Chart:
+    """Draw each member's score per model side by side (lower is better): the value of joining.
+
+    ``frame`` is :func:`consortium.queries.value.value_frame`.
+    """
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("model:N", axis=_axis(""), sort=["own", "pooled"]),
+            x=alt.X("score:Q", axis=_axis(f"{metric}, on the member's later rows")),
+            color=alt.Color("model:N", legend=LEGEND),
+            row=alt.Row("member:N", header=alt.Header(labelAngle=0, labelAlign="left",
+                                                      labelLimit=0, title=None)),
+            tooltip=["member", "model", alt.Tooltip("score:Q", format=".4g")],
+        )
+        .properties(height=alt.Step(16))
+    )  # fmt: skip
+
+
+def reliability_chart(frame: pd.DataFrame) -> alt.LayerChart | alt.FacetChart:
+    """Draw observed stock-out rates against the predicted probability, with the diagonal.
+
+    ``frame`` is :func:`consortium.queries.warehouses.stock_reliability` (shares in [0, 1]).
+    """
+    percent = frame.assign(predicted=100 * frame["mean_predicted"],
+                           observed=100 * frame["observed_rate"])  # fmt: skip
+    diagonal = (
+        alt.Chart(pd.DataFrame({"predicted": [0, 100], "observed": [0, 100]}))
+        .mark_line(color="#888", strokeDash=[4, 4])
+        .encode(x="predicted:Q", y="observed:Q")
+    )
+    curve = (
+        alt.Chart(percent)
+        .mark_line(point=True, strokeWidth=2)
+        .encode(
+            x=alt.X("predicted:Q", axis=_axis("predicted stock-out probability (%)"),
+                    scale=alt.Scale(domain=[0, 100])),
+            y=alt.Y("observed:Q", axis=_axis("observed stock-out rate (%)"),
+                    scale=alt.Scale(domain=[0, 100])),
+            size=alt.Size("count:Q", legend=alt.Legend(orient="bottom", title="SKU-days")),
+            tooltip=[alt.Tooltip("predicted:Q", format=".1f"),
+                     alt.Tooltip("observed:Q", format=".1f"), "count"],
+        )
+    )  # fmt: skip
+    return alt.layer(diagonal, curve).properties(height=320)

@@ -18,11 +18,15 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from consortium.data.targets import stock_targets
+from consortium.evaluation.reliability import reliability_curve
 from consortium.forecasts.pooled import pooled_stock_model
 from consortium.forecasts.warehouse import LocalWarehouseAnswerer
 from consortium.policy.store import current_policy
 
 OFFER_COLUMNS = ["warehouse", "can_answer", "why_not"]
+RELIABILITY_DAYS = 120
+"""Days of each warehouse member's latest rows scored for the reliability chart."""
 
 
 def stock_horizon_days(model_dir: Path) -> int:
@@ -61,3 +65,35 @@ def warehouse_offers(
         )
         rows.append((warehouse, reason is None, reason or ""))
     return pd.DataFrame(rows, columns=OFFER_COLUMNS).astype({"can_answer": "bool"})
+
+
+def stock_reliability(
+    session: Session, *, answerer: LocalWarehouseAnswerer, model_dir: Path, bins: int = 10
+) -> pd.DataFrame:
+    """Reliability of the pooled stock-out probabilities over the warehouse members' rows.
+
+    Each warehouse member scores its latest :data:`RELIABILITY_DAYS` days with the pooled model
+    where its data lives (here: in this process) and bins the predictions against what
+    happened within the horizon; only the pooled bins are returned, and a bin with fewer rows
+    than the board's minimum group size is left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``bin``, ``mean_predicted``, ``observed_rate`` (shares in [0, 1]) and ``count``.
+    """
+    model, _ = pooled_stock_model(model_dir)
+    minimum = current_policy(session).min_group_size
+    truth, predicted = [], []
+    frames = {id(frame): frame for _, frame in answerer.members.values()}
+    for frame in frames.values():
+        dates = pd.to_datetime(frame["date"])
+        recent = frame.loc[dates >= dates.max() - pd.Timedelta(days=RELIABILITY_DAYS - 1)]
+        targets = stock_targets(recent, horizon_days=model.spec.horizon_days)
+        known = targets["stockout"].notna()
+        truth.append(targets.loc[known, "stockout"].astype(bool))
+        predicted.append(model.predict_stock(recent).loc[known, "p_stockout"])
+    if not truth or sum(len(t) for t in truth) == 0:
+        return pd.DataFrame(columns=["bin", "mean_predicted", "observed_rate", "count"])
+    curve = reliability_curve(pd.concat(truth), pd.concat(predicted), bins=bins)
+    return curve[curve["count"] >= minimum].reset_index(drop=True)

@@ -11,9 +11,11 @@ from consortium.queries.lanes import did_you_mean, lane_catalogue, lane_label, l
 from consortium.queries.models import card_epsilon_frame, member_metrics_frame, model_cards
 from consortium.queries.policy import policy_in_force
 from consortium.queries.rounds import epsilon_frame, rounds_frame
+from consortium.queries.value import value_frame, value_metric_label
+from consortium.queries.warehouses import stock_reliability
 from consortium.widgets.tables import for_people
 from dashboards.cards import show_lane_card
-from dashboards.charts import bar_chart, epsilon_chart
+from dashboards.charts import bar_chart, epsilon_chart, reliability_chart, value_chart
 from dashboards.context import dashboard_context
 
 MODES = ["sea", "road", "rail", "air"]
@@ -105,6 +107,34 @@ else:
                   title=metric),
         key="cards-metrics-chart",
     )  # fmt: skip
+
+st.markdown("**The value of joining**: each member's models on its own later rows")
+value = value_frame(card.path)
+if value is None:
+    st.info(
+        f"No value table yet: `consortium value --model {card.kind} --members DIR --out-dir "
+        f"{card.path.parent}` scores each member's timetable, local-only, pooled and own models."
+    )
+else:
+    st.altair_chart(value_chart(value, metric=value_metric_label(card.kind)), key="cards-value")
+    gains = value.drop_duplicates("member")[["member", "chosen", "gain_percent"]]
+    st.dataframe(
+        gains.assign(gain_percent=gains["gain_percent"].map(lambda g: f"{g:+.1f} %")).rename(
+            columns={"chosen": "own model is", "gain_percent": "gain over its best local model"}
+        ),
+        hide_index=True, key="cards-gains",
+    )  # fmt: skip
+
+if card.kind == "stock":
+    st.markdown("**Reliability of the stock-out probabilities** (pooled over the warehouses)")
+    warehouses = ctx.warehouses()
+    if warehouses is None:
+        st.info("The warehouses score it where their data lives: pass `-- --members DIR`.")
+    else:
+        with ctx.session() as s:
+            curve = stock_reliability(s, answerer=warehouses, model_dir=card.path)
+        st.altair_chart(reliability_chart(curve), key="cards-reliability")
+        st.caption("On the dashed diagonal, a predicted 30 % means 30 % of SKU-days ran out.")
 
 st.markdown("**ε spent per member after each round** (cumulative; never decreases)")
 with ctx.session() as s:

@@ -1,12 +1,17 @@
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
+from consortium.client.connection import load_warehouses
+from consortium.evaluation.value import value_table
 from consortium.queries.lanes import lane_preview
+from consortium.queries.value import value_path
+from consortium.queries.warehouses import stock_reliability
 from tests.dashboards.charts import chart_specs, fields
 from tests.dashboards.conftest import VIEWS
-from tests.queries.world import LANE, MEMBERS, World
+from tests.queries.world import LANE, MEMBERS, MIN_GROUP_SIZE, World
 
 DAY = date(2026, 6, 1)
 
@@ -89,3 +94,49 @@ def test_without_a_models_folder_the_page_says_how_to_set_one(world: World) -> N
     at.run()
     assert not at.exception
     assert "No models folder configured" in at.info[0].value
+
+
+def test_the_value_of_joining_is_charted_from_the_value_table(
+    page: Callable[..., AppTest], world: World
+) -> None:
+    # Prepare: what `consortium value` writes next to the pooled model (value_table's own shape)
+    scores = {
+        member: pd.DataFrame(
+            {"mae": [40.0, 30.0 + i, 25.0, 22.0 + i], "n": [50, 50, 50, 50]},
+            index=pd.Index(["timetable", "lightgbm", "pooled", "own"], name="model"),
+        )
+        for i, member in enumerate(MEMBERS.values())
+    }
+    table = value_table(scores, metric="mae", local_only=("lightgbm",))
+    path = value_path(world.models.eta_dir)
+    table.to_csv(path)
+    try:
+        # Execute
+        at = page("forecasts", world)
+    finally:
+        path.unlink()
+    # Assert: a bar per member and model, and each member's gain in percent
+    (spec,) = [s for s in chart_specs(at) if "score" in fields(s)]
+    assert fields(spec) >= {"member", "model", "score"}
+    assert spec["encoding"]["x"]["axis"]["title"].startswith("MAE of the arrival delay (minutes)")
+    gains = at.dataframe[0].value.set_index("member")["gain over its best local model"]
+    assert gains["meridian-line"] == "+26.7 %"  # (30 - 22) / 30
+
+
+def test_a_stock_card_shows_the_reliability_of_its_probabilities(
+    page: Callable[..., AppTest], world: World
+) -> None:
+    at = page("forecasts", world, members=True)
+    at.selectbox(key="cards-model").set_value(str(world.models.stock_dir)).run()
+    assert not at.exception
+    (spec,) = [s for s in chart_specs(at) if "observed" in fields(s)]
+    assert {"predicted", "observed", "count"} <= fields(spec)
+    assert spec["layer"][1]["encoding"]["x"]["axis"]["title"] == (
+        "predicted stock-out probability (%)"
+    )
+    with world.factory.begin() as s:
+        curve = stock_reliability(s, answerer=load_warehouses(world.models.synth_dir),
+                                  model_dir=world.models.stock_dir)  # fmt: skip
+    assert not curve.empty
+    assert curve["count"].min() >= MIN_GROUP_SIZE  # no bin smaller than the minimum group
+    assert curve["observed_rate"].between(0, 1).all()
