@@ -2,8 +2,10 @@
 
 :func:`connect` opens the coordinator's stores in this process from a database URL (what the
 dashboard and the demo do); :func:`with_query_service` adds what the coordinator answers paid
-queries with (its key, the pooled models, the warehouses). A later issue turns the handle into
-the coordinator service's address; the calls that take it keep their signatures.
+queries with (its key, the pooled models, the warehouses). This is the coordinator's own
+machine (and the one-machine demo and tests); a member or cargo owner elsewhere uses
+:class:`consortium.client.remote.RemoteCoordinator`, the same actions over the coordinator
+service's URL, signed on its own machine.
 
 Examples
 --------
