@@ -14,8 +14,10 @@ it. The candidates are
 Every candidate is fitted on the member's training period and scored on its validation period
 (the time-ordered tail of the rows it trained on, never the later test period) by its family's
 main metric (:attr:`~consortium.models.family.ModelFamily.loss_metric`: MAE for ETA, Brier for
-stock). The lowest wins; a tie goes to the local-only candidate listed first. So the chosen model
-is by construction never worse on validation than the best local-only candidate. The winner is
+stock). The best local-only candidate is kept unless a candidate that uses the pool beats it there
+clearly (by more than a standard error of the paired per-row differences); then the lowest of those
+wins. So the chosen model is by construction never worse on validation than the best local-only
+candidate, and a close call on a short validation period keeps the local one. The winner is
 then refitted with the same recipe on training and validation rows together, and written with its
 card to ``<state>/models/<kind>/`` (:func:`write_own_model`), a model directory that
 ``consortium predict`` and ``consortium evaluate`` read.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -56,6 +60,9 @@ __all__ = [
 
 LOCAL_ONLY: tuple[str, ...] = ("local_dp", "lightgbm")
 """Names of the local-only candidates (the bar the own model must clear)."""
+
+DEFAULT_MARGIN_SE = 1.0
+"""How many standard errors of the paired loss difference a pooled candidate must win by."""
 
 _TUNE_FRACTION = 0.15
 """Latest share of the rows a fine-tuning run early-stops and calibrates on."""
@@ -134,7 +141,7 @@ def own_model_candidates(
     local_dp: StoredModel | None = None,
     seed: int = 0,
 ) -> list[Candidate]:
-    """Return a member's candidates, local-only ones first (they win ties).
+    """Return a member's candidates, local-only ones first.
 
     Parameters
     ----------
@@ -198,8 +205,16 @@ def choose_own_model(
     candidates: Sequence[Candidate],
     settings: ModelSettings,
     member: str | None = None,
+    margin_se: float = DEFAULT_MARGIN_SE,
 ) -> OwnModel:
     """Fit every candidate on ``train``, keep the best on ``valid``, refit it on both.
+
+    The best local-only candidate (lowest main metric on ``valid``) is the default; a candidate
+    that uses the pool replaces it only when its validation rows say so clearly: the mean of the
+    paired per-row loss differences (:attr:`~consortium.models.family.ModelFamily.row_losses`)
+    must exceed ``margin_se`` standard errors. Among those that do, the lowest metric wins. On a
+    short validation period a close call keeps the local model, whose later rows are then not
+    put at risk by noise in the choice.
 
     A candidate that cannot be fitted on these rows (e.g. too few to fine-tune on) is left out
     and named in the card's ``skipped``; local-only candidates must fit.
@@ -226,16 +241,47 @@ def choose_own_model(
         tables.append(fam.evaluate({candidate.name: fitted[candidate.name]}, valid, settings))
     validation = pd.concat(tables)
     kept = [c for c in candidates if c.name in fitted]
-    best = kept[0]
-    for candidate in kept[1:]:
-        if validation.loc[candidate.name, metric] < validation.loc[best.name, metric]:
+    local = min((c for c in kept if c.local_only), key=lambda c: validation.loc[c.name, metric])
+    best, margins = local, {}
+    for candidate in kept:
+        if candidate.local_only:
+            continue
+        margins[candidate.name] = _paired_gain(fam, fitted, local.name, candidate.name, valid,
+                                               settings)  # fmt: skip
+        clears = margins[candidate.name] > margin_se
+        if clears and validation.loc[candidate.name, metric] < validation.loc[best.name, metric]:
             best = candidate
     model = best.fit(pd.concat([train, valid])) if best.rows_without_dp else fitted[best.name]
     logger.info("own model of %s: %s (validation %s %.4g)", member, best.name, metric,
                 validation.loc[best.name, metric])  # fmt: skip
     card = _card(fam, best, validation, metric, settings, train=train, valid=valid)
     card["skipped"] = skipped
+    card["gain_over_best_local_in_standard_errors"] = margins
+    card["required_standard_errors"] = margin_se
     return OwnModel(model=model, chosen=best, validation=validation, metric=metric, card=card)
+
+
+def _paired_gain(
+    fam: ModelFamily,
+    fitted: Mapping[str, StoredModel],
+    local: str,
+    other: str,
+    valid: pd.DataFrame,
+    settings: ModelSettings,
+) -> float:
+    """Mean per-row loss of ``local`` minus ``other`` on ``valid``, in standard errors."""
+    if fam.row_losses is None:
+        raise ConfigError("model", f"family {fam.kind!r} has no per-row losses to compare")
+    diff = fam.row_losses(fitted[local], valid, settings) - fam.row_losses(
+        fitted[other], valid, settings
+    )
+    if len(diff) < 2:
+        return 0.0
+    spread = float(np.std(diff, ddof=1)) / math.sqrt(len(diff))
+    mean = float(np.mean(diff))
+    if spread == 0.0:
+        return math.inf if mean > 0 else 0.0
+    return mean / spread
 
 
 def _card(
@@ -258,7 +304,10 @@ def _card(
         "data_contract": fam.contract_version,
         "chosen": best.name,
         "chosen_description": best.description,
-        "chosen_by": f"lowest {metric} on the member's validation period",
+        "chosen_by": (
+            f"lowest {metric} on the member's validation period; a candidate using the pool "
+            "must beat the best local-only one there by more than its paired standard error"
+        ),
         "validation_metric": metric,
         "validation": {
             str(name): {str(k): int(v) if k == "n" else float(v) for k, v in row.items()}

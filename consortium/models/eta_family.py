@@ -223,6 +223,14 @@ def _predictor(model: object) -> EtaPredictor:
     return model
 
 
+def _row_losses(model: StoredModel, legs: pd.DataFrame, settings: ModelSettings) -> np.ndarray:
+    """Absolute error (minutes) of the point forecast on each labelled leg (mean: the MAE)."""
+    labelled = legs[legs["actual_arrival"].notna()]
+    blind = labelled.assign(actual_arrival=pd.NaT)
+    point = _predictor(model).predict_eta(blind)["delay_minutes"].to_numpy(np.float64)
+    return np.abs(delay_minutes(labelled).to_numpy(np.float64) - point)
+
+
 def _forecast_table(model: StoredModel, legs: pd.DataFrame) -> pd.DataFrame:
     pred = _predictor(model).predict_eta(legs)
     arrival = pd.to_datetime(legs["scheduled_arrival"], utc=True)
@@ -273,6 +281,7 @@ ETA = ModelFamily(
     boosted=_boosted,
     restore_boosted=_restore_boosted,
     stats_of=lambda model: (_eta(model).stats, _eta(model).target_stats),
+    row_losses=_row_losses,
     value_metrics=("mae", "coverage", "on_time_auc"),
     loss_label="MAE of the arrival delay (minutes)",
     catalog_sums=CatalogSums("lanes", (len(SUM_ROWS), LANE_BUCKETS), lane_sums),

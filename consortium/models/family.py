@@ -167,6 +167,9 @@ class ModelFamily:
     """Rebuild a boosted model from its ``to_dict()`` output and its base model (or ``None``)."""
     stats_of: Callable[[AnyModel], Any] = lambda model: None
     """The scaling statistics ``model`` was built on (to fine-tune it: :attr:`FitRequest.stats`)."""
+    row_losses: Callable[[StoredModel, pd.DataFrame, ModelSettings], np.ndarray] | None = None
+    """Per labelled row, the loss whose mean is :attr:`loss_metric` (to compare two models on the
+    same rows: a paired test)."""
     value_metrics: tuple[str, ...] = ()
     """What ``consortium value`` reports per model: :attr:`loss_metric` first, then the others."""
     loss_label: str = ""

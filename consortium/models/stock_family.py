@@ -171,6 +171,14 @@ def _predictor(model: object) -> StockPredictor:
     return model
 
 
+def _row_losses(model: StoredModel, stock: pd.DataFrame, settings: ModelSettings) -> np.ndarray:
+    """Squared error of P(stock-out) on each row whose horizon is observed (mean: the Brier)."""
+    targets = stock_targets(stock, horizon_days=settings.horizon_days)
+    known = targets.notna().all(axis=1).to_numpy()
+    p = _predictor(model).predict_stock(stock)["p_stockout"].to_numpy(np.float64)
+    return np.asarray((targets["stockout"].to_numpy(np.float64)[known] - p[known]) ** 2)
+
+
 def _forecast_table(model: StoredModel, stock: pd.DataFrame) -> pd.DataFrame:
     pred = _predictor(model).predict_stock(stock)
     return pd.DataFrame(
@@ -214,6 +222,7 @@ STOCK = ModelFamily(
     boosted=_boosted,
     restore_boosted=_restore_boosted,
     stats_of=lambda model: _stock(model).stats,
+    row_losses=_row_losses,
     value_metrics=("stockout_brier", "stockout_auc", "overflow_brier"),
     loss_label="Brier score of P(stock-out) (0-1, lower is better)",
 )
