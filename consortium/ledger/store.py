@@ -355,26 +355,25 @@ def publish_with_proof(
     index: int | None = None,
     moment: datetime | None = None,
     origin: str = DEFAULT_ORIGIN,
+    tree: MerkleTree | None = None,
 ) -> tuple[Checkpoint, list[bytes]]:
     """Sign and store a tree head over every entry; return it with entry ``index``'s audit path.
 
     A write through the coordinator service returns both (a receipt, as Rekor's): the client
     checks the head against the pinned coordinator key and its entry's path against the head.
+    ``tree`` is a tree the caller keeps of at least the ledger's entries (default: built here).
     """
     active_key(session, signer.key_id, roles=(Role.COORDINATOR,), action="sign tree heads")
     size = ledger_size(session)
-    tree = load_tree(session, size=size)
+    tree = load_tree(session, size=size) if tree is None else tree
     checkpoint = Checkpoint.sign(
-        size=size,
-        root=tree.root(),
-        moment=moment or datetime.now(UTC),
-        signer=signer,
+        size=size, root=tree.root(size), moment=moment or datetime.now(UTC), signer=signer,
         origin=origin,
-    )
+    )  # fmt: skip
     session.add(CheckpointRow(size=size, text=checkpoint.to_text()))
     session.flush()
     logger.info("published tree head at size %d", size)
-    return checkpoint, ([] if index is None else tree.inclusion_proof(index))
+    return checkpoint, ([] if index is None else tree.inclusion_proof(index, size))
 
 
 def load_checkpoints(session: Session) -> list[Checkpoint]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from consortium.ledger.audit import consistency_proof
 from consortium.ledger.store import load_entries, publish_with_proof
 from consortium.service.state import ServiceState
 from consortium.wire.envelope import EntryModel, Receipt
@@ -23,14 +22,15 @@ def receipt(
     With ``known_size`` (the head the client holds), the receipt also proves the new head
     consistent with it, so the client needs no second call.
     """
+    tree, _ = state.trees.tree(session)
     head, proof = publish_with_proof(
-        session, signer=state.coordinator, index=seq, moment=state.clock.now()
+        session, signer=state.coordinator, index=seq, moment=state.clock.now(), tree=tree
     )
     entry = load_entries(session, start=seq, stop=seq + 1)[0]
     known, consistency = 0, []
     if known_size is not None and 0 < known_size < head.size:
         known = known_size
-        consistency = consistency_proof(session, old_size=known_size, new_size=head.size)
+        consistency = tree.consistency_proof(known_size, head.size)
     return Receipt(
         entry=entry_model(entry.to_json()), head=head.to_text(), proof=[h.hex() for h in proof],
         known_size=known, consistency=[h.hex() for h in consistency],

@@ -21,6 +21,7 @@ from consortium.errors import ConfigError
 from consortium.governance.clock import SYSTEM_CLOCK, Clock
 from consortium.identity.keys import load_signer
 from consortium.ledger.signing import Signer
+from consortium.service.tree import TreeCache
 
 if TYPE_CHECKING:  # the forecast service imports torch: loaded only when lanes are offered
     from consortium.forecasts.service import QueryService
@@ -68,6 +69,7 @@ class ServiceState:
     coordinator: Signer = field(repr=False)
     clock: Clock = field(default=SYSTEM_CLOCK, repr=False)
     queries: QueryService | None = field(default=None, repr=False)
+    trees: TreeCache = field(default_factory=TreeCache, repr=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from consortium.errors import OperationRefused
-from consortium.ledger.audit import consistency_proof, inclusion_proof
-from consortium.ledger.store import latest_checkpoint, ledger_size, load_entries
+from consortium.ledger.store import latest_checkpoint, load_entries
 from consortium.service.deps import State
 from consortium.service.receipts import entry_model
 from consortium.wire.envelope import API_PREFIX
@@ -69,10 +68,11 @@ def inclusion(
 ) -> InclusionProofOut:
     """Return the audit path of entry ``index`` in the tree of the first ``size`` entries."""
     with state.transaction() as session:
-        _check_size(size, ledger_size(session), "size")
+        tree, ledger = state.trees.tree(session)
+        _check_size(size, ledger, "size")
         if index >= size:
             raise RangeRefused("index", code="bad-range", reason=f"must be below size {size}")
-        proof = inclusion_proof(session, index=index, size=size)
+        proof = tree.inclusion_proof(index, size)
     return InclusionProofOut(index=index, size=size, proof=[h.hex() for h in proof])
 
 
@@ -82,9 +82,10 @@ def consistency(
 ) -> ConsistencyProofOut:
     """Return the proof that the first ``new_size`` entries extend the first ``old_size``."""
     with state.transaction() as session:
-        _check_size(new_size, ledger_size(session), "new_size")
+        tree, ledger = state.trees.tree(session)
+        _check_size(new_size, ledger, "new_size")
         _check_size(old_size, new_size, "old_size")
-        proof = consistency_proof(session, old_size=old_size, new_size=new_size)
+        proof = tree.consistency_proof(old_size, new_size)
     return ConsistencyProofOut(
         old_size=old_size, new_size=new_size, proof=[h.hex() for h in proof]
     )

@@ -1,0 +1,60 @@
+"""The ledger's Merkle tree, kept in the service's memory and extended as the ledger grows.
+
+Every write's receipt and every proof the service serves needs the tree of the first ``size``
+entries. Rebuilding it from the stored leaf hashes costs O(n) per call (a second at a million
+entries); :class:`TreeCache` keeps one tree and only appends the leaves stored since. The ledger
+is append-only, so a prefix never changes; the one way the cached tree can hold leaves the
+database lacks is a write whose transaction rolled back after its receipt was built. Each call
+therefore checks the cached leaf at the caller's size against the stored one and rebuilds on a
+difference. Callers pass an explicit size to every tree method (the tree may be longer).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consortium.errors import LedgerError
+from consortium.ledger.merkle import MerkleTree
+from consortium.ledger.models import EntryRow
+from consortium.ledger.store import ledger_size
+
+
+def _leaves(session: Session, *, start: int, stop: int) -> list[bytes]:
+    rows = session.execute(
+        select(EntryRow.leaf_hash)
+        .where(EntryRow.seq >= start, EntryRow.seq < stop)
+        .order_by(EntryRow.seq)
+    ).scalars()
+    return [bytes(h) for h in rows]
+
+
+class TreeCache:
+    """One Merkle tree of the ledger, shared by the service's threads."""
+
+    def __init__(self) -> None:
+        self._tree = MerkleTree()
+        self._lock = threading.Lock()
+
+    def tree(self, session: Session) -> tuple[MerkleTree, int]:
+        """Return a tree holding at least the session's ledger, and that ledger's size.
+
+        Raises
+        ------
+        LedgerError
+            If the stored leaves are fewer than the ledger's size (a broken store).
+        """
+        with self._lock:
+            size = ledger_size(session)
+            tree = self._tree
+            known = min(tree.size, size)
+            if known and _leaves(session, start=known - 1, stop=known) != [tree.leaf(known - 1)]:
+                tree = MerkleTree()  # a rolled-back write's leaves: start again from the store
+            if size > tree.size:
+                tree.extend(_leaves(session, start=tree.size, stop=size))
+            self._tree = tree
+            if tree.size < size:
+                raise LedgerError(f"ledger has {tree.size} stored leaves, fewer than {size}")
+            return tree, size
