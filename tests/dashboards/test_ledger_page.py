@@ -24,6 +24,13 @@ def test_ledger_page_verifies_and_lists_recent_entries(
     assert metrics["Tree heads published"] == "2"
     entries = at.dataframe[0].value
     assert entries["seq"].tolist() == list(range(overview.size - 1, -1, -1))[: len(entries)]
+    # payloads read as fields, never raw JSON; times to the minute; whole actor names
+    shown = entries["what it records"]
+    assert not shown.str.startswith("{").any()
+    assert shown.str.contains(": ").all()
+    assert not shown.str.endswith("\u2026").any()
+    assert entries["time"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d \w+").all()
+    assert {"member:meridian", "member:rhine"} <= set(entries["actor"])
 
 
 def test_kind_filter_narrows_the_entries(page: Callable[..., AppTest], world: World) -> None:
