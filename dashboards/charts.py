@@ -25,7 +25,8 @@ def interval_chart(frame: pd.DataFrame, *, unit: str, level: float) -> alt.Layer
     ``frame`` is :func:`consortium.widgets.answer_card.interval_frame`.
     """
     wide = frame.pivot_table(index="unit", columns="bound", values="transit").reset_index()
-    wide["what"] = f"{100 * level:.0f} % of departures"
+    what = f"{100 * level:.0f} % of departures"
+    wide["what"] = what
     span = (
         alt.Chart(wide)
         .mark_bar(height=26, opacity=0.35, cornerRadius=4)
@@ -37,17 +38,17 @@ def interval_chart(frame: pd.DataFrame, *, unit: str, level: float) -> alt.Layer
         )
     )  # fmt: skip
     marks = (
-        alt.Chart(frame)
-        .mark_point(filled=True, size=160)
+        alt.Chart(frame.assign(what=what))
+        .mark_point(filled=True, size=160, opacity=1)
         .encode(
             x=alt.X("transit:Q"),
-            y=alt.value(30),
+            y=alt.Y("what:N"),
             color=alt.Color("bound:N", sort=["lower", "median", "upper"], legend=LEGEND,
                             title="bound"),
             tooltip=["bound", alt.Tooltip("transit:Q", format=".1f", title=unit)],
         )
     )  # fmt: skip
-    return (span + marks).properties(height=140)
+    return (span + marks).properties(height=150)
 
 
 def bar_chart(
