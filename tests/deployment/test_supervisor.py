@@ -1,28 +1,48 @@
 """Flower's deployment runtime for real: SuperLink + SuperNodes as processes, TLS, node auth.
 
 The slow test starts ``flower-superlink`` (TLS, ``--enable-supernode-auth``) and five
-``flower-supernode`` processes on loopback: four members whose keys are registered and one
-whose key never was. It then unregisters one member (a removed member), runs the toy
-federation (SecAgg+, one round) and checks that exactly the three remaining members took part,
-that the aggregate equals the one-machine runner's, and that nothing is left running.
+``flower-supernode`` processes on loopback: four carriers admitted on the coordinator's ledger,
+whose SuperNode keys are registered under their member ids, and one node whose key never was.
+The board then removes a carrier and the removal hook unregisters its key
+(:func:`~consortium.deployment.registration.unregister_supernode`). It runs the toy federation
+(SecAgg+, one round, each member's keys bound to its member key) and checks that exactly the
+three remaining members took part and that the aggregate equals the one-machine runner's; then
+the kit's own app with the coordinator's run config (``ledger-db``, ``coordinator-key``) until
+its round is on the coordinator's database, and checks the round and its mints (under the
+registered member ids, within the board's ε cap) and that ``ledger verify`` passes; and that
+nothing is left running.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
+from consortium.cli.main import app as cli
+from consortium.db import create_schema, make_engine, make_session_factory
+from consortium.deployment import unregister_supernode, write_kit_app
 from consortium.deployment.certs import generate_certificates
-from consortium.deployment.nodes import MemberNode
+from consortium.deployment.nodes import MemberNode, member_nodes
 from consortium.deployment.supervisor import LocalDeployment
 from consortium.errors import DeploymentError
 from consortium.federation.local_grid import run_local
+from consortium.federation.member.node import PLAIN_ALLOWED_KEY
 from consortium.federation.toy import make_toy_client_app, make_toy_server_app
-from tests.deployment.deploy_fixtures import TOY_APP
+from consortium.identity.keys import generate_key_file, load_signer
+from consortium.identity.registry import bootstrap_coordinator
+from consortium.ledger.kinds import EntryKind
+from consortium.ledger.store import load_entries
+from consortium.membership import admit_member, remove_member, request_exit
+from consortium.policy.store import current_policy
+from tests.deployment.deploy_fixtures import TOY_APP, make_consortium
 
 
 def _alive(pid: int) -> bool:
@@ -33,15 +53,63 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+@dataclass(frozen=True)
+class Coordinator:
+    """The coordinator's database (carriers admitted with their member keys) and key."""
+
+    url: str
+    key: Path
+    members_keys: Path
+
+    def factory(self) -> sessionmaker[Session]:
+        return make_session_factory(make_engine(self.url))
+
+    def wait_for_round(self, *, timeout_s: float) -> bool:
+        """Poll the ledger until a round is recorded (completed or failed)."""
+        factory, deadline = self.factory(), time.monotonic() + timeout_s
+        kinds = (EntryKind.ROUND_COMPLETED, EntryKind.ROUND_FAILED)
+        while time.monotonic() < deadline:
+            with factory.begin() as s:
+                if any(e.kind in kinds for e in load_entries(s)):
+                    return True
+            time.sleep(2.0)
+        return False
+
+
+def _coordinator(tmp: Path, carriers: list[str]) -> Coordinator:
+    url = f"sqlite:///{tmp / 'coordinator.db'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    coordinator = generate_key_file(tmp / "coordinator.key")
+    with make_session_factory(engine).begin() as s:
+        bootstrap_coordinator(s, coordinator=coordinator)
+        for member in carriers:
+            key = generate_key_file(tmp / "member-keys" / f"{member}.key")
+            admit_member(s, member=member, public_key=key.public_key, signer=coordinator)
+    engine.dispose()
+    return Coordinator(url, tmp / "coordinator.key", tmp / "member-keys")
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(300)
-def test_deployment_admits_registered_supernodes_only(tmp_path: Path) -> None:
-    # Prepare: four admitted members and one node whose key was never registered
-    members = [MemberNode(f"m{i}", {"member-id": f"m{i}"}) for i in range(4)]
+@pytest.mark.timeout(1200)  # minutes on a loaded 2-core box; about 4 on a quiet one
+def test_deployment_admits_registered_members_and_records_on_the_coordinators_database(
+    tmp_path: Path,
+) -> None:
+    # Prepare: four carriers admitted on the coordinator's ledger, each with its member key
+    # (SecAgg+ key binding on) and its SuperNode key registered under its member id; one node
+    # whose key was never registered
+    consortium = make_consortium(tmp_path / "data")
+    carriers = [s.member for s in member_nodes(consortium, model="eta", epsilon=8.0)]
+    assert len(carriers) == 4
+    board = _coordinator(tmp_path, carriers)
+    specs = member_nodes(consortium, model="eta", epsilon=8.0, state_dir=tmp_path / "state",
+                         member_keys=board.members_keys)  # fmt: skip
+    removed, stay = carriers[-1], carriers[:3]
+    members = [MemberNode(s.member, {**s.node_config, PLAIN_ALLOWED_KEY: True}) for s in specs]
     members.append(MemberNode("rogue", {"member-id": "rogue"}, register=False))
     out = tmp_path / "results"
     with LocalDeployment(tmp_path / "dep", members=members) as dep:
-        registered = {m: dep.node_id(m) for m in ("m0", "m1", "m2", "m3")}
+        registered = {m: dep.node_id(m) for m in carriers}
         # Assert: TLS on the shared port, four nodes online, the unregistered one refused
         assert "Uvicorn running on https://" in dep.log("superlink")
         assert sorted(dep.nodes().values()) == ["online"] * 4
@@ -49,37 +117,71 @@ def test_deployment_admits_registered_supernodes_only(tmp_path: Path) -> None:
         assert "Failed to activate SuperNode" in dep.log("rogue")
         assert "No SuperNode found with the given public key" in dep.log("superlink")
 
-        # Execute: remove member m3 (its key is unregistered), then try to bring it back
-        dep.unregister("m3")
-        assert dep.nodes()[registered["m3"]] == "unregistered"
-        assert dep.node_exit_code("m3", timeout_s=60) is not None
-        dep.start_node("m3")
-        assert dep.node_exit_code("m3", timeout_s=60) == 1
-        assert "Failed to activate SuperNode" in dep.log("m3")
+        # Execute: a carrier leaves and the coordinator removes it; the removal hook
+        # unregisters its SuperNode key, and the SuperLink refuses the node from then on
+        with board.factory().begin() as s:
+            leaver = load_signer(board.members_keys / f"{removed}.key")
+            request_exit(s, member=removed, signer=leaver)
+            remove_member(s, member=removed, signer=load_signer(board.key))
+        assert unregister_supernode(dep.flwr_home, member=removed) == registered[removed]
+        assert dep.nodes()[registered[removed]] == "unregistered"
+        assert dep.node_exit_code(removed, timeout_s=60) is not None
+        dep.start_node(removed)
+        assert dep.node_exit_code(removed, timeout_s=60) == 1
+        assert "Failed to activate SuperNode" in dep.log(removed)
 
-        # Execute: a SecAgg+ round over whoever is admitted
-        run_id = dep.run(TOY_APP, run_config={"rounds": 1, "out-dir": str(out)})
-        result = dep.wait(run_id, timeout_s=240)
+        # Execute: a SecAgg+ round of the toy app; every member only shares secrets with keys
+        # signed by a listed member (it refuses the round otherwise: key-unbound)
+        toy_id = dep.run(TOY_APP, run_config={"rounds": 1, "out-dir": str(out)})
+        toy = dep.wait(toy_id, timeout_s=420)
+        # ... and the kit's own app, configured by the coordinator's run config (plain rounds
+        # keep the test short: recording does not depend on the aggregation)
+        run_config = {"model": "eta", "rounds": 1, "local-epochs": 1, "secure": False,
+                      "out-dir": str(out / "kit"), "ledger-db": board.url,
+                      "coordinator-key": str(board.key)}  # fmt: skip
+        dep.run(write_kit_app(tmp_path / "app"), run_config=run_config)
+        recorded = board.wait_for_round(timeout_s=600)  # then stop: calibration is not the point
         pids = dep.pids()
+        log = "" if recorded else dep.log("superlink")[-6000:]
 
-    # Assert: the run used exactly the three remaining members
-    assert result.ok, result.log
-    assert "Secure aggregation completed" in result.log
-    outcome = json.loads((out / f"outcome-{run_id}.json").read_text())
+    # Assert: the toy run used exactly the three remaining members, keys bound
+    assert toy.ok, toy.log
+    assert "Secure aggregation completed" in toy.log
+    trusted = json.loads(Path(str(specs[0].node_config["member-keys"])).read_text())
+    assert sorted(trusted) == sorted(carriers)  # each signed by its own member key
+    outcome = json.loads((out / f"outcome-{toy_id}.json").read_text())
     assert outcome["status"] == "ok"
     assert outcome["members"] == 3
-    assert sorted(outcome["nodes"]) == sorted(str(registered[m]) for m in ("m0", "m1", "m2"))
+    assert sorted(outcome["nodes"]) == sorted(str(registered[m]) for m in stay)
     # ... and aggregated what the one-machine runner aggregates for the same members (plain
     # FedAvg there; SecAgg+ quantisation error is below 1e-4 at these settings)
     local = run_local(
         make_toy_server_app(),
         make_toy_client_app(secure=False),
-        nodes={m: {"member-id": m} for m in ("m0", "m1", "m2")},
+        nodes={m: {"member-id": m} for m in stay},
         run_config={"secure": False, "rounds": 1},
     )
     expected = local.context.state.array_records["toy.global"].to_numpy_ndarrays()
     for got, want in zip(outcome["global"], expected, strict=True):
         np.testing.assert_allclose(np.asarray(got), want.ravel(), atol=1e-4)
+    # Assert: the kit's run recorded its round and minted its points on the coordinator's
+    # database, naming the members the coordinator registered, and the ledger verifies
+    assert recorded, log
+    with board.factory().begin() as s:
+        entries = [e for e in load_entries(s) if e.kind == EntryKind.ROUND_COMPLETED]
+        minted = [e.payload_object() for e in load_entries(s)
+                  if e.kind == EntryKind.POINTS_MINTED]  # fmt: skip
+        rounds = [e.payload_object() for e in entries]
+        cap = current_policy(s).max_epsilon_per_round
+    assert [(r["model"], r["round"], r["members"]) for r in rounds] == [("eta", 1, sorted(stay))]
+    assert all(0 < p["epsilon_spent"] <= cap for p in rounds[0]["participants"])  # board's cap
+    assert minted, "no points minted"
+    text = json.dumps(minted)
+    assert all(f"member:{m}" in text for m in stay)
+    assert removed not in text
+    assert "node " not in text
+    verified = CliRunner().invoke(cli, ["ledger", "verify", "--db", board.url])
+    assert verified.exit_code == 0, verified.output
     # ... and stopping left no process behind
     assert pids
     assert [p for p in pids if _alive(p)] == []

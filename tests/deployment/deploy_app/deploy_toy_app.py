@@ -3,7 +3,8 @@
 The deployment runtime runs the ServerApp in its own process, so its ``context.state`` cannot
 be read from the test: the outcome (and the global model) go to the run's ``out-dir``. The
 ClientApp follows the run config's ``secure`` (SecAgg+ or plain FedAvg), so one SuperNode
-serves both kinds of run.
+serves both kinds of run. Its SecAgg+ path runs the kit's production mods, so a member whose
+node config has ``member-key`` and ``member-keys`` binds its keys and checks the others'.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from flwr.app import Context, Message
 from flwr.clientapp import ClientApp
 from flwr.serverapp import Grid, ServerApp
 
+from consortium.federation.mods import make_update_guard_mod, masked_updates_mod
 from consortium.federation.toy import make_toy_client_app, make_toy_server_app
 
 _toy = make_toy_server_app()
-_secure_client = make_toy_client_app(secure=True)
+_secure_client = make_toy_client_app(  # the kit's production mods: key binding when configured
+    secure=True, mods=[masked_updates_mod, make_update_guard_mod()]
+)
 _plain_client = make_toy_client_app(secure=False)
 server = ServerApp()
 
