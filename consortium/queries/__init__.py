@@ -10,5 +10,7 @@ Modules: :mod:`~consortium.queries.ledger` (size, tree head, verification, recen
 :mod:`~consortium.queries.governance` (proposals, tallies, voting power at the snapshot),
 :mod:`~consortium.queries.paid` (paid queries and their splits), :mod:`~consortium.queries.rounds`
 (federated rounds and ε spent from the ledger), :mod:`~consortium.queries.models` (model cards)
-and :mod:`~consortium.queries.lanes` (a lane forecast preview from the pooled ETA model).
+:mod:`~consortium.queries.lanes` (a lane forecast preview, the lane catalogue and "did you mean"),
+:mod:`~consortium.queries.warehouses` (which warehouses would answer, stock-out reliability) and
+:mod:`~consortium.queries.value` (the value of joining that ``consortium value`` wrote).
 """
