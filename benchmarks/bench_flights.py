@@ -2,9 +2,12 @@
 
 Per member (carrier), on its own later legs: its timetable (delay 0), a LightGBM on its own
 past rows, its local DP model (``train_local``, ε = 8) and the pooled federated model (every
-carrier, ε = 8 each, SecAgg+, ``consortium.federation.runner.federate``), with MAE, on-time AUC
-and 80 % interval coverage; then the same over every later leg. Prints a markdown table, writes
-``benchmarks/flights.png`` and ``benchmarks/flights.json``.
+carrier, ε = 8 each, SecAgg+, ``consortium.federation.runner.federate``) and, with the ``own``
+part, the member's own model (``consortium.baselines.own_model``: the best on the latest 15 % of
+its January-October rows of the pooled model as it is, fine-tuned on its rows, a LightGBM stacked
+on it, its local DP model when the ``local`` part runs too, and its local LightGBM), with MAE,
+on-time AUC and 80 % interval coverage; then the same over every later leg. Prints a markdown
+table, writes ``benchmarks/flights.png`` and ``benchmarks/flights.json``.
 
 No setting is tuned here: every model runs on the kit's defaults, and whatever the kit chooses by
 validation (early stopping, calibration) it chooses on the member's own January-October rows
@@ -12,6 +15,7 @@ validation (early stopping, calibration) it chooses on the member's own January-
 
     .venv/bin/python -m benchmarks.bench_flights                 # full run (16 carriers, 10 rounds)
     .venv/bin/python -m benchmarks.bench_flights --rounds 3      # shorter federation
+    .venv/bin/python -m benchmarks.bench_flights --rounds 3 --parts federated,own
 """
 
 from __future__ import annotations
@@ -36,10 +40,14 @@ import pandas as pd  # noqa: E402
 
 from benchmarks.flights.data import CACHE, members_dir  # noqa: E402
 from consortium.baselines import LightGBMBaseline, ScheduleBaseline  # noqa: E402
+from consortium.baselines.own_model import choose_own_model, own_model_candidates  # noqa: E402
 from consortium.data import load_table  # noqa: E402
 from consortium.errors import ConsortiumError  # noqa: E402
 from consortium.evaluation import evaluate_eta  # noqa: E402
 from consortium.federation.runner import federate  # noqa: E402
+from consortium.models.boosting import holdout_rows  # noqa: E402
+from consortium.models.families import family  # noqa: E402
+from consortium.models.family import ModelSettings  # noqa: E402
 from consortium.models.store import load_model  # noqa: E402
 from consortium.privacy.training import train_local  # noqa: E402
 
@@ -48,7 +56,7 @@ logger = logging.getLogger("benchmarks.bench_flights")
 EPSILON, LEVEL, TOLERANCE = 8.0, 0.8, 15
 CUT = pd.Timestamp("2013-11-01", tz="UTC")
 MIN_LATER = 50
-METHODS = ("timetable", "local LightGBM", "local DP", "pooled (federated DP)")
+METHODS = ("timetable", "local LightGBM", "local DP", "pooled (federated DP)", "own model")
 HERE = Path(__file__).parent
 
 
@@ -105,6 +113,19 @@ def local_models(
     return models
 
 
+def own_model(past: pd.DataFrame, pooled: Any, local_dp: Any, *, seed: int) -> tuple[Any, str]:
+    """The member's own model, chosen on the latest 15 % of its past; and the winner's name."""
+    fit, valid = holdout_rows(past["scheduled_departure"], valid_fraction=0.15)
+    eta = family("eta")
+    settings = ModelSettings(interval_level=LEVEL, tolerance_minutes=TOLERANCE)
+    candidates = own_model_candidates(
+        eta, pooled=pooled, settings=settings, local_dp=local_dp, seed=seed
+    )
+    own = choose_own_model(eta, train=past.iloc[fit], valid=past.iloc[valid],
+                           candidates=candidates, settings=settings)  # fmt: skip
+    return own.model, own.chosen.name
+
+
 def run(
     *,
     rounds: int,
@@ -143,9 +164,19 @@ def run(
         if later.empty:
             continue
         predictors = dict(local[member])
+        chosen = None
         if pooled is not None:
             predictors["pooled (federated DP)"] = pooled
+            if "own" in parts:
+                try:
+                    predictors["own model"], chosen = own_model(
+                        members[member][0], pooled, local[member].get("local DP"), seed=seed
+                    )
+                except (ConsortiumError, ValueError) as exc:
+                    logger.warning("%s own model: %s", member, exc)
         results["members"][member] = score(predictors, later)
+        if chosen is not None:
+            results["members"][member]["own model"]["chosen"] = chosen  # type: ignore[assignment]
     overall: dict[str, Any] = {}
     if "local" in parts:
         overall["timetable"] = ScheduleBaseline(level=LEVEL, tolerance_minutes=TOLERANCE)
@@ -185,7 +216,7 @@ def markdown(results: Mapping[str, Any]) -> str:
     """The per-member table, then the overall row and the goals' verdicts."""
     head = ("member", "later legs", *[f"{m} MAE" for m in METHODS], "pooled AUC", "pooled cov.")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    beats_tt = beats_gbm = eligible = 0
+    beats_tt = beats_gbm = eligible = own_tt = own_gbm = owned = 0
     for member, scores in results["members"].items():
         n = int(next(iter(scores.values()))["n"])
         pooled = "pooled (federated DP)"
@@ -197,6 +228,10 @@ def markdown(results: Mapping[str, Any]) -> str:
             beats_tt += scores[pooled]["mae"] < scores["timetable"]["mae"]
             gbm = scores.get("local LightGBM", {}).get("mae", np.inf)
             beats_gbm += scores[pooled]["mae"] < gbm
+            if "own model" in scores:
+                owned += 1
+                own_tt += scores["own model"]["mae"] < scores["timetable"]["mae"]
+                own_gbm += scores["own model"]["mae"] <= gbm
     overall = results["overall"]
     lines.append("")
     lines.append("| all later legs | MAE | on-time AUC | 80 % coverage |")
@@ -209,6 +244,11 @@ def markdown(results: Mapping[str, Any]) -> str:
             f"Members with at least {MIN_LATER} later legs: the pooled model beats the timetable "
             f"for {beats_tt} of {eligible} and the member's own LightGBM for {beats_gbm} of "
             f"{eligible}."
+        )
+    if owned:
+        lines.append(
+            f"Their own models beat the timetable for {own_tt} of {owned} and are at least as "
+            f"good as their own LightGBM for {own_gbm} of {owned}."
         )
     return "\n".join(lines)
 
