@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from consortium.cli.errors import reported_errors
 from consortium.cli.federate import FederatedModel
 from consortium.errors import ConfigError
+
+if TYPE_CHECKING:  # imported when the command runs, so `consortium --help` stays fast
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ def run_value(
 
     ``details=False`` prints the summary table only (the details still go to ``value.md``).
     """
+    from rich.console import Console
+
     from consortium.baselines.member_value import MemberValue, member_value
     from consortium.baselines.own_model import LOCAL_ONLY, write_own_model
     from consortium.data import load_table
@@ -156,6 +160,8 @@ def run_value(
 
 
 def _rich(frame: pd.DataFrame, *, title: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=title)
     flat = frame.reset_index()
     for column in flat.columns:
