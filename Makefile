@@ -7,6 +7,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIP    := $(BIN)/python -m pip
+# Test files run on this many pytest-xdist workers (a file stays on one worker, so its fixtures are
+# shared); much of the suite waits on real servers (Flower, PostgreSQL, uvicorn, Streamlit, Chromium).
+TEST_WORKERS ?= 2
 
 # Egress rule: no telemetry, no update checks, nothing but loopback in tests and demo.
 export FLWR_TELEMETRY_ENABLED := 0
@@ -34,7 +37,7 @@ demo: env  ## Run a whole consortium on the embedded synthetic default.
 test: env  ## Run the test suite (starts PostgreSQL on loopback when it can be installed).
 	-@bash scripts/ensure_test_servers.sh
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=900 --nbmake tests notebooks
+	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=900 -n $(TEST_WORKERS) --dist loadfile --durations=25 --nbmake tests notebooks
 
 lint: env  ## ruff, mypy and the import-layer contracts.
 	$(BIN)/ruff check consortium dashboards tests benchmarks
