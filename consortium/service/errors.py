@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 CONFLICT = frozenset({
     "replay", "double-vote", "duplicate-proposal", "voting-closed", "voting-not-open",
     "not-succeeded", "already-member", "key-in-use", "not-queued", "timelock",
-    "not-pending", "already-executed", "policy-changed",
+    "not-pending", "already-executed", "policy-changed", "already-requested", "member-id-taken",
+    "duplicate-external-ref", "exit-already-requested",
 })  # fmt: skip
 """Codes of a request that is well formed but conflicts with the state (409)."""
 UNAUTHORISED = frozenset({"bad-signature", "expired", "issued-in-future", "unknown-issuer"})
