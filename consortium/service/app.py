@@ -24,12 +24,20 @@ from fastapi import APIRouter, FastAPI
 from consortium import __version__
 from consortium.governance.clock import SYSTEM_CLOCK, Clock
 from consortium.service.errors import install_error_handlers
-from consortium.service.routers import governance, ledger, onboarding, points, queries, witness
+from consortium.service.routers import (
+    board,
+    governance,
+    ledger,
+    onboarding,
+    points,
+    queries,
+    witness,
+)
 from consortium.service.state import ServiceSettings, load_state
 from consortium.wire.envelope import API_PREFIX
 
 ROUTERS: list[APIRouter] = [ledger.router, points.router, governance.router, queries.router,
-                            onboarding.router, witness.router]  # fmt: skip
+                            onboarding.router, witness.router, board.router]  # fmt: skip
 """Every domain's router, in the order they are included; a new domain adds its own."""
 
 health = APIRouter(prefix=API_PREFIX, tags=["health"])

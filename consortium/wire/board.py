@@ -1,0 +1,71 @@
+"""What a board member reads before voting: power at the snapshot, what a proposal changes.
+
+Also the policy's history and who a key is, so a member's own dashboard (which has no database)
+shows what the coordinator's own view shows.
+"""
+
+from __future__ import annotations
+
+from consortium.wire.envelope import WireModel
+
+
+class PowerRow(WireModel):
+    """One member's balance and capped voting power at a proposal's snapshot, and its vote.
+
+    ``support`` is empty and ``vote_power`` 0 when the member has not voted.
+    """
+
+    member: str
+    balance_at_snapshot: int
+    power: int
+    support: str
+    vote_power: int
+
+
+class PowerOut(WireModel):
+    """Every member with points at the snapshot or a vote."""
+
+    proposal_id: str
+    rows: list[PowerRow]
+
+
+class ChangeRow(WireModel):
+    """One parameter a proposal changes: its value in force and after (as text, types differ)."""
+
+    key: str
+    now: str | None
+    after: str
+
+
+class ChangesOut(WireModel):
+    """What the proposal would change if it executed now."""
+
+    proposal_id: str
+    kind: str
+    rows: list[ChangeRow]
+
+
+class PolicyVersionRow(WireModel):
+    """One policy version: the ``policy-changed`` entry and what it changed."""
+
+    version: int
+    seq: int
+    time: str | None
+    proposal_id: str | None
+    changes: str
+
+
+class PolicyHistoryOut(WireModel):
+    """Every policy version, oldest first."""
+
+    versions: list[PolicyVersionRow]
+
+
+class KeyOut(WireModel):
+    """A registered key: its role, whether it is revoked, and the member that holds it, if any."""
+
+    key_id: str
+    role: str
+    revoked: bool
+    member: str | None
+    member_status: str | None
