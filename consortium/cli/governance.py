@@ -1,4 +1,4 @@
-"""`consortium propose|vote|execute`, `consortium proposals ...` and `consortium members ...`.
+"""`consortium propose|vote|execute` and `consortium proposals ...` (``members``: cli/members.py).
 
 Each command opens one transaction on the coordinator's database (``--db`` or
 ``CONSORTIUM_DATABASE_URL``) and signs with the key file given by ``--key`` (prompting for its
@@ -19,6 +19,7 @@ import typer
 
 from consortium.cli.database import DbOption, load_key
 from consortium.cli.errors import reported_errors
+from consortium.cli.members import members_app
 from consortium.cli.service_options import CaOption, CoordinatorOption, PinOption, open_remote
 from consortium.errors import ConfigError, GovernanceError
 from consortium.governance.rules import BPS, ProposalKind, Support, quorum
@@ -31,10 +32,6 @@ if TYPE_CHECKING:
 
 proposals_app = typer.Typer(
     help="List, inspect, queue and cancel board proposals.", no_args_is_help=True
-)
-members_app = typer.Typer(
-    help="The member roster: list, admit founding members, exit and removal.",
-    no_args_is_help=True,
 )
 
 KeyOption = Annotated[
@@ -296,86 +293,6 @@ def cancel(proposal: ProposalArg, key: KeyOption, db: DbOption = None) -> None:
         with _session_factory(db).begin() as session:
             record = cancel_proposal(session, proposal_id=proposal, signer=signer)
     typer.echo(f"canceled {record.proposal_id}")
-
-
-@members_app.command("list")
-def members_list(
-    everyone: Annotated[bool, typer.Option("--all", help="Include removed members.")] = False,
-    db: DbOption = None,
-) -> None:
-    """List members: id, status, role, key, admission entry, last rounds before joining."""
-    from consortium.membership import MemberStatus, list_members
-
-    with reported_errors(), _session_factory(db, read_only=True).begin() as session:
-        records = list_members(session, status=None if everyone else MemberStatus.ACTIVE)
-    for r in records:
-        rounds = ", ".join(f"{m} {n}" for m, n in sorted(r.joined_round.items())) or "-"
-        typer.echo(
-            f"{r.member:<24} {r.status:<8} {r.role:<7} key {r.key_id[:16]}  "
-            f"admitted at entry {r.admitted_seq}  joined after: {rounds}"
-        )
-    if not records:
-        typer.echo("no members")
-
-
-@members_app.command("admit")
-def members_admit(
-    member: Annotated[str, typer.Option("--member", help="The new member id.")],
-    public_key: Annotated[Path, typer.Option("--public-key", help="Its .pub key file.")],
-    key: KeyOption,
-    board: Annotated[bool, typer.Option("--board", help="Register a board key.")] = False,
-    db: DbOption = None,
-) -> None:
-    """Admit a founding member (coordinator key); later members join by proposal."""
-    from consortium.identity.keys import load_public_key
-    from consortium.ledger.keyring import Role
-    from consortium.membership import admit_member
-
-    with reported_errors():
-        raw = load_public_key(public_key)
-        signer = load_key(key)
-        with _session_factory(db).begin() as session:
-            role = Role.BOARD if board else Role.MEMBER
-            record = admit_member(session, member=member, public_key=raw, role=role, signer=signer)
-    typer.echo(
-        f"admitted {record.member} (key {record.key_id[:16]}) at entry {record.admitted_seq}"
-    )
-
-
-@members_app.command("exit")
-def members_exit(
-    member: Annotated[str, typer.Option("--member", help="Your member id.")],
-    key: KeyOption,
-    db: DbOption = None,
-) -> None:
-    """Ask to leave the consortium (your own key); the coordinator then removes you."""
-    from consortium.membership import request_exit
-
-    with reported_errors():
-        signer = load_key(key)
-        with _session_factory(db).begin() as session:
-            record = request_exit(session, member=member, signer=signer)
-    typer.echo(f"exit of {record.member} requested at entry {record.exit_requested_seq}")
-
-
-@members_app.command("remove")
-def members_remove(
-    member: Annotated[str, typer.Option("--member", help="The member that asked to leave.")],
-    key: KeyOption,
-    db: DbOption = None,
-) -> None:
-    """Carry out a member's exit request: revoke its keys, erase its details (coordinator key)."""
-    from consortium.membership import remove_member
-
-    with reported_errors():
-        signer = load_key(key)
-        with _session_factory(db).begin() as session:
-            record = remove_member(session, member=member, signer=signer)
-    rounds = ", ".join(f"{m} from round {n}" for m, n in sorted(record.joined_round.items()))
-    typer.echo(
-        f"removed {record.member} at entry {record.removed_seq}; keys revoked, details erased"
-    )
-    typer.echo(f"to retrain without it, resume {rounds or 'every model from scratch'}")
 
 
 def register(app: typer.Typer) -> None:

@@ -234,7 +234,7 @@ def treasurer_propose(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands: ``members`` onboarding commands, ``cargo``, ``treasurer``."""
-    from consortium.cli.governance import members_app  # noqa: PLC0415
+    from consortium.cli.members import members_app  # noqa: PLC0415
 
     members_app.command("keygen")(keygen)
     members_app.command("join")(join)

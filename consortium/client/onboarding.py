@@ -1,4 +1,4 @@
-"""Joining the consortium, registering a cargo owner, crediting it: signed here, sent over HTTP.
+"""Joining and leaving, registering a cargo owner, crediting it: signed here, sent over HTTP.
 
 Every call signs on the actor's machine with the actor's own key and checks the receipt the
 service returns (the entry's coordinator signature and its inclusion in a head signed by the
@@ -26,20 +26,25 @@ from consortium.identity.enrolment import REGISTER_CARGO_OWNER, enrolment_body
 from consortium.ledger.requests import sign_request
 from consortium.ledger.signing import Signer, key_id_for
 from consortium.membership.joins import JOIN, join_body
+from consortium.membership.store import EXIT_ACTION, exit_body
 from consortium.points.accounts import cargo_account
 from consortium.wire.governance import ProposalWritten
 from consortium.wire.onboarding import (
     CargoOwnerWritten,
     DepositWritten,
+    ExitWritten,
     JoinOut,
     JoinsOut,
     JoinWritten,
+    MemberOut,
 )
 
 __all__ = [
     "deposit_points",
     "join_consortium",
     "join_requests",
+    "leave_consortium",
+    "member_of_key",
     "propose_admission",
     "propose_treasurer",
     "register_cargo_owner",
@@ -76,18 +81,52 @@ def join_consortium(
     body = join_body(member=member, public_key=signer.public_key, supernode_key=supernode_key,
                      details_commitment=details_commitment(salt=salt, details=details))  # fmt: skip
     request = sign_request(action=JOIN, body=body, signer=signer, now=_now(now))
-    out = remote._call("POST", "/onboarding/joins", JoinWritten, json={
+    out = remote.post("/onboarding/joins", JoinWritten, {
         "request": request.to_json(), "supernode_key": supernode_key.strip(),
         "details": dict(details), "salt": salt.hex(),
     })  # fmt: skip
-    remote.check_receipt(out.receipt)
     return out.join
 
 
 def join_requests(remote: RemoteCoordinator, *, status: str | None = None) -> list[JoinOut]:
     """List the join requests (``pending``, ``admitted`` or ``removed``)."""
     params = {} if status is None else {"status": status}
-    return remote._call("GET", "/onboarding/joins", JoinsOut, params=params).joins
+    return remote.get("/onboarding/joins", JoinsOut, params=params).joins
+
+
+def member_of_key(remote: RemoteCoordinator, key_id: str) -> MemberOut:
+    """Return the member (active or removed) whose key is ``key_id``.
+
+    Raises
+    ------
+    ServiceRefused
+        ``unknown-member`` (404): no member has this key.
+    """
+    return remote.get(f"/onboarding/members/{key_id}", MemberOut)
+
+
+def leave_consortium(
+    remote: RemoteCoordinator,
+    *,
+    signer: Signer,
+    member: str | None = None,
+    now: datetime | None = None,
+) -> MemberOut:
+    """Ask to leave: the member's own key signs ``request-exit`` here; return it as recorded.
+
+    ``member`` defaults to the member whose key ``signer`` is. The coordinator then removes it
+    (keys revoked, details erased; ``consortium members remove``).
+
+    Raises
+    ------
+    ServiceRefused
+        ``unknown-member``, ``member-removed``, ``wrong-key`` (not that member's key) or
+        ``exit-already-requested`` (409); nothing is written.
+    """
+    name = member if member is not None else member_of_key(remote, signer.key_id).member
+    request = sign_request(action=EXIT_ACTION, body=exit_body(name), signer=signer,
+                           now=_now(now))  # fmt: skip
+    return remote.post("/onboarding/exits", ExitWritten, {"request": request.to_json()}).member
 
 
 def propose_admission(
@@ -122,10 +161,8 @@ def register_cargo_owner(
     """Register the cargo owner's key (self-signed: proof of possession); return its account."""
     request = sign_request(action=REGISTER_CARGO_OWNER, body=enrolment_body(signer),
                            signer=signer, now=_now(now))  # fmt: skip
-    out = remote._call("POST", "/onboarding/cargo-owners", CargoOwnerWritten,
-                       json={"request": request.to_json()})  # fmt: skip
-    remote.check_receipt(out.receipt)
-    return out
+    return remote.post("/onboarding/cargo-owners", CargoOwnerWritten,
+                       {"request": request.to_json()})  # fmt: skip
 
 
 def deposit_points(
@@ -141,7 +178,4 @@ def deposit_points(
     body = {"account": cargo_account(owner_key_id), "amount": amount,
             "external_ref": external_ref}  # fmt: skip
     request = sign_request(action="deposit", body=body, signer=treasurer, now=_now(now))
-    out = remote._call("POST", "/onboarding/deposits", DepositWritten,
-                       json={"request": request.to_json()})  # fmt: skip
-    remote.check_receipt(out.receipt)
-    return out
+    return remote.post("/onboarding/deposits", DepositWritten, {"request": request.to_json()})

@@ -127,13 +127,43 @@ class RemoteCoordinator:
         raise ServiceRefused(path, code=error.code, reason=error.message,
                              status=response.status_code)  # fmt: skip
 
+    def get(self, path: str, model: type[M], *, params: Mapping[str, Any] | None = None) -> M:
+        """Read ``path`` (under ``/v1``) as ``model``.
+
+        Raises
+        ------
+        ServiceRefused
+            The service's error code and status (``unreachable``: no answer).
+        """
+        return self._call("GET", path, model, params=dict(params or {}))
+
+    def post(self, path: str, model: type[M], body: Mapping[str, Any] | None = None) -> M:
+        """Send a write to ``path`` and return its answer; a receipt in it is checked.
+
+        The write carries ``known_size`` (the last head checked), so the receipt also proves
+        the new head consistent with it.
+
+        Raises
+        ------
+        ServiceRefused
+            The service's error code and status.
+        VerificationError
+            The receipt does not check against the pinned coordinator key.
+        """
+        out = self._call("POST", path, model, json=None if body is None else dict(body),
+                         params=self._known())  # fmt: skip
+        written = getattr(out, "receipt", None)
+        if isinstance(written, Receipt):
+            self.check_receipt(written)
+        return out
+
     # checks --------------------------------------------------------------------------------
 
     @property
     def coordinator_key(self) -> bytes:
         """The coordinator's public key, fetched once and checked against the pin."""
         if self._public_key is None:
-            out = self._call("GET", "/ledger/coordinator", CoordinatorOut)
+            out = self.get("/ledger/coordinator", CoordinatorOut)
             public_key = bytes.fromhex(out.public_key)
             if not key_id_for(public_key).startswith(self.pin):
                 raise VerificationError(
@@ -170,8 +200,8 @@ class RemoteCoordinator:
             if 0 < last.size < head.size:
                 if consistency is None or known_size != last.size:
                     sizes = {"old_size": last.size, "new_size": head.size}
-                    consistency = self._call("GET", "/ledger/proofs/consistency",
-                                             ConsistencyProofOut, params=sizes).proof  # fmt: skip
+                    consistency = self.get("/ledger/proofs/consistency", ConsistencyProofOut,
+                                           params=sizes).proof  # fmt: skip
                 verify_consistency(old_size=last.size, new_size=head.size,
                                    proof=[bytes.fromhex(h) for h in consistency],
                                    old_root=last.root, new_root=head.root)  # fmt: skip
@@ -193,31 +223,31 @@ class RemoteCoordinator:
 
     def head(self) -> Checkpoint:
         """Fetch and check the newest signed tree head."""
-        return self.check_head(self._call("GET", "/ledger/head", HeadOut).checkpoint)
+        return self.check_head(self.get("/ledger/head", HeadOut).checkpoint)
 
     # reads ---------------------------------------------------------------------------------
 
     def entries(self, *, start: int = 0, stop: int | None = None) -> list[Entry]:
         """Fetch entries ``start <= seq < stop`` (the service sends at most 1000 per call)."""
         params = {"start": start} if stop is None else {"start": start, "stop": stop}
-        out = self._call("GET", "/ledger/entries", EntriesOut, params=params)
+        out = self.get("/ledger/entries", EntriesOut, params=params)
         return [Entry.from_json(e.model_dump()) for e in out.entries]
 
     def policy(self) -> dict[str, Any]:
         """Return the policy in force."""
-        return self._call("GET", "/policy", PolicyOut).policy
+        return self.get("/policy", PolicyOut).policy
 
     def proposals(self) -> list[dict[str, Any]]:
         """List every proposal with its tally, newest first."""
-        return self._call("GET", "/proposals", ProposalsOut).proposals
+        return self.get("/proposals", ProposalsOut).proposals
 
     def proposal(self, proposal_id: str) -> dict[str, Any]:
         """Return one proposal with its tally and state on the coordinator's clock."""
-        return self._call("GET", f"/proposals/{proposal_id}", ProposalOut).proposal
+        return self.get(f"/proposals/{proposal_id}", ProposalOut).proposal
 
     def balance(self, account: str) -> int:
         """Return the balance of ``account``."""
-        return self._call("GET", f"/points/balances/{account}", BalanceOut).balance
+        return self.get(f"/points/balances/{account}", BalanceOut).balance
 
     def cargo_balance(self, *, owner: Signer) -> int:
         """Return the points the cargo owner holding ``owner`` has left."""
@@ -225,11 +255,11 @@ class RemoteCoordinator:
 
     def lanes(self) -> list[dict[str, Any]]:
         """List the lane catalogue."""
-        return self._call("GET", "/lanes", LanesOut).lanes
+        return self.get("/lanes", LanesOut).lanes
 
     def model_card(self, kind: str) -> dict[str, Any]:
         """Return the pooled ``eta`` or ``stock`` model's card."""
-        return self._call("GET", f"/models/{kind}/card", ModelCardOut).card
+        return self.get(f"/models/{kind}/card", ModelCardOut).card
 
     # writes --------------------------------------------------------------------------------
 
@@ -238,9 +268,7 @@ class RemoteCoordinator:
         return {} if self.last_head is None else {"known_size": self.last_head.size}
 
     def _written(self, path: str, body: Mapping[str, Any] | None = None) -> ProposalWritten:
-        out = self._call("POST", path, ProposalWritten, json=body, params=self._known())
-        self.check_receipt(out.receipt)
-        return out
+        return self.post(path, ProposalWritten, body)
 
     def propose(
         self,
@@ -312,7 +340,5 @@ class RemoteCoordinator:
         """Sign a ``query.v1`` message here and buy the answer (the fee is charged and split)."""
         query = new_query(kind=kind, params=params, issuer=owner,
                           max_price_points=max_price_points, now=now or datetime.now(UTC))
-        paid = self._call("POST", "/queries", PaidAnswerOut, params=self._known(), json={
-            "query": query, "signature": sign_query(query, signer=owner).hex()})  # fmt: skip
-        self.check_receipt(paid.receipt)
-        return paid
+        signature = sign_query(query, signer=owner).hex()
+        return self.post("/queries", PaidAnswerOut, {"query": query, "signature": signature})

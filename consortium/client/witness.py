@@ -53,12 +53,12 @@ class RemoteHeadSource:
 
     def latest_head(self) -> Checkpoint:
         """Return the newest signed tree head (checked by the caller)."""
-        return Checkpoint.from_text(self.remote._call("GET", "/ledger/head", HeadOut).checkpoint)
+        return Checkpoint.from_text(self.remote.get("/ledger/head", HeadOut).checkpoint)
 
     def consistency_proof(self, *, old_size: int, new_size: int) -> Sequence[bytes]:
         """Return the consistency proof between the two sizes."""
-        out = self.remote._call("GET", "/ledger/proofs/consistency", ConsistencyProofOut,
-                                params={"old_size": old_size, "new_size": new_size})  # fmt: skip
+        out = self.remote.get("/ledger/proofs/consistency", ConsistencyProofOut,
+                              params={"old_size": old_size, "new_size": new_size})  # fmt: skip
         return _hashes(out.proof)
 
     def entries_of(self, *, key_id: str, start: int, size: int) -> Sequence[ProvenEntry]:
@@ -66,8 +66,8 @@ class RemoteHeadSource:
         proven: list[ProvenEntry] = []
         page_start: int | None = start
         while page_start is not None:
-            out = self.remote._call(
-                "GET", "/witness/entries", OwnEntriesOut,
+            out = self.remote.get(
+                "/witness/entries", OwnEntriesOut,
                 params={"key_id": key_id, "start": page_start, "size": size},
             )  # fmt: skip
             proven += [ProvenEntry(Entry.from_json(p.entry.model_dump()), _hashes(p.proof))
@@ -79,12 +79,12 @@ class RemoteHeadSource:
 
     def entry_at(self, *, seq: int, size: int) -> ProvenEntry:
         """Return the entry at ``seq`` with its audit path in the tree of ``size``."""
-        entries = self.remote._call("GET", "/ledger/entries", EntriesOut,
-                                    params={"start": seq, "stop": seq + 1}).entries  # fmt: skip
+        entries = self.remote.get("/ledger/entries", EntriesOut,
+                                  params={"start": seq, "stop": seq + 1}).entries  # fmt: skip
         if len(entries) != 1:
             raise VerificationError(f"the service has no entry {seq}", index=seq)
-        proof = self.remote._call("GET", "/ledger/proofs/inclusion", InclusionProofOut,
-                                  params={"index": seq, "size": size})  # fmt: skip
+        proof = self.remote.get("/ledger/proofs/inclusion", InclusionProofOut,
+                                params={"index": seq, "size": size})  # fmt: skip
         return ProvenEntry(Entry.from_json(entries[0].model_dump()), _hashes(proof.proof))
 
 

@@ -30,7 +30,7 @@ from consortium.identity.details import MemberDetailsRow, erase_member_details
 from consortium.identity.registry import get_key, register_key, require_role, revoke_key
 from consortium.ledger.keyring import Role
 from consortium.ledger.kinds import EntryKind
-from consortium.ledger.requests import Actor
+from consortium.ledger.requests import KIND_ACTIONS, Actor
 from consortium.ledger.signing import Signer, key_id_for
 from consortium.ledger.store import append_entry
 from consortium.membership.models import MemberRecord, MemberRow, MemberStatus
@@ -42,6 +42,19 @@ MEMBER_ROLES = (Role.MEMBER, Role.BOARD)
 MEMBER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 FOUNDING = "founding"
 EXIT = "exit"
+EXIT_ACTION = KIND_ACTIONS[EntryKind.MEMBER_EXIT_REQUESTED]
+"""The action of a member's signed exit request (body :func:`exit_body`)."""
+
+
+def exit_body(member: str) -> dict[str, object]:
+    """Return the body of a member's exit request (what its key signs).
+
+    Examples
+    --------
+    >>> exit_body("meridian-line")
+    {'member': 'meridian-line'}
+    """
+    return {"member": member}
 
 
 def check_member_id(member: str) -> str:

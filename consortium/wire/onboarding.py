@@ -1,4 +1,4 @@
-"""Onboarding and witness calls: join requests, cargo-owner registration, deposits, own entries."""
+"""Onboarding and witness calls: joins, exits, cargo-owner registration, deposits, own entries."""
 
 from __future__ import annotations
 
@@ -67,6 +67,29 @@ class DepositWritten(WireModel):
     account: str
     amount: int
     balance: int
+    receipt: Receipt
+
+
+class ExitIn(WireModel):
+    """A member's ``request-exit`` request ``{"member"}``, signed with its own member key."""
+
+    request: SignedRequestModel
+
+
+class MemberOut(WireModel):
+    """A member on the roster: ``status`` is ``active`` or ``removed``."""
+
+    member: str
+    key_id: str
+    role: str
+    status: str
+    exit_requested_seq: int | None
+
+
+class ExitWritten(WireModel):
+    """The member after its exit request, and the receipt of its ``member-exit-requested``."""
+
+    member: MemberOut
     receipt: Receipt
 
 

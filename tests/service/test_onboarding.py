@@ -2,7 +2,9 @@
 
 Three companies make their keys in their own folders and send signed join requests; the
 founding board opens and passes their admit proposals and appoints a new treasurer; a cargo
-owner registers its key and the new treasurer credits it. Then members witness the ledger from
+owner registers its key and the new treasurer credits it. One company asks to leave from its
+key folder and the coordinator removes it (its own process; the head it publishes covers the
+removal at once). Then members witness the ledger from
 their own state folders, the coordinator rewrites its history in its database (its own process,
 :mod:`tests.service.rewrite_history`), and every member's next witness check fails. The clients
 (this process, through the CLI and the client API) read no coordinator key and no database.
@@ -21,7 +23,12 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from consortium.cli.main import app
-from consortium.client.onboarding import deposit_points, join_requests
+from consortium.client.onboarding import (
+    deposit_points,
+    join_requests,
+    leave_consortium,
+    member_of_key,
+)
 from consortium.client.remote import RemoteCoordinator, ServiceRefused
 from consortium.client.witness import keep_receipt
 from consortium.identity.keys import generate_key_file, load_signer
@@ -106,6 +113,30 @@ def test_companies_join_owner_registers_and_members_detect_a_rewrite(
                        amount=40, external_ref="INV-7001")  # fmt: skip
     assert twice.value.code == "duplicate-external-ref"
     assert remote.balance(f"cargo:{owner.key_id}") == 40
+
+    # A member leaves from its own key folder (no member id: the service finds its key's); a
+    # second request and one signed by another member's key are refused and write nothing; the
+    # coordinator then removes it in its own process, and a witness sees the removal at once
+    leaver = folders["nordsee-air"] / "member.key"
+    left = _cli("members", "exit", "--key", leaver, *_conn(service))
+    size = remote.head().size
+    with pytest.raises(ServiceRefused) as again:
+        leave_consortium(remote, signer=load_signer(leaver))
+    with pytest.raises(ServiceRefused) as forged:
+        leave_consortium(remote, signer=load_signer(folders["baltic-rail"] / "member.key"),
+                         member="rhine-road")  # fmt: skip
+    assert remote.head().size == size
+    assert (again.value.code, again.value.status) == ("exit-already-requested", 409)
+    assert (forged.value.code, forged.value.status) == ("wrong-key", 403)
+    assert "exit of nordsee-air requested" in left
+    subprocess.run(
+        [str(BIN / "consortium"), "members", "remove", "--member", "nordsee-air", "--key",
+         str(service.key_dir / "coordinator.key"), "--db", service.database_url],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    head = remote.head()
+    assert remote.entries(start=head.size - 1, stop=head.size)[0].kind == "member-removed"
+    assert member_of_key(remote, load_signer(leaver).key_id).status == "removed"
 
     # Members witness from their own state folders (alpha's entries are its votes and proposals)
     members = {
