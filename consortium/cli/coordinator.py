@@ -2,7 +2,9 @@
 
 ``init`` runs once on the coordinator's machine: it makes the coordinator key (kept in the key
 folder, read by the service alone), writes the ledger's genesis and first policy, and prints the
-key id members pin. ``serve`` runs the HTTP API (FastAPI on uvicorn) over the same database.
+key id members pin. ``serve`` runs the HTTP API (FastAPI on uvicorn) over the same database;
+with ``--flwr-home`` it keeps the SuperLink's SuperNode keys equal to the roster (at start and
+after every admission or removal it executes).
 """
 
 from __future__ import annotations
@@ -78,6 +80,11 @@ def serve(
         Path | None,
         typer.Option("--members", help="Synthetic consortium folder whose warehouses answer."),
     ] = None,
+    flwr_home: Annotated[
+        Path | None,
+        typer.Option("--flwr-home", help="The SuperLink's FLWR_HOME: SuperNode keys follow the "
+                                         "roster."),
+    ] = None,  # fmt: skip
 ) -> None:
     """Serve the coordinator API with uvicorn (HTTPS when --tls-cert and --tls-key are given)."""
     import uvicorn  # noqa: PLC0415
@@ -94,7 +101,12 @@ def serve(
             database_url=db, key_dir=key_dir, eta_model_dir=eta_model,
             stock_model_dir=stock_model, members_dir=members,
         )  # fmt: skip
-        app = create_app(settings)
+        supernodes = None
+        if flwr_home is not None:
+            from consortium.deployment.registration import SuperNodeRegistry  # noqa: PLC0415
+
+            supernodes = SuperNodeRegistry.at(flwr_home)
+        app = create_app(settings, supernodes=supernodes)
         uvicorn.run(
             app, host=host, port=port, log_level="warning", access_log=False,
             timeout_graceful_shutdown=5,

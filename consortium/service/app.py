@@ -23,7 +23,9 @@ from fastapi import APIRouter, FastAPI
 
 from consortium import __version__
 from consortium.governance.clock import SYSTEM_CLOCK, Clock
+from consortium.membership.joins import SupernodeRegistry
 from consortium.service.errors import install_error_handlers
+from consortium.service.roster import follow_roster
 from consortium.service.routers import (
     board,
     governance,
@@ -49,16 +51,24 @@ def alive() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def create_app(settings: ServiceSettings, *, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
+def create_app(
+    settings: ServiceSettings,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    supernodes: SupernodeRegistry | None = None,
+) -> FastAPI:
     """Build the coordinator service over the stores and key ``settings`` name.
 
     The state (stores, key, models) is opened when the app starts, so a misconfigured service
-    fails at start, not at its first request.
+    fails at start, not at its first request. ``supernodes`` is the SuperLink's list of
+    SuperNode keys (the CLI edge passes ``SuperNodeRegistry.at(flwr_home)``): the service makes
+    it follow the roster at start and after every admission or removal it executes.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.service = load_state(settings, clock=clock)
+        app.state.service = load_state(settings, clock=clock, supernodes=supernodes)
+        follow_roster(app.state.service)
         yield
 
     app = FastAPI(

@@ -25,6 +25,7 @@ from consortium.service.tree import TreeCache
 
 if TYPE_CHECKING:  # the forecast service imports torch: loaded only when lanes are offered
     from consortium.forecasts.service import QueryService
+    from consortium.membership.joins import SupernodeRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class ServiceState:
     clock: Clock = field(default=SYSTEM_CLOCK, repr=False)
     queries: QueryService | None = field(default=None, repr=False)
     trees: TreeCache = field(default_factory=TreeCache, repr=False)
+    supernodes: SupernodeRegistry | None = field(default=None, repr=False)
+    """The SuperLink's SuperNode keys, kept equal to the roster (:mod:`.roster`)."""
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -117,8 +120,13 @@ def _query_service(settings: ServiceSettings, coordinator: Signer) -> QueryServi
     )
 
 
-def load_state(settings: ServiceSettings, *, clock: Clock = SYSTEM_CLOCK) -> ServiceState:
-    """Open the stores and the coordinator key.
+def load_state(
+    settings: ServiceSettings,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    supernodes: SupernodeRegistry | None = None,
+) -> ServiceState:
+    """Open the stores and the coordinator key (``supernodes``: the SuperLink's key list).
 
     Raises
     ------
@@ -141,4 +149,5 @@ def load_state(settings: ServiceSettings, *, clock: Clock = SYSTEM_CLOCK) -> Ser
         coordinator=coordinator,
         clock=clock,
         queries=_query_service(settings, coordinator),
+        supernodes=supernodes,
     )

@@ -25,6 +25,7 @@ from consortium.queries.governance import ProposalView, proposal, proposals
 from consortium.queries.policy import policy_in_force
 from consortium.service.deps import KnownSize, State, countersign, signed_request
 from consortium.service.receipts import receipt
+from consortium.service.roster import ROSTER_KINDS, follow_roster
 from consortium.service.state import ServiceState
 from consortium.wire.envelope import API_PREFIX
 from consortium.wire.governance import (
@@ -174,7 +175,10 @@ def queue(state: State, proposal_id: str, known_size: KnownSize = None) -> Propo
 def execute(state: State, proposal_id: str, known_size: KnownSize = None) -> ProposalWritten:
     """Execute a queued proposal whose timelock passed (anyone may trigger)."""
     with state.transaction() as session:
-        execute_proposal(session, proposal_id=proposal_id, signer=state.coordinator,
-                         clock=state.clock)  # fmt: skip
+        record = execute_proposal(session, proposal_id=proposal_id, signer=state.coordinator,
+                                  clock=state.clock)  # fmt: skip
         written = receipt(session, state, ledger_size(session) - 1, known_size=known_size)
-        return ProposalWritten(proposal=_view(session, state, proposal_id), receipt=written)
+        out = ProposalWritten(proposal=_view(session, state, proposal_id), receipt=written)
+    if record.kind in ROSTER_KINDS:  # committed: the SuperLink's keys follow the roster
+        follow_roster(state)
+    return out
