@@ -39,16 +39,31 @@ NUMERIC_CLIP = 8.0
 """Standardised values are clipped to ±this many standard deviations."""
 
 
-def hash_buckets(values: pd.Series, *, key: bytes, field: str, buckets: int) -> np.ndarray:
+@dataclass(frozen=True)
+class Coded:
+    """A categorical column already coded: row ``i`` holds ``values[codes[i]]``.
+
+    ``values`` are distinct strings (a missing value is whatever string the caller chose for
+    it). Hashing a coded column costs one hash per distinct value and no per-row conversion.
+    """
+
+    codes: np.ndarray
+    values: np.ndarray
+
+
+def hash_buckets(values: pd.Series | Coded, *, key: bytes, field: str, buckets: int) -> np.ndarray:
     """Map each value to a bucket in ``[0, buckets)`` with keyed BLAKE2b (missing → its own token).
 
     Only the distinct values are hashed, so a million rows with a few thousand lanes cost a few
     thousand hashes. The field name is part of the hashed message, so equal strings in different
-    fields land in unrelated buckets.
+    fields land in unrelated buckets. A :class:`Coded` column is hashed as coded.
     """
     if buckets <= 0:
         raise ConfigError("buckets", f"must be > 0, got {buckets}")
-    codes, uniques = pd.factorize(values.astype("object").where(values.notna(), "\x00<NA>"))
+    if isinstance(values, Coded):
+        codes, uniques = values.codes, values.values
+    else:
+        codes, uniques = pd.factorize(values.astype("object").where(values.notna(), "\x00<NA>"))
     prefix = field.encode("utf-8") + b"\x1f"
     table = np.fromiter(
         (
@@ -165,7 +180,9 @@ class EncoderConfig:
             raise ConfigError("buckets", f"must be > 0, got {self.buckets}")
 
 
-def encode_categorical(fields: Mapping[str, pd.Series], *, config: EncoderConfig) -> np.ndarray:
+def encode_categorical(
+    fields: Mapping[str, pd.Series | Coded], *, config: EncoderConfig
+) -> np.ndarray:
     """Return an ``(n, F)`` int64 matrix of embedding rows; field ``i`` owns rows ``[iB, iB+B)``."""
     key = config.hash_key.encode("utf-8")
     columns = [
