@@ -6,6 +6,12 @@ contributions it holds. Hashing the weights on every query would cost millisecon
 version is cached per file identity (path, inode, size, modification time) and recomputed as
 soon as the file is replaced. Models are cached by directory and version, so a new global model
 written into the same directory is picked up by the next query.
+
+A query scores a few dozen representative legs: far too little work to share among torch's
+intra-op threads. With several threads each operator wakes a worker that then spins waiting
+for the next one, taking a core from the request threads (on a small coordinator, the very
+core the query needs), so :func:`use_inference_threads` sets one intra-op thread where queries
+are answered; concurrent requests still run in parallel on the service's thread pool.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import hashlib
 import logging
 import threading
 from pathlib import Path
+
+import torch
 
 from consortium.errors import ModelError
 from consortium.forecasts.catalog import CATALOG_FILE, LaneCatalog
@@ -26,6 +34,20 @@ logger = logging.getLogger(__name__)
 
 _CACHE_SIZE = 8
 _lock = threading.Lock()
+
+INFERENCE_THREADS = 1
+"""Intra-op threads torch uses to answer a query (a few dozen legs: one is fastest)."""
+
+
+def use_inference_threads(threads: int | None = INFERENCE_THREADS) -> None:
+    """Let torch score with ``threads`` intra-op threads from now on (``None``: leave as is).
+
+    Torch keeps the setting per process and applies it in each thread as that thread starts
+    its first operator, so the call is made in the answering thread itself, before scoring;
+    it costs nothing when the setting is already in force.
+    """
+    if threads is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 def _identity(path: Path) -> tuple[str, int, int, int]:

@@ -40,7 +40,13 @@ from consortium.config import Settings
 from consortium.errors import QueryRejected
 from consortium.forecasts.lane import LaneAnswer, LaneRequest, answer_lane
 from consortium.forecasts.messages import check_query
-from consortium.forecasts.pooled import lane_catalog, pooled_eta_model, pooled_stock_model
+from consortium.forecasts.pooled import (
+    INFERENCE_THREADS,
+    lane_catalog,
+    pooled_eta_model,
+    pooled_stock_model,
+    use_inference_threads,
+)
 from consortium.forecasts.pricing import MODEL_OF_KIND, Quote, price_query, split_fee
 from consortium.forecasts.store import AnsweredQueryRow
 from consortium.forecasts.warehouse import WarehouseAnswer, WarehouseAnswerer
@@ -69,6 +75,10 @@ class QueryService:
         How warehouses are asked (their own nodes); needed for warehouse queries.
     settings
         Where the message contracts live (built once at the edge); default: loaded per query.
+    inference_threads
+        Torch intra-op threads of the process that answers (see
+        :func:`~consortium.forecasts.pooled.use_inference_threads`); ``None``: leave torch's
+        setting, for a process that also trains.
     """
 
     coordinator: Signer
@@ -76,6 +86,7 @@ class QueryService:
     stock_model_dir: Path | None = None
     answerer: WarehouseAnswerer | None = None
     settings: Settings | None = None
+    inference_threads: int | None = INFERENCE_THREADS
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,7 @@ def compute_answer(quote: Quote, *, service: QueryService) -> LaneAnswer | Wareh
     """
     checked, min_group_size = quote.checked, quote.min_group_size
     subject = checked.subject
+    use_inference_threads(service.inference_threads)
     try:
         if checked.kind == "lane":
             request = LaneRequest.from_params(checked.params)
