@@ -50,10 +50,16 @@ class TreeCache:
             size = ledger_size(session)
             tree = self._tree
             known = min(tree.size, size)
-            if known and _leaves(session, start=known - 1, stop=known) != [tree.leaf(known - 1)]:
+            # one read: the cached tree's last leaf (to check) and the leaves stored since
+            start = known - 1 if known else 0
+            leaves = _leaves(session, start=start, stop=size)
+            if known and leaves[:1] != [tree.leaf(known - 1)]:
                 tree = MerkleTree()  # a rolled-back write's leaves: start again from the store
+                leaves = _leaves(session, start=0, stop=size)
+            elif known:
+                leaves = leaves[1 + tree.size - known :]
             if size > tree.size:
-                tree.extend(_leaves(session, start=tree.size, stop=size))
+                tree.extend(leaves[: size - tree.size])
             self._tree = tree
             if tree.size < size:
                 raise LedgerError(f"ledger has {tree.size} stored leaves, fewer than {size}")
