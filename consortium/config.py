@@ -83,6 +83,16 @@ class Settings(BaseSettings):
     coordinator_key: Path | None = Field(
         default=None, description="The coordinator's private key file (signs paid-query entries)."
     )
+    coordinator: str | None = Field(
+        default=None,
+        description="The coordinator service's URL, for a client on its own machine (dashboard).",
+    )
+    coordinator_pin: str | None = Field(
+        default=None, description="The coordinator key id the client pinned (`coordinator init`)."
+    )
+    coordinator_ca: Path | None = Field(
+        default=None, description="The consortium CA certificate (PEM) of the service's TLS."
+    )
 
     @field_validator("interval_level")
     @classmethod

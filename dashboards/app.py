@@ -1,6 +1,12 @@
-"""The coordinator's dashboard: an ``st.navigation`` router over the pages in ``views/``.
+"""The consortium's dashboard: an ``st.navigation`` router over the pages in ``views/``.
 
-Run from the repository root::
+On a cargo owner's or board member's own machine, against the coordinator service (the actor
+chooses its own key file on the page; it never leaves this machine)::
+
+    streamlit run dashboards/app.py -- --coordinator https://coordinator.example:8443
+        --pin KEYID --ca consortium-ca.pem
+
+On the coordinator's machine (its read-only public view, reading its database)::
 
     streamlit run dashboards/app.py -- --db sqlite:///demo_output/coordinator.db
         --models demo_output --members demo_output/consortium
@@ -22,6 +28,9 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from consortium.errors import ConsortiumError  # noqa: E402
+from dashboards.context import load_config  # noqa: E402  (needs the root on sys.path)
+
 st.set_page_config(page_title="Logistics Consortium", page_icon=":material/hub:", layout="wide")
 
 PAGES = {
@@ -37,4 +46,21 @@ PAGES = {
     ],
 }
 
-st.navigation(PAGES).run()
+YOUR_PAGES = {
+    "Your consortium": [
+        st.Page("views/paid_queries.py", title="Paid queries", icon=":material/paid:",
+                default=True),
+        st.Page("views/governance.py", title="Governance", icon=":material/how_to_vote:"),
+    ],
+}  # fmt: skip
+"""On a member's or cargo owner's machine: the pages that work through the coordinator service."""
+
+
+def _through_service() -> bool:
+    try:
+        return load_config().through_service
+    except ConsortiumError:
+        return False  # each page shows why the configuration is wrong
+
+
+st.navigation(YOUR_PAGES if _through_service() else PAGES).run()

@@ -1,14 +1,27 @@
 """The dashboard's configuration and shared resources, resolved once and cached.
 
+The dashboard runs in one of two modes:
+
+* **on a member's or cargo owner's own machine**, as a client of the coordinator service:
+  ``streamlit run dashboards/app.py -- --coordinator URL --pin KEYID [--ca FILE]``. It holds no
+  database and no coordinator key; the actor picks its own key file on this machine for each
+  action (it is read there, never uploaded, never written elsewhere), and every proposal, vote
+  and paid query is signed here and sent to the service, whose receipts are checked against the
+  pinned key. Only the pages that work through the service are shown (paid queries, governance);
+* **on the coordinator's machine** (its read-only public view), reading its database:
+  ``streamlit run dashboards/app.py -- --db URL --models DIR --members DIR``
+  ``--coordinator-key PATH``.
+
 Where each setting comes from, first match wins:
 
-1. command-line arguments after ``--``:
-   ``streamlit run dashboards/app.py -- --db URL --models DIR --members DIR``
-   ``--coordinator-key PATH``;
-2. ``st.secrets`` (``.streamlit/secrets.toml``): ``database_url``, ``models_dir``,
-   ``members_dir``, ``coordinator_key`` and ``coordinator_key_passphrase`` (the passphrase is
-   read from secrets only, never from the command line, where other users could see it);
-3. :func:`consortium.config.load_settings` (``CONSORTIUM_DATABASE_URL`` ... and the defaults).
+1. command-line arguments after ``--`` (above);
+2. ``st.secrets`` (``.streamlit/secrets.toml``): ``coordinator``, ``coordinator_pin``,
+   ``coordinator_ca``, ``database_url``, ``models_dir``, ``members_dir``, ``coordinator_key``
+   and ``coordinator_key_passphrase`` (the passphrase is read from secrets only, never from the
+   command line, where other users could see it);
+3. :func:`consortium.config.load_settings` (``CONSORTIUM_COORDINATOR``,
+   ``CONSORTIUM_COORDINATOR_PIN``, ``CONSORTIUM_COORDINATOR_CA``, ``CONSORTIUM_DATABASE_URL``
+   ... and the defaults).
 
 ``models_dir`` is the folder holding model directories (the demo's ``demo_output``, or a
 federation's output); ``members_dir`` is a synthetic consortium folder whose warehouse members
@@ -16,7 +29,8 @@ answer warehouse queries in the one-machine setup; ``coordinator_key`` is the ke
 ledger entries of paid queries.
 
 The database is reached only through the coordinator handle of :mod:`consortium.client`: pages
-read :mod:`consortium.queries` projections with it and act through :mod:`consortium.client`.
+read :mod:`consortium.queries` projections with it and act through :mod:`consortium.client`;
+the service through :class:`~consortium.client.remote.RemoteCoordinator`.
 """
 
 from __future__ import annotations
@@ -35,6 +49,7 @@ import streamlit as st
 
 from consortium.client import Coordinator, Signer, connect, load_key, with_query_service
 from consortium.client.connection import load_warehouses
+from consortium.client.remote import RemoteCoordinator
 from consortium.config import Settings, load_settings
 from consortium.errors import ConfigError, ConsortiumError
 from consortium.queries.ledger import ledger_ready
@@ -45,7 +60,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SECRET_KEYS = ("database_url", "models_dir", "members_dir", "coordinator_key")
+SECRET_KEYS = ("database_url", "models_dir", "members_dir", "coordinator_key", "coordinator",
+               "coordinator_pin", "coordinator_ca")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,14 @@ class DashboardConfig:
     models_dir: Path | None = None
     members_dir: Path | None = None
     coordinator_key: Path | None = None
+    coordinator: str | None = None
+    coordinator_pin: str | None = None
+    coordinator_ca: Path | None = None
+
+    @property
+    def through_service(self) -> bool:
+        """Whether the dashboard is a client of the coordinator service (a URL is configured)."""
+        return bool(self.coordinator)
 
 
 def parse_args(argv: Sequence[str]) -> dict[str, str]:
@@ -71,6 +95,9 @@ def parse_args(argv: Sequence[str]) -> dict[str, str]:
     parser.add_argument("--models", dest="models_dir")
     parser.add_argument("--members", dest="members_dir")
     parser.add_argument("--coordinator-key", dest="coordinator_key")
+    parser.add_argument("--coordinator", dest="coordinator")
+    parser.add_argument("--pin", dest="coordinator_pin")
+    parser.add_argument("--ca", dest="coordinator_ca")
     known, _ = parser.parse_known_args(list(argv))
     return {key: value for key, value in vars(known).items() if value}
 
@@ -113,6 +140,9 @@ def load_config() -> DashboardConfig:
         models_dir=path("models_dir"),
         members_dir=path("members_dir"),
         coordinator_key=path("coordinator_key"),
+        coordinator=chosen.get("coordinator") or settings.coordinator,
+        coordinator_pin=chosen.get("coordinator_pin") or settings.coordinator_pin,
+        coordinator_ca=path("coordinator_ca"),
     )
 
 
@@ -120,6 +150,20 @@ def load_config() -> DashboardConfig:
 def coordinator_handle(database_url: str) -> Coordinator:
     """Return the handle on the coordinator's database (one engine per URL and process)."""
     return connect(database_url)
+
+
+@st.cache_resource(show_spinner=False)
+def service_handle(url: str, pin: str, ca_cert: str | None) -> RemoteCoordinator:
+    """Return the client of the coordinator service at ``url`` (one per URL, pin and CA).
+
+    It holds no key: each action loads the actor's key file when it signs.
+
+    Raises
+    ------
+    VerificationError
+        If ``pin`` is not a key id (at least 16 hex digits).
+    """
+    return RemoteCoordinator(url, pin=pin, ca_cert=None if ca_cert is None else Path(ca_cert))
 
 
 @st.cache_resource(show_spinner="Loading the warehouses' stock data ...")
@@ -136,16 +180,42 @@ def coordinator_signer(key_path: str) -> Signer:
 
 @dataclass(frozen=True)
 class DashboardContext:
-    """What a page needs: the configuration and the coordinator handle."""
+    """What a page needs: the configuration and the coordinator handle (or service client).
+
+    On the coordinator's machine ``coordinator`` reads its database; on a member's or cargo
+    owner's machine ``remote`` is the coordinator service and ``coordinator`` is ``None``.
+    """
 
     config: DashboardConfig
-    coordinator: Coordinator
+    coordinator: Coordinator | None
+    remote: RemoteCoordinator | None = None
 
     @contextmanager
     def session(self) -> Iterator[ReadSession]:
-        """Read several :mod:`consortium.queries` projections in one transaction."""
+        """Read several :mod:`consortium.queries` projections in one transaction.
+
+        Raises
+        ------
+        ConfigError
+            On a client of the coordinator service (it has no database).
+        """
+        if self.coordinator is None:
+            raise ConfigError("database_url", "this dashboard reads through the coordinator "
+                                              "service, not a database")  # fmt: skip
         with self.coordinator.reading() as session:
             yield session
+
+    def service(self) -> RemoteCoordinator:
+        """Return the coordinator service client.
+
+        Raises
+        ------
+        ConfigError
+            On the coordinator's own view (no ``--coordinator URL``).
+        """
+        if self.remote is None:
+            raise ConfigError("coordinator", "pass --coordinator URL --pin KEYID to act")
+        return self.remote
 
     @staticmethod
     def now() -> datetime:
@@ -185,7 +255,7 @@ class DashboardContext:
         KeyFileError
             If the key cannot be loaded (missing file, wrong passphrase).
         """
-        if self.config.coordinator_key is None:
+        if self.coordinator is None or self.config.coordinator_key is None:
             raise ConfigError(
                 "coordinator_key",
                 "paid queries need the coordinator's key: pass --coordinator-key PATH or set "
@@ -202,10 +272,27 @@ class DashboardContext:
         )
 
 
-def dashboard_context() -> DashboardContext:
-    """Return the page context, or show why there is none and stop the page."""
+SERVICE_PAGES = ("paid_queries", "governance")
+"""The pages that work through the coordinator service (the others read its database)."""
+
+
+def dashboard_context(*, through_service: bool = False) -> DashboardContext:
+    """Return the page context, or show why there is none and stop the page.
+
+    Parameters
+    ----------
+    through_service
+        The page also works as a client of the coordinator service; a page that reads the
+        coordinator's database says where it is shown instead and stops.
+    """
     try:
         config = load_config()
+    except ConsortiumError as exc:
+        st.error(f"The dashboard cannot start: {exc.diagnostics()}")
+        st.stop()
+    if config.through_service:
+        return _service_context(config, through_service=through_service)
+    try:
         coordinator = coordinator_handle(config.database_url)
         ready = coordinator.read(ledger_ready)
     except ConsortiumError as exc:
@@ -213,8 +300,32 @@ def dashboard_context() -> DashboardContext:
         st.stop()
     if not ready:
         st.warning(
-            "The coordinator database holds no ledger yet. Start one with the `consortium` CLI, "
-            "or point the dashboard at another database with `-- --db URL`."
+            "The coordinator database holds no ledger yet. Start one with "
+            "`consortium coordinator init`, or point the dashboard at another database with "
+            "`-- --db URL` (or at the coordinator service with `-- --coordinator URL --pin KEYID`)."
         )
         st.stop()
     return DashboardContext(config=config, coordinator=coordinator)
+
+
+def _service_context(config: DashboardConfig, *, through_service: bool) -> DashboardContext:
+    if not through_service:
+        st.info(
+            "This page reads the coordinator's database: it is on the coordinator's own "
+            "(read-only public) view. Here, on your machine, use Paid queries and Governance."
+        )
+        st.stop()
+    url = str(config.coordinator)
+    try:
+        if not config.coordinator_pin:
+            raise ConfigError("--pin", "give the coordinator key id you pinned (--pin KEYID, or "
+                                       "CONSORTIUM_COORDINATOR_PIN)")  # fmt: skip
+        ca = None if config.coordinator_ca is None else str(config.coordinator_ca)
+        if ca is not None and not Path(ca).is_file():
+            raise ConfigError("--ca", f"no such file: {ca}")
+        remote = service_handle(url, config.coordinator_pin, ca)
+        remote.head()  # the pinned key signed it, and it extends the last head seen
+    except ConsortiumError as exc:
+        st.error(f"The coordinator service at {url} cannot be used: {exc.diagnostics()}")
+        st.stop()
+    return DashboardContext(config=config, coordinator=None, remote=remote)

@@ -108,4 +108,4 @@ def account_history_frame(remote: RemoteCoordinator, owner: Signer, *, limit: in
     """Return the cargo owner's own movements, newest first."""
     account = cargo_account(owner.key_id)
     moves = _get(remote, f"/points/history/{account}", HistoryOut, limit=limit).movements
-    return pd.DataFrame(moves)
+    return pd.DataFrame(moves, columns=["seq", "time", "kind", "delta", "balance"])

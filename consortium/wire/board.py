@@ -29,12 +29,19 @@ class PowerOut(WireModel):
     rows: list[PowerRow]
 
 
+Value = bool | int | float | str | None
+"""A policy or proposal parameter's value (JSON scalar)."""
+
+
 class ChangeRow(WireModel):
-    """One parameter a proposal changes: its value in force and after (as text, types differ)."""
+    """One parameter a proposal changes: its value in force (``None``: not a policy key) and after.
+
+    ``after`` is text starting ``refused:`` when the policy would refuse the change.
+    """
 
     key: str
-    now: str | None
-    after: str
+    now: Value
+    after: Value
 
 
 class ChangesOut(WireModel):

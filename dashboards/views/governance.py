@@ -1,7 +1,8 @@
 """Governance: proposals with their state and tally, what each would change, voting power, policy.
 
-Proposing and voting happen on the board member's own machine (``consortium propose``,
-``consortium vote`` or the board notebook), signed with the member's key; this page reads.
+On a board member's own machine (``--coordinator URL --pin KEYID``) the member also proposes
+and votes here, signed with its own key file and sent through the coordinator service, and
+sees its own power at each proposal's snapshot. The coordinator's own view only reads.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
+from consortium.client.board_remote import changes_frame, policy_state, power_frame, proposal_views
 from consortium.queries.governance import (
     proposals,
     proposals_frame,
@@ -29,22 +31,38 @@ from consortium.widgets.tables import (
     proposals_table,
 )
 from consortium.widgets.units import local_time
+from dashboards.board_panels import advance_panel, propose_panel, show_done, vote_panel, your_key
 from dashboards.charts import bar_chart
 from dashboards.context import dashboard_context
 
-ctx = dashboard_context()
+ctx = dashboard_context(through_service=True)
 now, tz = ctx.now(), ctx.viewer_zone()
-with ctx.session() as s:
-    views = proposals(s, now=now)
-    in_force = policy_in_force(s)
-    history = policy_history_frame(s)
+remote = ctx.remote
+if remote is not None:
+    views = proposal_views(remote)
+    in_force, history = policy_state(remote)
+else:
+    with ctx.session() as s:
+        views = proposals(s, now=now)
+        in_force = policy_in_force(s)
+        history = policy_history_frame(s)
 
 st.title("Governance")
+show_done()
+me = your_key(ctx) if remote is not None else None
+if remote is None:
+    st.caption(
+        "The coordinator's read-only view. A board member proposes and votes from the dashboard "
+        "on its own machine, signed with its own key through the coordinator service: "
+        "`streamlit run dashboards/app.py -- --coordinator URL --pin KEYID --ca FILE`."
+    )
+elif me is not None:
+    propose_panel(ctx, in_force.policy, me)
 st.subheader("Proposals")
 if not views:
     st.info(
-        "No proposal yet. A board member proposes with `consortium propose` and votes with "
-        "`consortium vote` (or the board notebook), signed with the member's own key."
+        "No proposal yet. A board member proposes from this page on its own machine (or with "
+        "`consortium propose --coordinator URL`), signed with its own key."
     )
 else:
     st.caption(f"States as of {local_time(now, tz=tz)}.")
@@ -58,6 +76,13 @@ else:
         format_func=lambda pid: f"{by_id[pid].title} ({by_id[pid].state}): {pid}",
     )
     view = by_id[chosen]
+    if remote is not None:
+        changes = changes_frame(remote, view.proposal_id)
+        powers = power_frame(remote, view.proposal_id)
+    else:
+        with ctx.session() as s:
+            changes = proposal_changes(s, kind=view.kind, params=view.params)
+            powers = voting_power_frame(s, view.proposal_id)
     cols = st.columns(4)
     cols[0].metric("State", view.state)
     cols[1].metric("Total power at snapshot", f"{view.total_power:,}")
@@ -69,9 +94,13 @@ else:
         f"{'quorum reached' if view.quorum_reached else 'quorum not reached'}; "
         f"{view.votes} vote(s)."
     )
-    with ctx.session() as s:
-        changes = proposal_changes(s, kind=view.kind, params=view.params)
-        powers = voting_power_frame(s, view.proposal_id)
+    if me is not None:
+        mine = powers[powers["member"] == me[2].member]
+        power = int(mine["power"].iloc[0]) if not mine.empty else 0
+        voted = str(mine["support"].iloc[0]) if not mine.empty else ""
+        st.metric(f"Your power at the snapshot ({me[2].member})", f"{power:,}",
+                  help="Capped points held at the snapshot's ledger entry."
+                  + (f" You voted {voted}." if voted else ""))  # fmt: skip
     st.markdown(f"**What it changes** ({view.kind})")
     st.dataframe(changes_table(changes), hide_index=True, key="gov-changes")
     left, right = st.columns(2)
@@ -94,6 +123,10 @@ else:
             key="gov-power-chart",
         )
     st.dataframe(power_table(powers), hide_index=True, key="gov-powers")
+    if me is not None:
+        vote_panel(ctx, view, me)
+    if remote is not None:
+        advance_panel(ctx, view)
 
 st.subheader("Policy in force")
 source = (

@@ -1,4 +1,9 @@
-"""Paid queries: a cargo owner sees its balance, finds a lane or warehouse, and buys an answer."""
+"""Paid queries: a cargo owner sees its balance, finds a lane or warehouse, and buys an answer.
+
+On the owner's own machine (``--coordinator URL``) the query is signed here and bought through
+the coordinator service; the history is the owner's own account. Warehouse offers need the
+warehouses' data and are listed on the coordinator's own view.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from consortium.client.board_remote import account_history_frame, lane_catalogue_frame
 from consortium.client.cargo import lane_params, warehouse_params
 from consortium.errors import ConsortiumError
 from consortium.queries.lanes import did_you_mean, lane_catalogue, lane_label, search_lanes
@@ -20,7 +26,7 @@ from consortium.queries.paid import (
 from consortium.queries.policy import policy_in_force
 from consortium.queries.warehouses import stock_horizon_days, warehouse_offers
 from consortium.widgets.tables import for_people
-from dashboards.actions import owner_balance, submit_paid_query
+from dashboards.actions import actor_key, owner_balance, submit_paid_query
 from dashboards.cards import show_lane_card
 from dashboards.charts import bar_chart
 from dashboards.context import dashboard_context
@@ -28,18 +34,28 @@ from dashboards.context import dashboard_context
 MODES = ["sea", "road", "rail", "air"]
 HISTORY_ROWS = 50
 
-ctx = dashboard_context()
+ctx = dashboard_context(through_service=True)
 tz = ctx.viewer_zone()
-eta_dir, stock_dir, warehouses = ctx.model_dir("eta"), ctx.model_dir("stock"), ctx.warehouses()
-with ctx.session() as s:
-    fees = dict(policy_in_force(s).policy.fees)
-    catalogue = lane_catalogue(s, model_dir=eta_dir) if eta_dir else None
-    horizon = stock_horizon_days(stock_dir) if stock_dir else None
-    offers = (
-        warehouse_offers(s, answerer=warehouses, model_dir=stock_dir, horizon_days=horizon)
-        if warehouses is not None and stock_dir is not None and horizon is not None
-        else None
-    )
+catalogue: pd.DataFrame | None = None
+horizon: int | None = None
+offers: pd.DataFrame | None = None
+if ctx.remote is not None:
+    fees = dict(ctx.remote.policy()["fees"])
+    try:
+        catalogue = lane_catalogue_frame(ctx.remote)
+    except ConsortiumError as exc:
+        st.caption(f"No lane catalogue from the coordinator: {exc.diagnostics()}")
+else:
+    eta_dir, stock_dir, warehouses = ctx.model_dir("eta"), ctx.model_dir("stock"), ctx.warehouses()
+    with ctx.session() as s:
+        fees = dict(policy_in_force(s).policy.fees)
+        catalogue = lane_catalogue(s, model_dir=eta_dir) if eta_dir else None
+        horizon = stock_horizon_days(stock_dir) if stock_dir else None
+        offers = (
+            warehouse_offers(s, answerer=warehouses, model_dir=stock_dir, horizon_days=horizon)
+            if warehouses is not None and stock_dir is not None and horizon is not None
+            else None
+        )
 
 st.title("Paid queries")
 fee_cols = st.columns(2)
@@ -49,7 +65,10 @@ fee_cols[1].metric("Warehouse query fee", f"{fees['warehouse']} points")
 st.subheader("Your account")
 key_cols = st.columns([2, 1, 1])
 key_path = key_cols[0].text_input(
-    "Cargo owner's key file", key="paid-key", placeholder="keys/cargo-owner.key"
+    "Cargo owner's key file (on this machine)",
+    key="paid-key",
+    placeholder="keys/cargo-owner.key",
+    help="Read here to sign, for each action; never uploaded or stored.",
 )
 passphrase = key_cols[1].text_input("Passphrase", type="password", key="paid-passphrase")
 balance_before: int | None = None
@@ -120,7 +139,11 @@ if kind == "lane":
         )
         blocked = f"The pool holds no lane {asked}. {hint} Nothing was charged."
 else:
-    if offers is None:
+    if offers is None and ctx.remote is not None:
+        st.info("Warehouse offers (and why a warehouse would decline) are listed on the "
+                "coordinator's own view, where the warehouses' data is reached.")  # fmt: skip
+        warehouse = None
+    elif offers is None:
         st.warning("No warehouse answers queries here (no members folder or no stock model).")
         warehouse = None
     else:
@@ -154,30 +177,39 @@ elif submitted:
     except ConsortiumError as exc:
         st.error(f"Not answered, nothing charged. {exc.diagnostics()}")
     else:
-        paid = bought.paid
-        before = bought.balance_left + paid.fee
+        before = bought.balance_left + bought.fee
+        entries = " and ".join(str(seq) for seq in bought.entries)
         st.success(
-            f"Answered for {paid.fee} points: your balance went from {before:,} to "
-            f"{bought.balance_left:,} points (query {paid.query_id}, ledger entries "
-            f"{paid.settled_seq} and {paid.answered_seq})."
+            f"Answered for {bought.fee} points: your balance went from {before:,} to "
+            f"{bought.balance_left:,} points (query {bought.query_id}, ledger entry "
+            f"{entries})."
         )
-        money = [("Price paid", f"{paid.fee} points"),
+        money = [("Price paid", f"{bought.fee} points"),
                  ("Balance left", f"{bought.balance_left:,} points")]  # fmt: skip
         if kind == "lane":
-            show_lane_card(paid.answer.summary(), key="paid-answer", extra=money)
+            show_lane_card(bought.answer, key="paid-answer", extra=money)
         else:
-            answer = paid.answer.summary()
+            answer = bought.answer
             cols = st.columns(4)
             cols[0].metric("Stock-out risk, average SKU series",
                            f"{100 * float(str(answer['p_stockout_mean'])):.1f} %")  # fmt: skip
             cols[1].metric("SKU series covered", f"{answer['sku_series']}+")
             cols[2].metric(*money[0])
             cols[3].metric(*money[1])
-        parts = pd.DataFrame(sorted(paid.parts.items()), columns=["account", "points"])
+        parts = pd.DataFrame(sorted(bought.parts.items()), columns=["account", "points"])
         st.markdown("**Where your fee went**")
         st.dataframe(parts, hide_index=True, key="paid-parts")
 
 st.subheader("History")
+if ctx.remote is not None:
+    if balance_before is None:
+        st.info("Give your key file above to see your account's movements.")
+    else:
+        owner = actor_key(Path(key_path), passphrase)
+        moves = account_history_frame(ctx.remote, owner, limit=HISTORY_ROWS)
+        st.dataframe(for_people(moves, tz=tz, times=("time",)), hide_index=True,
+                     key="paid-own-history")  # fmt: skip
+    st.stop()
 with ctx.session() as s:
     history = paid_queries_frame(s, limit=HISTORY_ROWS)
     splits = query_splits_frame(s, query_ids=history["query_id"])

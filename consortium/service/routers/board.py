@@ -25,6 +25,7 @@ from consortium.wire.board import (
     PolicyVersionRow,
     PowerOut,
     PowerRow,
+    Value,
 )
 from consortium.wire.envelope import API_PREFIX
 
@@ -35,6 +36,17 @@ KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 
 def _text(value: object) -> str | None:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _plain(value: object) -> Value:
+    """Return a frame cell as a JSON scalar (numpy scalars unwrapped, missing as ``None``)."""
+    item = getattr(value, "item", None)
+    value = item() if callable(item) else value
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return None if pd.isna(value) else value
+    return str(value)
 
 
 @router.get("/proposals/{proposal_id}/power", response_model=PowerOut)
@@ -54,7 +66,7 @@ def changes(state: State, proposal_id: str) -> ChangesOut:
     with state.transaction() as session:
         view = proposal(session, proposal_id, now=state.clock.now())
         frame = proposal_changes(session, kind=view.kind, params=view.params)
-    rows = [ChangeRow(key=str(r.key), now=_text(r.now), after=str(r.after))
+    rows = [ChangeRow(key=str(r.key), now=_plain(r.now), after=_plain(r.after))
             for r in frame.itertuples(index=False)]  # fmt: skip
     return ChangesOut(proposal_id=proposal_id, kind=view.kind, rows=rows)
 
