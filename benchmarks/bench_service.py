@@ -8,15 +8,18 @@ signs each ``query.v1`` message with the owner's key, sends it, and checks the r
 signed head against the pinned key, its consistency with the last head seen, the entry's
 inclusion): the latency is the client's, end to end, for one paid lane query (check, price,
 answer from the model, settle, split, two ledger entries and a tree head, in one transaction).
+Then, with the server stopped, the same steps run in this process on the same database, each
+timed (where the server's time goes), with the lane answer alone before them.
 
 Run (about a minute on 2 shared cores)::
 
-    .venv/bin/python -m benchmarks.bench_service --queries 300 --warmup 20
+    .venv/bin/python -m benchmarks.bench_service --queries 200 --warmup 20
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import socket
 import ssl
@@ -104,10 +107,18 @@ def _start(
 
 
 def _model_only(model_dir: Path, repeat: int) -> list[float]:
-    """Seconds of the lane answer alone (the pooled model's inference), in this process."""
-    from consortium.forecasts.lane import LaneRequest, answer_lane  # noqa: PLC0415
-    from consortium.forecasts.pooled import lane_catalog, pooled_eta_model  # noqa: PLC0415
+    """Seconds of the lane answer alone (the pooled model's inference), in this process.
 
+    With the service's torch setting (:func:`~consortium.forecasts.pooled.use_inference_threads`).
+    """
+    from consortium.forecasts.lane import LaneRequest, answer_lane  # noqa: PLC0415
+    from consortium.forecasts.pooled import (  # noqa: PLC0415
+        lane_catalog,
+        pooled_eta_model,
+        use_inference_threads,
+    )
+
+    use_inference_threads()
     model, version = pooled_eta_model(model_dir)
     catalog, request = lane_catalog(model_dir), LaneRequest.from_params(LANE)
     seconds = []
@@ -117,6 +128,49 @@ def _model_only(model_dir: Path, repeat: int) -> list[float]:
                     min_group_size=20)  # fmt: skip
         seconds.append(time.perf_counter() - start)
     return seconds
+
+
+def _stages(root: Path, owner: Signer, model_dir: Path, repeat: int) -> dict[str, list[float]]:
+    """Seconds of each server-side step of a paid query, in this process, on the same database.
+
+    The steps the route runs in its one transaction: check and price the signed message, answer
+    from the model, settle (split, debit, credit, two entries), and the receipt (tree head,
+    inclusion proof); plus the commit.
+    """
+    from consortium.forecasts.messages import new_query, sign_query  # noqa: PLC0415
+    from consortium.forecasts.service import (  # noqa: PLC0415
+        compute_answer,
+        quote_query,
+        settle_answer,
+    )
+    from consortium.service.receipts import receipt  # noqa: PLC0415
+    from consortium.service.state import ServiceSettings, load_state  # noqa: PLC0415
+
+    state = load_state(ServiceSettings(database_url=f"sqlite:///{root / 'coordinator.db'}",
+                                       key_dir=root / "keys", eta_model_dir=model_dir))  # fmt: skip
+    service = state.queries
+    assert service is not None
+    steps = ("check and price", "answer (model)", "settle (split, 2 entries)",
+             "receipt (head, proof)", "commit")  # fmt: skip
+    stages: dict[str, list[float]] = {step: [] for step in steps}
+    for _ in range(repeat):
+        query = new_query(kind="lane", params=LANE, issuer=owner, max_price_points=50,
+                          now=state.clock.now())  # fmt: skip
+        signature, marks = sign_query(query, signer=owner), [time.perf_counter()]
+        with state.transaction() as session:
+            quote = quote_query(session, query=query, signature=signature, service=service,
+                                now=state.clock.now())  # fmt: skip
+            marks.append(time.perf_counter())
+            answer = compute_answer(quote, service=service)
+            marks.append(time.perf_counter())
+            paid = settle_answer(session, quote=quote, answer=answer, service=service)
+            marks.append(time.perf_counter())
+            receipt(session, state, paid.answered_seq)
+            marks.append(time.perf_counter())
+        marks.append(time.perf_counter())
+        for key, (start, stop) in zip(stages, itertools.pairwise(marks), strict=True):
+            stages[key].append(stop - start)
+    return stages
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -133,7 +187,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         total = args.queries + args.warmup
         model_dir = _eta_model(Path(tmp))
-        base, pin, ca_cert, owner, server = _start(Path(tmp), credit=10 * total,
+        base, pin, ca_cert, owner, server = _start(Path(tmp), credit=20 * total,
                                                    model_dir=model_dir)  # fmt: skip
         try:
             with RemoteCoordinator(base, pin=pin, ca_cert=ca_cert) as remote:
@@ -150,13 +204,20 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
         model_ms = [s * 1000 for s in _model_only(model_dir, args.queries)]
+        stages = _stages(Path(tmp), owner, model_dir, args.queries // 2)
     ms = [s * 1000 for s in seconds]
-    print(f"paid lane queries over HTTPS: {len(ms)} timed after {args.warmup} warm-up; "
-          f"ledger {size} entries at the end; balance left {left}; last fee {paid.fee}")
+    print(
+        f"paid lane queries over HTTPS: {len(ms)} timed after {args.warmup} warm-up; "
+        f"ledger {size} entries at the end; balance left {left}; last fee {paid.fee}"
+    )
     print("| what | p50 ms | p90 ms | p99 ms | max ms | mean ms |")
     print("|---|---:|---:|---:|---:|---:|")
-    for label, values in (("paid query over HTTPS (client, end to end)", ms),
-                          ("lane answer alone (model inference, in process)", model_ms)):
+    rows = [
+        ("paid query over HTTPS (client, end to end)", ms),
+        ("lane answer alone (model inference, in process)", model_ms),
+        *((f"server step, in process: {k}", [s * 1000 for s in v]) for k, v in stages.items()),
+    ]
+    for label, values in rows:
         print(f"| {label} | {_percentile(values, 0.5):.1f} | {_percentile(values, 0.9):.1f} | "
               f"{_percentile(values, 0.99):.1f} | {max(values):.1f} | "
               f"{statistics.fmean(values):.1f} |")  # fmt: skip
