@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -21,10 +22,23 @@ from consortium.ledger.requests import SignedRequest
 from consortium.ledger.signing import verify_signature
 from dashboards.context import service_handle
 from tests.dashboards.conftest import RUN_TIMEOUT_S, VIEWS
-from tests.service.conftest import Service, eta_model, service  # noqa: F401  (fixtures)
+from tests.service.conftest import POLICY, Service, eta_model, service  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.parametrize("service", ["sqlite"], indirect=True)
 WRONG_PIN = "ab" * 32
+LOOPBACK_VOTING_PERIOD_S = POLICY["voting_period_s"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _votes_stay_open() -> None:
+    """Open votes for 10 minutes in this module's service (set before it starts).
+
+    The loopback tests need a 4 s voting period; a person clicking through the page does not,
+    and a loaded test machine must not close the vote between two page runs. Session scope only
+    orders it before the module-scoped service; :func:`_close_page_clients` restores the period
+    when this module ends.
+    """
+    POLICY["voting_period_s"] = 600
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -34,6 +48,7 @@ def _close_page_clients(service: Service) -> Iterator[None]:  # noqa: F811
     for pin in (service.pin, WRONG_PIN):
         service_handle(service.url, pin, str(service.ca_cert)).close()
     service_handle.clear()
+    POLICY["voting_period_s"] = LOOPBACK_VOTING_PERIOD_S
 
 
 @pytest.fixture
@@ -119,3 +134,33 @@ def test_the_page_refuses_a_service_that_is_not_the_pinned_coordinator(
     assert not at.exception
     assert "not the pinned key" in at.error[0].value
     assert not at.dataframe
+
+
+def test_a_cargo_owner_buys_a_lane_forecast_from_the_page_through_the_service(
+    service: Service,  # noqa: F811
+    remote: RemoteCoordinator,
+) -> None:
+    # Prepare: the owner's page with its key file; its balance as the service reports it
+    owner = service.signer("cargo")
+    before = remote.cargo_balance(owner=owner)
+    at = _page(service, "paid_queries")
+    at.text_input(key="paid-key").set_value(str(service.keys["cargo"]))
+    _run(at)
+    shown = {m.label: m.value for m in at.metric}
+    # Execute: ask a catalogued lane, sign and buy
+    at.text_input(key="paid-origin").set_value("ITMIL")
+    at.text_input(key="paid-destination").set_value("FRPAR")
+    at.selectbox(key="paid-mode").set_value("road")
+    at.date_input(key="paid-from").set_value(date(2026, 3, 9))
+    at.button(key="paid-submit").click()
+    _run(at)
+    # Assert: the balance before, the answer card, the fee charged through the service
+    fee = int(shown["Lane query fee"].split()[0])
+    after = remote.cargo_balance(owner=owner)
+    assert shown["Your balance"] == f"{before:,} points"
+    assert after == before - fee
+    assert f"your balance went from {before:,} to {after:,} points" in at.success[0].value
+    card = {m.label: m.value for m in at.metric}
+    assert card["Balance left"] == f"{after:,} points"
+    moves = at.dataframe[-1].value  # catalogue, where the fee went, your movements
+    assert (-fee, after) in zip(moves["delta"], moves["balance"], strict=True)
