@@ -44,7 +44,7 @@ CATALOGUE_COLUMNS = ["origin", "destination", "mode", "legs_pooled"]
 
 def _get(remote: RemoteCoordinator, path: str, model: type[M], **params: Any) -> M:
     """Read ``path`` (under ``/v1``) as ``model``; refusals raise ``ServiceRefused``."""
-    return remote._call("GET", path, model, params=params)
+    return remote.get(path, model, params=params)
 
 
 def proposal_views(remote: RemoteCoordinator) -> list[ProposalView]:
