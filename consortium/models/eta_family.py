@@ -26,6 +26,7 @@ from consortium.models.family import (
     ModelFamily,
     ModelSettings,
     StoredModel,
+    seed_fresh_network,
 )
 from consortium.models.secure_sums import (
     MODES,
@@ -68,6 +69,7 @@ def _build(stats: Any, settings: ModelSettings) -> EtaModel:
 
 
 def _fit(train: pd.DataFrame, valid: pd.DataFrame, req: FitRequest) -> tuple[EtaModel, FitResult]:
+    seed_fresh_network(req)
     return fit_eta(
         train,
         valid=valid,

@@ -107,6 +107,18 @@ class FitRequest:
     network: WideDeepNet | None = None
 
 
+def seed_fresh_network(req: FitRequest) -> None:
+    """Seed torch's global generator from the run's seed when ``req`` starts a fresh network.
+
+    A fresh network's weights are drawn when it is built, before the training loop seeds its
+    own shuffling, so without this a model would depend on whatever drew random numbers
+    earlier in the process (another model, another test). A network passed in (a federated
+    round's global model, the pooled network being fine-tuned) is left as it is.
+    """
+    if req.network is None:
+        torch.manual_seed(req.config.seed)
+
+
 @dataclass(frozen=True)
 class CatalogSums:
     """An extra array a member adds to the statistics secure sum (ETA: the lane catalog)."""

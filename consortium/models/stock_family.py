@@ -15,7 +15,14 @@ from consortium.evaluation.predictor import StockPredictor
 from consortium.models.boosting import BoostingParams
 from consortium.models.calibration import PlattScaler
 from consortium.models.encoding import EncoderConfig, ScalingStats
-from consortium.models.family import AnyModel, FitRequest, ModelFamily, ModelSettings, StoredModel
+from consortium.models.family import (
+    AnyModel,
+    FitRequest,
+    ModelFamily,
+    ModelSettings,
+    StoredModel,
+    seed_fresh_network,
+)
 from consortium.models.secure_sums import (
     platt_from_row,
     stats_as_array,
@@ -56,6 +63,7 @@ def _build(stats: Any, settings: ModelSettings) -> StockModel:
 
 
 def _fit(train: pd.DataFrame, valid: pd.DataFrame, req: FitRequest) -> tuple[StockModel, FitResult]:
+    seed_fresh_network(req)
     spec = StockSpec(
         encoder=req.encoder or _default_encoder(), horizon_days=req.settings.horizon_days
     )

@@ -47,7 +47,7 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-CLI_TIMINGS = {**TIMINGS, "voting_delay_s": 0, "voting_period_s": 2, "timelock_s": 1,
+CLI_TIMINGS = {**TIMINGS, "voting_delay_s": 0, "voting_period_s": 2, "timelock_s": 5,
                "late_quorum_extension_s": 0}  # fmt: skip
 """Seconds, not hours: the CLI is timed by the coordinator's real clock and the test waits."""
 
