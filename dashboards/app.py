@@ -8,9 +8,9 @@ chooses its own key file on the page; it never leaves this machine)::
 
 On the coordinator's machine (its read-only public view, reading its database)::
 
-    streamlit run dashboards/app.py -- --db sqlite:///demo_output/coordinator.db
-        --models demo_output --members demo_output/consortium
-        --coordinator-key demo_output/keys/coordinator.key
+    streamlit run dashboards/app.py -- --db sqlite:///demo_output/coordinator/coordinator.db
+        --models demo_output/federation --members demo_output/consortium
+        --coordinator-key demo_output/coordinator/keys/coordinator.key
 
 See :mod:`dashboards.context` for every setting and where it can come from.
 """
