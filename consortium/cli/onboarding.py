@@ -24,10 +24,16 @@ import typer
 
 from consortium.cli.database import load_key
 from consortium.cli.errors import reported_errors
+from consortium.cli.service_options import (
+    CaOption,
+    ServiceOption,
+    ServicePinOption,
+    open_remote,
+)
 from consortium.errors import ConfigError
 
 if TYPE_CHECKING:
-    from consortium.client.remote import RemoteCoordinator
+    pass
 
 cargo_app = typer.Typer(help="Cargo owners: register your key with the consortium.",
                         no_args_is_help=True)  # fmt: skip
@@ -37,30 +43,9 @@ treasurer_app = typer.Typer(help="The treasurer: credit cargo owners; appointed 
 MEMBER_KEY = "member.key"
 SUPERNODE_KEY = "supernode.key"
 
-CoordinatorOption = Annotated[
-    str,
-    typer.Option("--coordinator", envvar="CONSORTIUM_COORDINATOR",
-                 help="The coordinator service's URL (https://host:port)."),
-]  # fmt: skip
-PinOption = Annotated[
-    str,
-    typer.Option("--pin", envvar="CONSORTIUM_COORDINATOR_PIN",
-                 help="The coordinator key id it printed at init (16+ hex digits)."),
-]  # fmt: skip
-CaOption = Annotated[
-    Path | None,
-    typer.Option("--ca", envvar="CONSORTIUM_COORDINATOR_CA",
-                 help="The consortium CA certificate (PEM) of the service's TLS certificate."),
-]  # fmt: skip
 KeyOption = Annotated[
     Path, typer.Option("--key", help="Your Ed25519 private key file (prompts if encrypted).")
 ]
-
-
-def _remote(url: str, pin: str, ca_cert: Path | None) -> RemoteCoordinator:
-    from consortium.client.remote import RemoteCoordinator  # noqa: PLC0415
-
-    return RemoteCoordinator(url, pin=pin, ca_cert=ca_cert)
 
 
 def _details(pairs: list[str]) -> dict[str, str]:
@@ -96,8 +81,8 @@ def keygen(
 def join(
     member: Annotated[str, typer.Option("--member", help="The member id you ask for.")],
     key_dir: Annotated[Path, typer.Option("--key-dir", help="The folder keygen made.")],
-    coordinator: CoordinatorOption,
-    pin: PinOption,
+    coordinator: ServiceOption,
+    pin: ServicePinOption,
     ca_cert: CaOption = None,
     detail: Annotated[
         list[str] | None,
@@ -110,7 +95,7 @@ def join(
     with reported_errors():
         signer = load_key(key_dir / MEMBER_KEY, "member")
         node_pub = (key_dir / (SUPERNODE_KEY + ".pub")).read_text(encoding="ascii")
-        with _remote(coordinator, pin, ca_cert) as remote:
+        with open_remote(coordinator, pin, ca_cert) as remote:
             joined = join_consortium(
                 remote,
                 signer=signer,
@@ -122,15 +107,15 @@ def join(
 
 
 def joins(
-    coordinator: CoordinatorOption,
-    pin: PinOption,
+    coordinator: ServiceOption,
+    pin: ServicePinOption,
     ca_cert: CaOption = None,
     status: Annotated[str | None, typer.Option("--status", help="pending/admitted/removed")] = None,
 ) -> None:
     """List join requests."""
     from consortium.client.onboarding import join_requests  # noqa: PLC0415
 
-    with reported_errors(), _remote(coordinator, pin, ca_cert) as remote:
+    with reported_errors(), open_remote(coordinator, pin, ca_cert) as remote:
         found = join_requests(remote, status=status)
     for j in found:
         typer.echo(f"{j.member:<24} {j.status:<9} key {j.key_id[:16]}  entry {j.seq}")
@@ -141,8 +126,8 @@ def joins(
 def propose_admit(
     member: Annotated[str, typer.Option("--member", help="The member id of a pending join.")],
     key: KeyOption,
-    coordinator: CoordinatorOption,
-    pin: PinOption,
+    coordinator: ServiceOption,
+    pin: ServicePinOption,
     ca_cert: CaOption = None,
 ) -> None:
     """Open the admit-member proposal for a pending join request (your member key)."""
@@ -150,7 +135,7 @@ def propose_admit(
 
     with reported_errors():
         signer = load_key(key)
-        with _remote(coordinator, pin, ca_cert) as remote:
+        with open_remote(coordinator, pin, ca_cert) as remote:
             pending = [j for j in join_requests(remote, status="pending") if j.member == member]
             if not pending:
                 raise ConfigError("--member", f"no pending join request of {member}")
@@ -179,14 +164,14 @@ def supernodes_sync(
 
 @cargo_app.command("register")
 def cargo_register(
-    key: KeyOption, coordinator: CoordinatorOption, pin: PinOption, ca_cert: CaOption = None
+    key: KeyOption, coordinator: ServiceOption, pin: ServicePinOption, ca_cert: CaOption = None
 ) -> None:
     """Register your key as a cargo owner (signed with it: proof of possession)."""
     from consortium.client.onboarding import register_cargo_owner  # noqa: PLC0415
 
     with reported_errors():
         signer = load_key(key, "cargo owner")
-        with _remote(coordinator, pin, ca_cert) as remote:
+        with open_remote(coordinator, pin, ca_cert) as remote:
             written = register_cargo_owner(remote, signer=signer)
     typer.echo(f"registered cargo owner {written.key_id[:16]}; account {written.account}")
 
@@ -197,8 +182,8 @@ def treasurer_credit(
     amount: Annotated[int, typer.Option("--amount", min=1, help="Points bought.")],
     ref: Annotated[str, typer.Option("--ref", help="The off-ledger payment reference.")],
     key: KeyOption,
-    coordinator: CoordinatorOption,
-    pin: PinOption,
+    coordinator: ServiceOption,
+    pin: ServicePinOption,
     ca_cert: CaOption = None,
 ) -> None:
     """Credit a cargo owner against a payment it made off-ledger (your treasurer key)."""
@@ -206,7 +191,7 @@ def treasurer_credit(
 
     with reported_errors():
         signer = load_key(key, "treasurer")
-        with _remote(coordinator, pin, ca_cert) as remote:
+        with open_remote(coordinator, pin, ca_cert) as remote:
             written = deposit_points(remote, treasurer=signer, owner_key_id=owner, amount=amount,
                                      external_ref=ref)  # fmt: skip
     typer.echo(f"credited {written.amount} to {written.account}; balance {written.balance}")
@@ -216,8 +201,8 @@ def treasurer_credit(
 def treasurer_propose(
     public_key: Annotated[Path, typer.Option("--public-key", help="The new treasurer's .pub.")],
     key: KeyOption,
-    coordinator: CoordinatorOption,
-    pin: PinOption,
+    coordinator: ServiceOption,
+    pin: ServicePinOption,
     ca_cert: CaOption = None,
 ) -> None:
     """Propose to appoint (or replace) the treasurer (your member key)."""
@@ -226,7 +211,7 @@ def treasurer_propose(
 
     with reported_errors():
         signer = load_key(key)
-        with _remote(coordinator, pin, ca_cert) as remote:
+        with open_remote(coordinator, pin, ca_cert) as remote:
             written = propose_treasurer(remote, signer=signer,
                                         treasurer_key=load_public_key(public_key))  # fmt: skip
     typer.echo(f"proposal {written.proposal['proposal_id']} to appoint the treasurer opened")

@@ -35,6 +35,20 @@ CaOption = Annotated[
 ]  # fmt: skip
 
 
+ServiceOption = Annotated[
+    str,
+    typer.Option("--coordinator", envvar="CONSORTIUM_COORDINATOR",
+                 help="The coordinator service's URL (https://host:port)."),
+]  # fmt: skip
+"""``--coordinator`` for a command that only works through the service (required)."""
+ServicePinOption = Annotated[
+    str,
+    typer.Option("--pin", envvar="CONSORTIUM_COORDINATOR_PIN",
+                 help="The coordinator key id it printed at init (16+ hex digits)."),
+]  # fmt: skip
+"""``--pin`` for a command that only works through the service (required)."""
+
+
 def open_remote(url: str, pin: str | None, ca: Path | None) -> RemoteCoordinator:
     """Return a client of the service at ``url``, pinned to ``pin``.
 
