@@ -101,12 +101,7 @@ def run_value(
         raise ConfigError("pooled", f"{pooled_dir} is not a model directory (give --pooled)")
     pooled_model = load_stored_model(pooled_dir)
     card = read_card(pooled_dir)
-    defaults = ModelSettings()
-    settings = ModelSettings(
-        interval_level=float(card.get("interval_level", defaults.interval_level)),
-        tolerance_minutes=int(card.get("on_time_tolerance_minutes", defaults.tolerance_minutes)),
-        horizon_days=int(card.get("horizon_days", defaults.horizon_days)),
-    )
+    settings = ModelSettings.of_card(card)
     results: dict[str, MemberValue] = {}
     states: dict[str, Path] = {}
     for member, path in discover_members(members, fam.kind).items():  # type: ignore[arg-type]

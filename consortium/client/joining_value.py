@@ -89,12 +89,7 @@ def value_of_joining(
     fam = family(kind)
     member = Path(member_dir).name
     card = read_card(pooled_dir)
-    defaults = ModelSettings()
-    settings = ModelSettings(
-        interval_level=float(card.get("interval_level", defaults.interval_level)),
-        tolerance_minutes=int(card.get("on_time_tolerance_minutes", defaults.tolerance_minutes)),
-        horizon_days=int(card.get("horizon_days", defaults.horizon_days)),
-    )
+    settings = ModelSettings.of_card(card)
     rows = load_table(member_data_file(member_dir, contract=fam.contract), contract=fam.contract,
                       purpose=fam.training_purpose, labelled=True).frame  # fmt: skip
     result = member_value(rows, fam=fam, settings=settings, pooled=load_stored_model(pooled_dir),

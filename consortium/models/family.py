@@ -92,6 +92,18 @@ class ModelSettings:
         if self.horizon_days <= 0:
             raise ConfigError("horizon_days", f"must be > 0, got {self.horizon_days}")
 
+    @classmethod
+    def of_card(cls, card: Mapping[str, Any]) -> ModelSettings:
+        """Return the settings a model card records (a missing one keeps its default)."""
+        defaults = cls()
+        return cls(
+            interval_level=float(card.get("interval_level", defaults.interval_level)),
+            tolerance_minutes=int(
+                card.get("on_time_tolerance_minutes", defaults.tolerance_minutes)
+            ),
+            horizon_days=int(card.get("horizon_days", defaults.horizon_days)),
+        )
+
 
 @dataclass(frozen=True)
 class FitRequest:
