@@ -159,6 +159,7 @@ def compute_answer(quote: Quote, *, service: QueryService) -> LaneAnswer | Wareh
                 request=request,
                 model_version=version,
                 min_group_size=min_group_size,
+                tolerance_minutes=quote.on_time_tolerance_minutes.get(request.mode),
             )
         warehouse_id = str(checked.params["warehouse_id"])
         horizon = int(checked.params["horizon_days"])  # type: ignore[call-overload]
