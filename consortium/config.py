@@ -30,8 +30,9 @@ ON_TIME_TOLERANCE_MINUTES_BY_MODE: Mapping[str, int] = MappingProxyType(
 )
 """What a cargo owner counts as on time, per mode: a sea voyage within a day of schedule (the
 usual schedule-reliability window), rail within 12 hours, road within an hour, air within 15
-minutes. The answer card reads a lane's on-time share at its mode's tolerance. Not yet a
-board-set parameter: the policy has no per-mode tolerance, so these defaults apply."""
+minutes. These are the defaults of the board's policy key ``on_time_tolerance_minutes``
+(changed by an ``on-time-tolerance`` proposal); a lane answer reads its on-time share at the
+tolerance in force for its mode."""
 
 
 class Settings(BaseSettings):

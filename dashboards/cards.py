@@ -11,13 +11,18 @@ from dashboards.charts import interval_chart
 
 
 def show_lane_card(
-    answer: Mapping[str, object], *, key: str, extra: Sequence[tuple[str, str]] = ()
+    answer: Mapping[str, object],
+    *,
+    key: str,
+    extra: Sequence[tuple[str, str]] = (),
+    tolerances: Mapping[str, object] | None = None,
 ) -> None:
     """Show a lane answer as a card: figures in the mode's unit, the interval as a chart.
 
-    ``extra`` adds ``(label, value)`` figures (the price paid, the balance left).
+    ``extra`` adds ``(label, value)`` figures (the price paid, the balance left);
+    ``tolerances`` is the board's on-time tolerance per mode (default: the kit's defaults).
     """
-    card = lane_card(answer)
+    card = lane_card(answer, tolerances=tolerances)
     with st.container(border=True, key=f"{key}-card"):
         st.markdown(f"#### {card.title}")
         st.caption(f"{card.departures}; {card.legs} of this lane in the pool.")
@@ -38,7 +43,7 @@ def show_lane_card(
             key=f"{key}-interval",
         )
         st.caption(
-            "Delays are against the schedule (negative: early). The on-time share is read from "
-            "the interval at the mode's tolerance; model version "
+            "Delays are against the schedule (negative: early). On time means at most the "
+            "board's tolerance for this mode late; model version "
             f"{str(answer.get('model_version', ''))[:12]}."
         )

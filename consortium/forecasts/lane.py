@@ -6,7 +6,9 @@ every :data:`DEPARTURE_STEP_HOURS` hours across the window, each scheduled to ar
 pool's mean scheduled transit time, over the pool's mean distance, with carrier and cargo type
 unknown and no weather. The model scores them and the answer aggregates the scores:
 
-* ``on_time_rate``: the mean calibrated probability of arriving within the tolerance;
+* ``on_time_rate``: the mean probability of arriving within the tolerance: the model's
+  calibrated on-time probability at the tolerance it was trained for, else (the board sets a
+  tolerance per mode) read from each departure's delay quantiles (:func:`share_within`);
 * the ETA interval: the median over departures of the lower, median and upper delay (and the
   same as transit hours, the mean scheduled transit time plus the delay);
 * ``legs_in_pool``: how many legs of the lane the pool holds, rounded down to a multiple of 10.
@@ -154,6 +156,28 @@ def representative_legs(
     )
 
 
+def share_within(
+    tolerance: float, *, lower: np.ndarray, median: np.ndarray, upper: np.ndarray, level: float
+) -> np.ndarray:
+    """Return, per departure, the share of arrivals at most ``tolerance`` minutes late.
+
+    The delay quantiles ``(1 - level) / 2``, 0.5 and ``(1 + level) / 2`` are ``lower``,
+    ``median`` and ``upper``; between them the share is interpolated linearly, outside them it
+    is the nearest known quantile (below ``lower``: at most ``(1 - level) / 2``).
+
+    Examples
+    --------
+    >>> share_within(300, lower=np.array([-600.0, 600.0]), median=np.array([0.0, 900.0]),
+    ...              upper=np.array([600.0, 1200.0]), level=0.8).round(2).tolist()
+    [0.7, 0.1]
+    """
+    q_low, q_high = (1.0 - level) / 2.0, (1.0 + level) / 2.0
+    below = q_low + (0.5 - q_low) * (tolerance - lower) / np.maximum(median - lower, 1e-9)
+    above = 0.5 + (q_high - 0.5) * (tolerance - median) / np.maximum(upper - median, 1e-9)
+    inside = np.where(tolerance < median, below, above)
+    return np.where(tolerance < lower, q_low, np.where(tolerance >= upper, q_high, inside))
+
+
 def answer_lane(
     *,
     model: EtaModel,
@@ -161,6 +185,7 @@ def answer_lane(
     request: LaneRequest,
     model_version: str,
     min_group_size: int,
+    tolerance_minutes: int | None = None,
 ) -> LaneAnswer:
     """Forecast a lane's on-time rate and ETA interval for departures in the window.
 
@@ -176,6 +201,9 @@ def answer_lane(
         SHA-256 of the model's weights (see :func:`consortium.forecasts.pooled.model_version`).
     min_group_size
         The board's minimum number of pooled legs behind an answer.
+    tolerance_minutes
+        The board's on-time tolerance for the lane's mode
+        (``policy.on_time_tolerance_minutes[mode]``); ``None``: the model's own.
 
     Returns
     -------
@@ -207,6 +235,16 @@ def answer_lane(
     median = float(np.median(scores["delay_minutes"]))
     upper = float(np.median(scores["delay_upper"]))
     hours = stats.mean_scheduled_hours
+    trained = int(model.spec.tolerance_minutes)
+    tolerance = trained if tolerance_minutes is None else int(tolerance_minutes)
+    if tolerance == trained:
+        on_time = scores["p_on_time"].to_numpy(np.float64)
+    else:
+        on_time = share_within(
+            tolerance, lower=scores["delay_lower"].to_numpy(np.float64),
+            median=scores["delay_minutes"].to_numpy(np.float64),
+            upper=scores["delay_upper"].to_numpy(np.float64), level=model.spec.interval_level,
+        )  # fmt: skip
     answer = LaneAnswer(
         origin=request.origin,
         destination=request.destination,
@@ -214,8 +252,8 @@ def answer_lane(
         departure_from=format_time(request.departure_from),
         departure_to=format_time(request.departure_to),
         departures=len(legs),
-        on_time_rate=round(float(scores["p_on_time"].mean()), 4),
-        tolerance_minutes=int(model.spec.tolerance_minutes),
+        on_time_rate=round(float(on_time.mean()), 4),
+        tolerance_minutes=tolerance,
         interval_level=float(model.spec.interval_level),
         delay_minutes_lower=round(lower, 1),
         delay_minutes_median=round(median, 1),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,8 @@ class Quote:
     payer: str
     fee: int
     min_group_size: int
+    on_time_tolerance_minutes: Mapping[str, int] = field(default_factory=dict)
+    """The board's on-time tolerance per mode when priced (a lane answer reads its mode's)."""
 
 
 def price_query(session: Session, checked: CheckedQuery) -> tuple[Quote, ConsortiumPolicy]:
@@ -74,7 +76,8 @@ def price_query(session: Session, checked: CheckedQuery) -> tuple[Quote, Consort
     available = points.balance(session, payer)
     if available < fee:
         raise InsufficientPoints(payer, available, fee)
-    quote = Quote(checked=checked, payer=payer, fee=fee, min_group_size=policy.min_group_size)
+    quote = Quote(checked=checked, payer=payer, fee=fee, min_group_size=policy.min_group_size,
+                  on_time_tolerance_minutes=policy.on_time_tolerance_minutes)  # fmt: skip
     return quote, policy
 
 

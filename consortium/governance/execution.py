@@ -2,9 +2,10 @@
 
 What each kind does, inside one savepoint with the ``proposal-executed`` entry:
 
-* ``fees``, ``revenue-split``, ``privacy-policy``, ``contribution-rule``, ``governance-rules``:
-  :func:`consortium.policy.store.change_policy` (``policy-changed``); the next query is priced,
-  and the next round capped, by :func:`~consortium.policy.store.current_policy`;
+* ``fees``, ``revenue-split``, ``privacy-policy``, ``contribution-rule``, ``governance-rules``,
+  ``on-time-tolerance``: :func:`consortium.policy.store.change_policy` (``policy-changed``); the
+  next query is priced and answered, and the next round capped, by
+  :func:`~consortium.policy.store.current_policy`;
 * ``admit-member``: :func:`consortium.membership.admit_member` (``key-registered`` and
   ``member-admitted``);
 * ``remove-member``: :func:`consortium.membership.remove_member` (``key-revoked``,

@@ -7,7 +7,9 @@ that contract defines, with the same params: ``fees`` is the message kind ``set-
 not know take the policy's own keys and are checked here and by the policy itself:
 ``contribution-rule`` ({contribution_rule, points_per_example, contribution_cap_per_round}) and
 ``governance-rules`` ({voting_delay_s, voting_period_s, quorum_bps, timelock_s,
-late_quorum_extension_s, vote_power_cap_bps, min_members}). ``appoint-treasurer`` takes
+late_quorum_extension_s, vote_power_cap_bps, min_members}), and ``on-time-tolerance``
+({on_time_tolerance_minutes}: mode -> whole minutes, merged into the tolerances in force; what a
+lane answer counts as on time). ``appoint-treasurer`` takes
 {treasurer_key, key_id}: the new treasurer key (lower-case hex) and its id.
 
 Every problem raises :class:`~consortium.errors.GovernanceError` whose ``subject`` names the field
@@ -52,6 +54,7 @@ POLICY_PARAMS: Mapping[ProposalKind, tuple[str, ...]] = MappingProxyType(
             "voting_delay_s", "voting_period_s", "quorum_bps", "timelock_s",
             "late_quorum_extension_s", "vote_power_cap_bps", "min_members",
         ),
+        ProposalKind.ON_TIME_TOLERANCE: ("on_time_tolerance_minutes",),
     }
 )  # fmt: skip
 """The policy keys that the kinds outside ``proposal.v1`` may change."""

@@ -59,6 +59,7 @@ class ProposalKind(StrEnum):
     REMOVE_MEMBER = "remove-member"
     FEATURE_REQUEST = "feature-request"
     APPOINT_TREASURER = "appoint-treasurer"
+    ON_TIME_TOLERANCE = "on-time-tolerance"
 
 
 POLICY_KINDS = frozenset(
@@ -68,6 +69,7 @@ POLICY_KINDS = frozenset(
         ProposalKind.PRIVACY_POLICY,
         ProposalKind.CONTRIBUTION_RULE,
         ProposalKind.GOVERNANCE_RULES,
+        ProposalKind.ON_TIME_TOLERANCE,
     }
 )
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 
+from consortium.config import ON_TIME_TOLERANCE_MINUTES_BY_MODE
 from consortium.errors import GovernanceError
 from consortium.ledger.entry import Entry
 from consortium.ledger.kinds import EntryKind
@@ -33,11 +34,19 @@ DEMO_GOVERNANCE_TIMINGS: Mapping[str, int] = MappingProxyType(
 """The demo consortium's genesis governance timings: the demo walks a proposal through in seconds
 on the coordinator's real clock (a real consortium keeps the hour-and-day defaults)."""
 MAX_POINTS_PER_EXAMPLE = 1_000_000
+TRANSPORT_MODES = ("air", "rail", "road", "sea")
+"""The modes a lane answer's on-time tolerance is set for."""
+MAX_TOLERANCE_MINUTES = 30 * 1440
+"""Longest on-time tolerance the board may set: 30 days, in minutes."""
 _PROPOSAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
 
 def _default_fees() -> Mapping[str, int]:
     return MappingProxyType({"lane": 10, "warehouse": 25})
+
+
+def _default_tolerances() -> Mapping[str, int]:
+    return MappingProxyType(dict(sorted(ON_TIME_TOLERANCE_MINUTES_BY_MODE.items())))
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,10 @@ class ConsortiumPolicy:
         Share of the member supply at the snapshot that must vote (basis points).
     vote_power_cap_bps : int
         Cap on one holder's share of voting power (basis points).
+    on_time_tolerance_minutes : Mapping[str, int]
+        How late an arrival may be and still count as on time in a lane answer, per mode
+        (:data:`TRANSPORT_MODES`), in whole minutes from 1 to :data:`MAX_TOLERANCE_MINUTES`;
+        defaults: :data:`consortium.config.ON_TIME_TOLERANCE_MINUTES_BY_MODE`.
 
     Examples
     --------
@@ -106,6 +119,7 @@ class ConsortiumPolicy:
     timelock_s: int = 86400
     late_quorum_extension_s: int = 86400
     vote_power_cap_bps: int = 3000
+    on_time_tolerance_minutes: Mapping[str, int] = field(default_factory=_default_tolerances)
 
     def __post_init__(self) -> None:
         for key in policy_keys():
@@ -115,6 +129,7 @@ class ConsortiumPolicy:
         """Return a JSON-ready copy (``fees`` as a plain dict)."""
         data: dict[str, object] = {key: getattr(self, key) for key in policy_keys()}
         data["fees"] = dict(self.fees)
+        data["on_time_tolerance_minutes"] = dict(self.on_time_tolerance_minutes)
         return data
 
     @classmethod
@@ -130,7 +145,9 @@ class ConsortiumPolicy:
         return cls(**data)  # type: ignore[arg-type]  # every value is validated in __post_init__
 
     def with_changes(self, changes: Mapping[str, object]) -> ConsortiumPolicy:
-        """Return a copy with ``changes`` applied; ``fees`` merges into the current schedule.
+        """Return a copy with ``changes`` applied; mapping keys merge into the ones in force.
+
+        ``fees`` and ``on_time_tolerance_minutes`` change only the entries given.
 
         Raises
         ------
@@ -144,14 +161,20 @@ class ConsortiumPolicy:
             )
         _check_keys(changes)
         updates = dict(changes)
-        if "fees" in updates:
-            given = updates["fees"]
+        for key, what in _MERGED.items():
+            if key not in updates:
+                continue
+            given = updates[key]
             if not isinstance(given, Mapping) or not given:
                 raise GovernanceError(
-                    "fees", code="bad-policy-type", reason="fees is a non-empty mapping kind -> int"
+                    key, code="bad-policy-type", reason=f"{key} is a non-empty mapping {what}"
                 )
-            updates["fees"] = {**self.fees, **given}
+            updates[key] = {**getattr(self, key), **given}
         return replace(self, **updates)  # type: ignore[arg-type]  # validated in __post_init__
+
+
+_MERGED = {"fees": "kind -> int", "on_time_tolerance_minutes": "mode -> minutes"}
+"""The mapping-valued keys: a change merges into the mapping in force."""
 
 
 def policy_keys() -> tuple[str, ...]:
@@ -240,6 +263,28 @@ def _fees(key: str, value: object) -> Mapping[str, int]:
     return MappingProxyType(dict(sorted(checked.items())))
 
 
+def _tolerances(key: str, value: object) -> Mapping[str, int]:
+    if not isinstance(value, Mapping):
+        raise GovernanceError(
+            key, code="bad-policy-type", reason="a mapping of transport mode to whole minutes"
+        )
+    minutes = _int_in(1, MAX_TOLERANCE_MINUTES)
+    checked: dict[str, int] = {}
+    for mode, given in value.items():
+        if mode not in TRANSPORT_MODES:
+            raise GovernanceError(
+                f"{key}.{str(mode)[:32]}", code="unknown-policy-key",
+                reason=f"not a transport mode (known: {', '.join(TRANSPORT_MODES)})",
+            )  # fmt: skip
+        checked[mode] = minutes(f"{key}.{mode}", given)
+    missing = sorted(set(TRANSPORT_MODES) - set(checked))
+    if missing:
+        raise GovernanceError(
+            f"{key}.{missing[0]}", code="bad-policy-value", reason="every mode needs a tolerance"
+        )
+    return MappingProxyType(dict(sorted(checked.items())))
+
+
 _VALIDATORS: dict[str, Callable[[str, object], object]] = {
     "fees": _fees,
     "treasury_share_bps": _int_in(0, BPS),
@@ -257,6 +302,7 @@ _VALIDATORS: dict[str, Callable[[str, object], object]] = {
     "timelock_s": _int_in(0, MAX_DURATION_S),
     "late_quorum_extension_s": _int_in(0, MAX_DURATION_S),
     "vote_power_cap_bps": _int_in(1, BPS),
+    "on_time_tolerance_minutes": _tolerances,
 }
 
 
@@ -280,7 +326,8 @@ def change_payload(
 ) -> dict[str, object]:
     """Build the ``policy-changed`` payload ``{version, <changed keys>, proposal_id?}``.
 
-    ``fees`` is recorded as the whole new schedule, so replay sets every changed key outright.
+    ``fees`` and ``on_time_tolerance_minutes`` are recorded whole, so replay sets every changed
+    key outright.
     """
     payload: dict[str, object] = {"version": version}
     full = new.to_dict()

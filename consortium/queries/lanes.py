@@ -80,12 +80,14 @@ def lane_preview(
         }
     )
     model, version = pooled_eta_model(model_dir)
+    policy = current_policy(session)
     return answer_lane(
         model=model,
         catalog=lane_catalog(model_dir),
         request=request,
         model_version=version,
-        min_group_size=current_policy(session).min_group_size,
+        min_group_size=policy.min_group_size,
+        tolerance_minutes=policy.on_time_tolerance_minutes.get(request.mode),
     )
 
 

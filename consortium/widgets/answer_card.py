@@ -2,7 +2,7 @@
 
 :func:`lane_card` turns a lane answer (``LaneAnswer.summary()``, the mapping a paid query or
 the preview returns) into the card's lines: departures covered, typical transit and delay,
-the interval, the on-time share at the mode's tolerance and the legs pooled.
+the interval, the on-time share at the tolerance the board set for the mode and the legs pooled.
 :func:`interval_frame` gives the interval in the card's unit, for a chart.
 
 Examples
@@ -18,6 +18,8 @@ Examples
 ('30.5 days', '+12 h', 'On time (within 1 day of schedule)', 'about 62 %')
 >>> card.interval
 '29.5 to 32.1 days'
+>>> lane_card(answer, tolerances={"sea": 2880}).on_time_label
+'On time (within 2 days of schedule)'
 """
 
 from __future__ import annotations
@@ -77,8 +79,15 @@ def transit_unit(answer: Mapping[str, object]) -> str:
     )
 
 
-def lane_card(answer: Mapping[str, object]) -> LaneCard:
-    """Return the answer card of a lane answer (see the module example)."""
+def lane_card(
+    answer: Mapping[str, object], *, tolerances: Mapping[str, object] | None = None
+) -> LaneCard:
+    """Return the answer card of a lane answer (see the module example).
+
+    ``tolerances`` is the board's on-time tolerance per mode (the policy's
+    ``on_time_tolerance_minutes``; default: the kit's defaults). When the answer was read at
+    another tolerance (an older answer), the share at the board's is read from its interval.
+    """
     mode = str(answer.get("mode", ""))
     unit = transit_unit(answer)
     level = _number(answer, "interval_level")
@@ -86,7 +95,7 @@ def lane_card(answer: Mapping[str, object]) -> LaneCard:
         _number(answer, f"transit_hours_{b}") * 60.0 for b in ("lower", "median", "upper")
     )
     size = MINUTES[unit]
-    tolerance = tolerance_minutes(mode)
+    tolerance = tolerance_minutes(mode, tolerances)
     if tolerance == int(_number(answer, "tolerance_minutes")):
         share, how = _number(answer, "on_time_rate"), "about"
     else:

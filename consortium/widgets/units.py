@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -144,8 +145,20 @@ def local_time(value: str | datetime | None, *, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def tolerance_minutes(mode: str) -> int:
-    """Return the on-time tolerance of ``mode`` (:data:`ON_TIME_TOLERANCE_MINUTES_BY_MODE`)."""
+def tolerance_minutes(mode: str, tolerances: Mapping[str, object] | None = None) -> int:
+    """Return the on-time tolerance of ``mode``, in minutes.
+
+    The board's ``tolerances`` (its policy key ``on_time_tolerance_minutes``) when given, else
+    the defaults (:data:`ON_TIME_TOLERANCE_MINUTES_BY_MODE`).
+
+    Examples
+    --------
+    >>> tolerance_minutes("sea"), tolerance_minutes("air", {"air": 30, "sea": 1440})
+    (1440, 30)
+    """
+    given = (tolerances or {}).get(mode)
+    if isinstance(given, int) and not isinstance(given, bool) and given > 0:
+        return given
     return int(ON_TIME_TOLERANCE_MINUTES_BY_MODE.get(mode, 60))
 
 

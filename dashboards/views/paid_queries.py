@@ -39,8 +39,11 @@ tz = ctx.viewer_zone()
 catalogue: pd.DataFrame | None = None
 horizon: int | None = None
 offers: pd.DataFrame | None = None
+tolerances: dict[str, object] = {}
 if ctx.remote is not None:
-    fees = dict(ctx.remote.policy()["fees"])
+    in_force = ctx.remote.policy()
+    fees = dict(in_force["fees"])
+    tolerances = dict(in_force.get("on_time_tolerance_minutes") or {})
     try:
         catalogue = lane_catalogue_frame(ctx.remote)
     except ConsortiumError as exc:
@@ -48,7 +51,9 @@ if ctx.remote is not None:
 else:
     eta_dir, stock_dir, warehouses = ctx.model_dir("eta"), ctx.model_dir("stock"), ctx.warehouses()
     with ctx.session() as s:
-        fees = dict(policy_in_force(s).policy.fees)
+        board_policy = policy_in_force(s).policy
+        fees = dict(board_policy.fees)
+        tolerances = dict(board_policy.on_time_tolerance_minutes)
         catalogue = lane_catalogue(s, model_dir=eta_dir) if eta_dir else None
         horizon = stock_horizon_days(stock_dir) if stock_dir else None
         offers = (
@@ -187,7 +192,7 @@ elif submitted:
         money = [("Price paid", f"{bought.fee} points"),
                  ("Balance left", f"{bought.balance_left:,} points")]  # fmt: skip
         if kind == "lane":
-            show_lane_card(bought.answer, key="paid-answer", extra=money)
+            show_lane_card(bought.answer, key="paid-answer", extra=money, tolerances=tolerances)
         else:
             answer = bought.answer
             cols = st.columns(4)

@@ -167,3 +167,22 @@ def test_model_kinds_and_missing_files_are_model_errors(pool: Pool, tmp_path: Pa
     with pytest.raises(ModelError, match="missing"):
         lane_catalog(pool.stock_dir)
     assert isinstance(lane_catalog(pool.eta_dir), LaneCatalog)
+
+
+def test_a_board_tolerance_reads_the_share_on_time_from_each_departures_interval(
+    pool: Pool,
+) -> None:
+    # Prepare
+    model, version = pooled_eta_model(pool.eta_dir)
+    catalog = lane_catalog(pool.eta_dir)
+    request = _request("ITMIL", "FRPAR", "road")
+    ask = {"model": model, "catalog": catalog, "request": request, "model_version": version,
+           "min_group_size": 10}  # fmt: skip
+    # Execute
+    trained = answer_lane(**ask, tolerance_minutes=model.spec.tolerance_minutes)
+    month = answer_lane(**ask, tolerance_minutes=30 * 1440)
+    # Assert: the model's own tolerance keeps its calibrated probability; a month late is past
+    # every departure's upper bound, so the share is the interval's upper quantile
+    assert trained == answer_lane(**ask)
+    assert month.tolerance_minutes == 30 * 1440
+    assert month.on_time_rate == pytest.approx((1 + model.spec.interval_level) / 2)

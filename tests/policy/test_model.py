@@ -41,6 +41,7 @@ def test_defaults_are_the_documented_ones() -> None:
         "timelock_s": 86400,
         "late_quorum_extension_s": 86400,
         "vote_power_cap_bps": 3000,
+        "on_time_tolerance_minutes": {"air": 15, "rail": 720, "road": 60, "sea": 1440},
     }
 
 
@@ -55,6 +56,17 @@ def test_policy_is_immutable() -> None:
 def test_fee_changes_merge_into_the_schedule() -> None:
     policy = ConsortiumPolicy().with_changes({"fees": {"warehouse": 40}})
     assert dict(policy.fees) == {"lane": 10, "warehouse": 40}
+
+
+def test_a_tolerance_change_merges_into_the_tolerances_per_mode() -> None:
+    policy = ConsortiumPolicy().with_changes({"on_time_tolerance_minutes": {"air": 30}})
+    assert dict(policy.on_time_tolerance_minutes) == {
+        "air": 30, "rail": 720, "road": 60, "sea": 1440,
+    }  # fmt: skip
+    assert ConsortiumPolicy.from_dict(policy.to_dict()) == policy
+    # a policy stored before the key existed takes the defaults
+    stored = {k: v for k, v in policy.to_dict().items() if k != "on_time_tolerance_minutes"}
+    assert ConsortiumPolicy.from_dict(stored).on_time_tolerance_minutes["sea"] == 1440
 
 
 BAD_CHANGES: list[tuple[dict[str, object], str, str]] = [
@@ -91,6 +103,27 @@ BAD_CHANGES: list[tuple[dict[str, object], str, str]] = [
     ({"quorum_bps": 10_001}, "quorum_bps", "bad-policy-value"),
     ({"late_quorum_extension_s": None}, "late_quorum_extension_s", "bad-policy-type"),
     ({"vote_power_cap_bps": 0}, "vote_power_cap_bps", "bad-policy-value"),
+    (
+        {"on_time_tolerance_minutes": {"air": 0}},
+        "on_time_tolerance_minutes.air",
+        "bad-policy-value",
+    ),
+    (
+        {"on_time_tolerance_minutes": {"sea": 30 * 1440 + 1}},
+        "on_time_tolerance_minutes.sea",
+        "bad-policy-value",
+    ),
+    (
+        {"on_time_tolerance_minutes": {"air": 7.5}},
+        "on_time_tolerance_minutes.air",
+        "bad-policy-type",
+    ),
+    (
+        {"on_time_tolerance_minutes": {"boat": 60}},
+        "on_time_tolerance_minutes.boat",
+        "unknown-policy-key",
+    ),
+    ({"on_time_tolerance_minutes": 60}, "on_time_tolerance_minutes", "bad-policy-type"),
     ({}, "policy", "no-changes"),
 ]
 
@@ -133,6 +166,9 @@ VALID_CHANGES = st.fixed_dictionaries(
         "voting_delay_s": st.integers(0, 86400 * 30),
         "quorum_bps": st.integers(0, 10_000),
         "vote_power_cap_bps": st.integers(1, 10_000),
+        "on_time_tolerance_minutes": st.fixed_dictionaries(
+            {}, optional={m: st.integers(1, 30 * 1440) for m in ("air", "rail", "road", "sea")}
+        ).filter(bool),
     },
 ).filter(bool)  # fmt: skip
 
