@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -176,13 +177,13 @@ def test_a_board_tolerance_reads_the_share_on_time_from_each_departures_interval
     model, version = pooled_eta_model(pool.eta_dir)
     catalog = lane_catalog(pool.eta_dir)
     request = _request("ITMIL", "FRPAR", "road")
-    ask = {"model": model, "catalog": catalog, "request": request, "model_version": version,
-           "min_group_size": 10}  # fmt: skip
+    ask = partial(answer_lane, model=model, catalog=catalog, request=request,
+                  model_version=version, min_group_size=10)  # fmt: skip
     # Execute
-    trained = answer_lane(**ask, tolerance_minutes=model.spec.tolerance_minutes)
-    month = answer_lane(**ask, tolerance_minutes=30 * 1440)
+    trained = ask(tolerance_minutes=model.spec.tolerance_minutes)
+    month = ask(tolerance_minutes=30 * 1440)
     # Assert: the model's own tolerance keeps its calibrated probability; a month late is past
     # every departure's upper bound, so the share is the interval's upper quantile
-    assert trained == answer_lane(**ask)
+    assert trained == ask()
     assert month.tolerance_minutes == 30 * 1440
     assert month.on_time_rate == pytest.approx((1 + model.spec.interval_level) / 2)
