@@ -41,6 +41,7 @@ from consortium.config import (
     DEFAULT_TOLERANCE_MINUTES,
 )
 from consortium.errors import ConfigError
+from consortium.federation.coordinator.server_optimizer import ServerOptimizerSettings
 from consortium.federation.run_config import read_run_config
 from consortium.models.families import MODEL_KINDS, family
 from consortium.models.family import ModelKind, ModelSettings
@@ -97,12 +98,10 @@ class ScoreSettings:
     max_rows: int = 1_000_000
 
     def __post_init__(self) -> None:
-        if not self.noise_multiplier > 0:
-            raise ConfigError("score-noise-multiplier", "must be > 0")
-        if not self.clip > 0:
-            raise ConfigError("score-clip", "must be > 0")
-        if self.max_rows < 1:
-            raise ConfigError("score-max-rows", "must be >= 1")
+        for key, ok in (("noise-multiplier", self.noise_multiplier > 0),
+                        ("clip", self.clip > 0), ("max-rows", self.max_rows >= 1)):  # fmt: skip
+            if not ok:
+                raise ConfigError(f"score-{key}", "out of range")
 
     def scale(self, clipping_range: float | None) -> float:
         """Factor that maps a gradient sum (norm at most ``max_rows * clip``) into ``±R``.
@@ -146,18 +145,20 @@ class RunConfig:
     """Rounds and mints are keyed by it. ``""``: a fresh id for a new run; a resumed run takes
     the id its checkpoints hold (a different one given here is refused)."""
     ledger_db: str = ""
-    """The coordinator's database (SQLAlchemy URL, no password): the ServerApp records rounds,
-    mints, reads the board's policy and roster there (:mod:`consortium.contributions.opening`).
-    ``""``: record nothing. The run config reaches every member's SuperNode, so a URL that
-    carries a password is refused; PostgreSQL reads it from the coordinator's environment."""
+    """The coordinator's database (SQLAlchemy URL; ``""``: record nothing) for rounds, mints, the
+    board's policy and roster (:mod:`consortium.contributions.opening`). The run config reaches
+    every member, so a URL with a password is refused (PostgreSQL reads the environment's)."""
     coordinator_key: str = ""
     """The coordinator's private key file (with ``ledger-db``), on the coordinator's machine."""
+    server_optimizer: str = "fedavg"
+    """``fedavg``, ``fedavgm`` or ``fedadam`` (:mod:`.coordinator.server_optimizer`)."""
+    server_learning_rate: float = 1.0
+    server_momentum: float = 0.0
+    server_tau: float = 1e-3
 
     def __post_init__(self) -> None:
         if self.model not in MODEL_KINDS:
-            raise ConfigError(
-                "model", f"must be one of {', '.join(MODEL_KINDS)}, got {self.model!r}"
-            )
+            raise ConfigError("model", f"must be one of {', '.join(MODEL_KINDS)}: {self.model!r}")
         checks = {
             "rounds": self.rounds >= 1,
             "local-epochs": self.local_epochs >= 1,
@@ -180,6 +181,7 @@ class RunConfig:
                 raise ConfigError(name, "out of range")
         self.settings  # noqa: B018  (validates the model settings)
         self.score  # noqa: B018
+        self.server  # noqa: B018
 
     @property
     def settings(self) -> ModelSettings:
@@ -189,6 +191,12 @@ class RunConfig:
             tolerance_minutes=self.tolerance_minutes,
             horizon_days=self.horizon_days,
         )
+
+    @property
+    def server(self) -> ServerOptimizerSettings:
+        """The server optimiser's settings (``server-*`` keys)."""
+        return ServerOptimizerSettings(self.server_optimizer, self.server_learning_rate,
+                                       self.server_momentum, self.server_tau)  # fmt: skip
 
     @property
     def score(self) -> ScoreSettings:
@@ -340,14 +348,8 @@ class Instruction:
                 server_round=int(config.get("round", 0)),
                 rounds=int(config.get("rounds", 1)),
                 local_epochs=int(config.get("local-epochs", 1)),
-                stats=(
-                    fam.stats_from_dict(json.loads(str(config["stats"])))
-                    if "stats" in config
-                    else None
-                ),
-                calibration=(
-                    json.loads(str(config["calibration"])) if "calibration" in config else None
-                ),
+                stats=fam.stats_from_dict(_json(config, "stats")) if "stats" in config else None,
+                calibration=_json(config, "calibration"),
                 max_epsilon_per_round=float(config.get("max-epsilon-per-round", math.inf)),
                 max_weight=int(config.get("max-weight", 10**6)),
                 update_clipping_range=(
@@ -385,6 +387,10 @@ def min_members_of(config: Mapping[str, Any]) -> int:
     except (TypeError, ValueError) as exc:
         raise ConfigError("min-members", f"cannot read {config.get('min-members')!r}") from exc
     return max(MIN_MEMBERS, asked)
+
+
+def _json(config: Mapping[str, Any], key: str) -> Any:
+    return json.loads(str(config[key])) if key in config else None
 
 
 def _required(config: Mapping[str, Any], key: str) -> Any:

@@ -112,19 +112,27 @@ def nodes_of(
     }
 
 
-def run_config_of(kind: str, out: Path) -> dict[str, UserConfigValue]:
+def run_config_of(
+    kind: str, out: Path, extra: Mapping[str, UserConfigValue] | None = None
+) -> dict[str, UserConfigValue]:
     """One round of one local epoch, SecAgg+ (the server's defaults otherwise; ε: the nodes')."""
-    return {"model": kind, "rounds": 1, "local-epochs": 1, "out-dir": str(out)}
+    return {"model": kind, "rounds": 1, "local-epochs": 1, "out-dir": str(out), **(extra or {})}
 
 
-def make_grid(
-    members_dir: Path, kind: str, out: Path, *, app: ClientApp = client_app, record: bool = False
+def make_grid(  # noqa: PLR0913
+    members_dir: Path,
+    kind: str,
+    out: Path,
+    *,
+    app: ClientApp = client_app,
+    record: bool = False,
+    extra: Mapping[str, UserConfigValue] | None = None,
 ) -> LocalGrid:
     """The one-machine runner's grid, built first so that a test can drop members."""
     return LocalGrid(
         app,
         nodes=nodes_of(members_dir, kind, out),
-        run_config=run_config_of(kind, out),
+        run_config=run_config_of(kind, out, extra),
         record=record,
     )
 
@@ -134,6 +142,7 @@ def serve_on(
     kind: str,
     out: Path,
     on_event: Callable[[FederationEvent], None] | None = None,
+    extra: Mapping[str, UserConfigValue] | None = None,
 ) -> Federated:
     """Run the real ServerApp against ``grid`` as Flower's runtime does; collect what it wrote."""
     events: list[FederationEvent] = []
@@ -143,7 +152,7 @@ def serve_on(
         if on_event is not None:
             on_event(event)
 
-    serve(make_server_app(on_event=on), grid, run_config=run_config_of(kind, out))
+    serve(make_server_app(on_event=on), grid, run_config=run_config_of(kind, out, extra))
     return Federated(out=out, events=events, grid=grid, card=read_card(out / "model"))
 
 
@@ -168,12 +177,13 @@ def quantisation_tolerance(members: int, examples: Mapping[str, int]) -> float:
 
 
 def assert_aggregate_is_weighted_average(
-    fed: Federated, rnd: int, report: RoundReport, *, members: int
+    fed: Federated, rnd: int, report: RoundReport, *, members: int, rate: float = 1.0
 ) -> None:
+    """The model moved by ``rate`` times the weighted average (a server step from no momentum)."""
     assert fed.grid is not None
     before, after = fed.checkpoint(rnd - 1), fed.checkpoint(rnd)
-    expected = weighted_average(fed.grid, report.examples)
-    tol = quantisation_tolerance(members, report.examples)
+    expected = [rate * u for u in weighted_average(fed.grid, report.examples)]
+    tol = rate * quantisation_tolerance(members, report.examples)
     moved = 0.0
     for b, a, u in zip(before, after, expected, strict=True):
         np.testing.assert_allclose(a.astype(np.float64) - b, u, atol=tol, rtol=0)
@@ -621,11 +631,18 @@ def test_wrong_shaped_update_is_rejected_naming_the_member_and_the_round_goes_on
 # --- what the coordinator sees -----------------------------------------------------------------
 
 
+SERVER_STEP: dict[str, UserConfigValue] = {
+    "server-optimizer": "fedavgm",
+    "server-learning-rate": 1.5,
+    "server-momentum": 0.9,
+}
+
+
 @pytest.fixture(scope="module")
 def recorded_run(members_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Federated:
     out = tmp_path_factory.mktemp("recorded")
-    grid = make_grid(members_dir, "stock", out, record=True)
-    return serve_on(grid, "stock", out)
+    grid = make_grid(members_dir, "stock", out, record=True, extra=SERVER_STEP)
+    return serve_on(grid, "stock", out, extra=SERVER_STEP)
 
 
 def test_detector_finds_an_update_sent_in_plaintext(recorded_run: Federated) -> None:
@@ -657,10 +674,13 @@ def test_coordinator_never_holds_an_individual_update(recorded_run: Federated) -
 
 
 def test_aggregate_is_the_weighted_average_of_the_members_updates(recorded_run: Federated) -> None:
+    # The run's server optimiser is FedAvgM at η = 1.5: its first step is 1.5 x the average.
     (report,) = recorded_run.rounds()
     assert report.status == "ok"
     assert set(report.examples) == set(WAREHOUSES)
-    assert_aggregate_is_weighted_average(recorded_run, 1, report, members=3)
+    assert_aggregate_is_weighted_average(recorded_run, 1, report, members=3, rate=1.5)
+    settings = recorded_run.card["federation"]["server_optimizer"]
+    assert settings == {"kind": "fedavgm", "learning_rate": 1.5, "momentum": 0.9, "tau": 1e-3}
 
 
 # --- removed members ----------------------------------------------------------------------------

@@ -6,6 +6,8 @@ statistics
     A secure sum of the members' scaling statistics and catalog sums.
 rounds
     One DP-FedAvg round under SecAgg+; the round's report.
+server_optimizer
+    How the secure sum's averaged update moves the global model (FedAvg, FedAvgM, FedAdam).
 scoring
     The leave-one-out scores of a scored round (one projection per member).
 finishing

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from consortium.models.family import AnyModel
 from consortium.models.store import save_model
 from consortium.rounds import RoundReport
 
-__all__ = ["Resumed", "save_checkpoint", "resume_from", "write_model"]
+__all__ = ["Resumed", "optimizer_state", "save_checkpoint", "resume_from", "write_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,11 @@ def save_checkpoint(  # noqa: PLR0913
     )
 
 
+def optimizer_state(checkpoints: Checkpoints, rnd: int) -> Path:
+    """Where the server optimiser's state after round ``rnd`` is kept, beside its checkpoint."""
+    return checkpoints.folder / f"round-{rnd:04d}.server.npz"
+
+
 def resume_from(run: RunConfig, checkpoint: Checkpoint) -> Resumed:
     """Return what a resumed run continues with (see :data:`Resumed`)."""
     meta = checkpoint.meta
@@ -129,6 +135,7 @@ def write_model(  # noqa: PLR0913
             "secagg_shares": plan.num_shares if plan else None,
             "secagg_threshold": plan.threshold if plan else None,
             "update_clipping_range": run.update_clipping_range,
+            "server_optimizer": asdict(run.server),
             "round_reports": [asdict(r) for r in reports],
             "contribution_scoring": (
                 {

@@ -20,6 +20,7 @@ import numpy as np
 from consortium.errors import RoundFailed
 from consortium.federation.checkpoints import weights_version
 from consortium.federation.coordinator.scoring import ScoredRound, score_round
+from consortium.federation.coordinator.server_optimizer import ServerOptimizer
 from consortium.federation.coordinator.session import Session
 from consortium.federation.instructions import NO_PRIVACY_EPSILON, Instruction, Task
 from consortium.federation.records import ArraySpec
@@ -81,7 +82,7 @@ def round_instruction(session: Session, rnd: int, stats: object) -> Instruction:
     )
 
 
-def train_round(
+def train_round(  # noqa: PLR0913
     session: Session,
     rnd: int,
     *,
@@ -89,8 +90,13 @@ def train_round(
     expected: Mapping[str, ArraySpec],
     stats: object,
     template: AnyModel,
+    optimizer: ServerOptimizer,
 ) -> RoundResult:
-    """Run round ``rnd`` from the global model ``arrays``; return its report and the new model."""
+    """Run round ``rnd`` from the global model ``arrays``; return its report and the new model.
+
+    The secure sum's averaged update moves the model through the server's ``optimizer`` (its
+    state advances only when the round succeeds).
+    """
     ins = round_instruction(session, rnd, stats)
     secagg = session.secagg()
     send, layout = list(arrays), dict(expected)
@@ -124,10 +130,7 @@ def train_round(
             seconds=time.perf_counter() - started,
         )
         return RoundResult(report, arrays)  # the previous global model stays in force
-    new = [
-        np.asarray(a, dtype=np.asarray(o).dtype)
-        for a, o in zip(outcome.arrays[: len(arrays)], arrays, strict=True)
-    ]
+    new = optimizer.step(arrays, outcome.update[: len(arrays)])
     trained_seconds = time.perf_counter() - started
     scored = (
         score_round(

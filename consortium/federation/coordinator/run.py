@@ -12,8 +12,14 @@ import torch
 from consortium.errors import ConfigError
 from consortium.federation.checkpoints import Checkpoint, Checkpoints
 from consortium.federation.coordinator.finishing import calibrate, evaluate
-from consortium.federation.coordinator.outputs import resume_from, save_checkpoint, write_model
+from consortium.federation.coordinator.outputs import (
+    optimizer_state,
+    resume_from,
+    save_checkpoint,
+    write_model,
+)
 from consortium.federation.coordinator.rounds import train_round
+from consortium.federation.coordinator.server_optimizer import ServerOptimizer
 from consortium.federation.coordinator.session import Session
 from consortium.federation.coordinator.statistics import gather_statistics
 from consortium.federation.instructions import RunConfig
@@ -58,14 +64,17 @@ def run_federation(session: Session) -> None:
     model = fam.build(stats, run.settings)
     template = fam.build(stats, run.settings)
     expected = specs_of(model.network.state_dict())
+    optimizer = ServerOptimizer.load(run.server, optimizer_state(checkpoints, first - 1))
     for rnd in range(first, run.rounds + 1):
         result = train_round(
-            session, rnd, arrays=arrays, expected=expected, stats=stats, template=template
-        )
+            session, rnd, arrays=arrays, expected=expected, stats=stats, template=template,
+            optimizer=optimizer,
+        )  # fmt: skip
         report = replace(result.report, run_id=run.run_id)
         reports.append(report)
         if report.status != "failed":
             arrays = result.arrays
+            optimizer.save(optimizer_state(checkpoints, rnd))  # before the round's checkpoint
             save_checkpoint(
                 checkpoints, run, rnd, arrays, stats=stats, catalog=catalog, reports=reports
             )
