@@ -20,6 +20,8 @@ Examples
 '29.5 to 32.1 days'
 >>> lane_card(answer, tolerances={"sea": 2880}).on_time_label
 'On time (within 2 days of schedule)'
+>>> lane_card({**answer, "mode": "air"}, tolerances={"air": 240}).on_time_label
+'On time (within 4 h of schedule)'
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ def lane_card(
         interval=f"{low / size:.1f} to {high / size:.1f} {symbol}",
         interval_label=f"Transit, {100 * level:.0f} % of departures",
         delay=duration(_number(answer, "delay_minutes_median"), unit=unit_for(mode), signed=True),
-        on_time_label=f"On time (within {duration(tolerance, unit=unit_for(mode))} of schedule)",
+        on_time_label=f"On time (within {duration(tolerance, unit='days')} of schedule)",
         on_time=f"{how} {100 * share:.0f} %",
         legs=f"{legs:,}+ legs" if legs > 0 else "fewer than 10 legs",
         unit=unit,

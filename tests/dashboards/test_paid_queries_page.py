@@ -1,10 +1,19 @@
+import json
 from collections.abc import Callable
 from datetime import date
 
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from consortium.errors import GovernanceError
+from consortium.governance.clock import wait_until
+from consortium.governance.execution import execute_proposal
+from consortium.governance.store import create_proposal, queue_proposal
+from consortium.governance.votes import cast_vote
+from consortium.ledger.models import EntryRow
 from consortium.points.rules import cargo_account
 from consortium.points.store import balance
+from consortium.policy.store import change_policy, current_policy
 from consortium.queries.lanes import lane_catalogue
 from consortium.queries.paid import paid_queries_frame
 from tests.dashboards.conftest import VIEWS, configure
@@ -129,3 +138,54 @@ def test_without_the_coordinator_key_queries_are_refused(world: World) -> None:
     at.run()
     _lane_form(at, world)
     assert "coordinator_key" in at.error[0].value
+
+
+FAST_VOTE = {"voting_period_s": 1, "timelock_s": 0, "late_quorum_extension_s": 0}
+
+
+def _board_sets_tolerance(world: World, mode: str, minutes: int) -> None:
+    """The board passes and executes an on-time-tolerance proposal on the coordinator's clock."""
+    with world.factory.begin() as s:  # a one-second vote and no timelock, for the test
+        change_policy(s, changes=FAST_VOTE, signer=world.coordinator)
+        proposal = create_proposal(
+            s, kind="on-time-tolerance", params={"on_time_tolerance_minutes": {mode: minutes}},
+            title=f"On time by {mode}: within {minutes} min", signer=world.members["rhine"],
+        )  # fmt: skip
+    wait_until(proposal.vote_start)
+    for signer in world.members.values():
+        try:
+            with world.factory.begin() as s:
+                cast_vote(s, proposal_id=proposal.proposal_id, support="for", signer=signer)
+        except GovernanceError as exc:  # a member with no points at the snapshot
+            if exc.code != "not-a-holder":
+                raise
+    wait_until(proposal.deadline)
+    with world.factory.begin() as s:
+        queue_proposal(s, proposal_id=proposal.proposal_id, signer=world.coordinator)
+        execute_proposal(s, proposal_id=proposal.proposal_id, signer=world.coordinator)
+
+
+def test_the_card_and_the_answer_use_the_tolerance_the_board_set(
+    page: Callable[..., AppTest], fresh_world: World
+) -> None:
+    # Prepare: the board allows air cargo 4 hours (default: 15 min)
+    with fresh_world.factory.begin() as s:
+        catalogue = lane_catalogue(s, model_dir=fresh_world.models.eta_dir)
+    air = catalogue[catalogue["mode"] == "air"].iloc[0]
+    _board_sets_tolerance(fresh_world, "air", 240)
+    at = page("paid_queries", fresh_world)
+    # Execute
+    _lane_form(at, fresh_world, lane=(air["origin"], air["destination"], "air"))
+    # Assert: the card reads on time within 4 h, and so does the recorded answer
+    assert not at.error, [e.value for e in at.error]
+    assert "On time (within 4 h of schedule)" in _metrics(at)
+    with fresh_world.factory.begin() as s:
+        answered = s.execute(
+            select(EntryRow.payload).where(EntryRow.kind == "query-answered")
+            .order_by(EntryRow.seq.desc()).limit(1)
+        ).scalar_one()  # fmt: skip
+        policy = current_policy(s)
+    answer = json.loads(answered)["answer"]
+    assert (answer["mode"], answer["tolerance_minutes"]) == ("air", 240)
+    assert dict(policy.on_time_tolerance_minutes) == {"air": 240, "rail": 720, "road": 60,
+                                                      "sea": 1440}  # fmt: skip
