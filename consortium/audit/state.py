@@ -16,7 +16,7 @@ the first entry (lowest seq) where the stored state and the replay disagree:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -25,9 +25,10 @@ from consortium.errors import ConsortiumError, StateDrift, VerificationError
 from consortium.governance.models import ProposalRow, VoteRow
 from consortium.governance.rules import Tally
 from consortium.governance.tallies import tallies_from_entries
+from consortium.ledger.admission import JOIN_ACTION
 from consortium.ledger.entry import Entry
 from consortium.ledger.kinds import POINTS_KINDS, EntryKind
-from consortium.ledger.requests import authoriser
+from consortium.ledger.requests import authoriser, binding_problem, embedded_request
 from consortium.points.accounts import BURN_SINK, MINT_SOURCE
 from consortium.points.models import AccountRow, JournalRow
 from consortium.points.replay import journal_lines
@@ -50,11 +51,37 @@ _MEMBER_FIELD: dict[str, str] = {
 """The kinds a member signs for itself, and the payload field naming that member."""
 
 
+def _applicant_admission(entry: Entry, admitted: Mapping[str, str]) -> bool:
+    """Whether ``entry`` is an applicant's own admit proposal, opened by its join request.
+
+    Raises
+    ------
+    VerificationError
+        If it embeds a join request that does not authorise it (another member, key or kind;
+        a forged signature) or names a member id already admitted.
+    """
+    request = embedded_request(entry.kind, entry.payload)
+    if request is None or request.action != JOIN_ACTION:
+        return False
+    problem = binding_problem(entry.kind, entry.payload_object(), request)
+    member = request.body.get("member_id")
+    if problem is None and member in admitted:
+        problem = ("member-id-taken", f"member {member!r} is already admitted")
+    if problem is not None:
+        raise VerificationError(
+            f"a {entry.kind} entry embeds a join request that does not open it: {problem[1]}",
+            index=entry.seq,
+        )
+    return True
+
+
 def check_member_signers(entries: Sequence[Entry]) -> None:
     """Check that each vote, proposal and exit request is authorised by the member it names.
 
     Authorised: signed by the member's admitted key, or countersigned by the coordinator over a
-    request that key signed (:func:`consortium.ledger.requests.authoriser`).
+    request that key signed (:func:`consortium.ledger.requests.authoriser`). The one exception
+    is an applicant's ``admit-member`` proposal: its proposer is not admitted yet, and the join
+    request it embeds must open exactly that proposal (:mod:`consortium.ledger.admission`).
 
     The role table lets any member key sign a vote; this replay (from the ``member-admitted``
     entries) makes sure it signed its own, so one member cannot vote or leave in another's name.
@@ -76,6 +103,8 @@ def check_member_signers(entries: Sequence[Entry]) -> None:
         if field is None:
             continue
         named = entry.payload_object().get(field)
+        if _applicant_admission(entry, keys):
+            continue
         author = authoriser(entry.kind, entry.payload, entry.actor)
         if not isinstance(named, str) or keys.get(named) != author:
             raise VerificationError(

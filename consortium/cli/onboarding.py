@@ -2,8 +2,9 @@
 
 * ``consortium members keygen --out DIR``: a company's member key and SuperNode key;
 * ``consortium members join --coordinator URL --key-dir DIR --member ID``: its signed join
-  request; ``consortium members joins`` lists them; ``consortium members propose-admit`` (a
-  board member) opens the ``admit-member`` proposal for one;
+  request, which opens its own ``admit-member`` proposal; ``consortium members joins`` lists
+  them; ``consortium members propose-admit`` (a member) re-opens the proposal for a pending join
+  whose proposal was defeated or expired;
 * ``consortium cargo register --coordinator URL --key FILE``: a cargo owner's registration;
 * ``consortium treasurer credit`` (the treasurer) and ``consortium treasurer propose`` (a board
   member: appoint or replace the treasurer);
@@ -89,21 +90,19 @@ def join(
         typer.Option("--detail", help="NAME=VALUE of your company details (off-ledger, erasable)."),
     ] = None,
 ) -> None:
-    """Send your signed join request; the board admits you by an admit-member proposal."""
-    from consortium.client.onboarding import join_consortium  # noqa: PLC0415
+    """Send your signed join request; it opens the admit-member proposal the board votes on."""
+    from consortium.client.onboarding import admit_proposal_id, send_join  # noqa: PLC0415
 
     with reported_errors():
         signer = load_key(key_dir / MEMBER_KEY, "member")
         node_pub = (key_dir / (SUPERNODE_KEY + ".pub")).read_text(encoding="ascii")
         with open_remote(coordinator, pin, ca_cert) as remote:
-            joined = join_consortium(
-                remote,
-                signer=signer,
-                member=member,
-                supernode_key=node_pub,
-                details=_details(detail or []),
-            )
+            sent = send_join(remote, signer=signer, member=member, supernode_key=node_pub,
+                             details=_details(detail or []))  # fmt: skip
+    joined = sent.join
     typer.echo(f"join request of {joined.member} recorded at entry {joined.seq} ({joined.status})")
+    typer.echo(f"proposal {admit_proposal_id(sent)} to admit {joined.member} opened at entry "
+               f"{sent.receipt.entry.seq} (receipt checked)")  # fmt: skip
 
 
 def joins(
@@ -130,7 +129,7 @@ def propose_admit(
     pin: ServicePinOption,
     ca_cert: CaOption = None,
 ) -> None:
-    """Open the admit-member proposal for a pending join request (your member key)."""
+    """Re-open the admit-member proposal of a pending join (defeated or expired; your key)."""
     from consortium.client.onboarding import join_requests, propose_admission  # noqa: PLC0415
 
     with reported_errors():

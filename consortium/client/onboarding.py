@@ -7,10 +7,12 @@ pinned key). Nothing here holds the coordinator's key or its database URL.
 Examples
 --------
 >>> remote = RemoteCoordinator("https://coordinator.example:8443", pin="ab" * 8)  # doctest: +SKIP
->>> joined = join_consortium(remote, signer=member_key, member="rhine-road",
-...                          supernode_key=Path("keys/supernode.key.pub").read_text(),
-...                          details={"company": "Rhine Road Haulage"})  # doctest: +SKIP
->>> propose_admission(remote, signer=board_key, join=joined)  # doctest: +SKIP
+>>> sent = send_join(remote, signer=member_key, member="rhine-road",
+...                  supernode_key=Path("keys/supernode.key.pub").read_text(),
+...                  details={"company": "Rhine Road Haulage"})  # doctest: +SKIP
+>>> admit_proposal_id(sent)  # the request opened its admit proposal  # doctest: +SKIP
+'p-...'
+>>> propose_admission(remote, signer=board_key, join=sent.join)  # re-open  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from consortium.client.remote import RemoteCoordinator
 from consortium.governance.rules import ProposalKind
 from consortium.identity.details import SALT_BYTES, details_commitment
 from consortium.identity.enrolment import REGISTER_CARGO_OWNER, enrolment_body
+from consortium.ledger.entry import Entry
 from consortium.ledger.requests import sign_request
 from consortium.ledger.signing import Signer, key_id_for
 from consortium.membership.joins import JOIN, join_body
@@ -40,6 +43,7 @@ from consortium.wire.onboarding import (
 )
 
 __all__ = [
+    "admit_proposal_id",
     "deposit_points",
     "join_consortium",
     "join_requests",
@@ -48,6 +52,7 @@ __all__ = [
     "propose_admission",
     "propose_treasurer",
     "register_cargo_owner",
+    "send_join",
 ]
 
 
@@ -55,7 +60,7 @@ def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
-def join_consortium(
+def send_join(
     remote: RemoteCoordinator,
     *,
     signer: Signer,
@@ -63,8 +68,11 @@ def join_consortium(
     supernode_key: str,
     details: Mapping[str, str],
     now: datetime | None = None,
-) -> JoinOut:
-    """Send the company's signed join request; return it as recorded (``pending``).
+) -> JoinWritten:
+    """Send the company's signed join request: it is recorded and opens its admit proposal.
+
+    Returns the join as recorded (``pending``) and the checked receipt of the
+    ``proposal-created`` entry that embeds the request (:func:`admit_proposal_id`).
 
     Parameters
     ----------
@@ -81,11 +89,30 @@ def join_consortium(
     body = join_body(member=member, public_key=signer.public_key, supernode_key=supernode_key,
                      details_commitment=details_commitment(salt=salt, details=details))  # fmt: skip
     request = sign_request(action=JOIN, body=body, signer=signer, now=_now(now))
-    out = remote.post("/onboarding/joins", JoinWritten, {
+    return remote.post("/onboarding/joins", JoinWritten, {
         "request": request.to_json(), "supernode_key": supernode_key.strip(),
         "details": dict(details), "salt": salt.hex(),
     })  # fmt: skip
-    return out.join
+
+
+def admit_proposal_id(sent: JoinWritten) -> str:
+    """Return the id of the admit proposal a join request opened (from its receipt's entry)."""
+    payload = Entry.from_json(sent.receipt.entry.model_dump()).payload_object()
+    return str(payload["proposal_id"])
+
+
+def join_consortium(
+    remote: RemoteCoordinator,
+    *,
+    signer: Signer,
+    member: str,
+    supernode_key: str,
+    details: Mapping[str, str],
+    now: datetime | None = None,
+) -> JoinOut:
+    """Send the company's signed join request (:func:`send_join`); return it as recorded."""
+    return send_join(remote, signer=signer, member=member, supernode_key=supernode_key,
+                     details=details, now=now).join  # fmt: skip
 
 
 def join_requests(remote: RemoteCoordinator, *, status: str | None = None) -> list[JoinOut]:
@@ -132,7 +159,11 @@ def leave_consortium(
 def propose_admission(
     remote: RemoteCoordinator, *, signer: Signer, join: JoinOut, now: datetime | None = None
 ) -> ProposalWritten:
-    """Open the ``admit-member`` proposal for a join request (a board member signs it)."""
+    """Re-open the ``admit-member`` proposal for a pending join (a member signs it).
+
+    A join request opens its own proposal; this is for one the board defeated or let expire
+    (the join request cannot open a second: its nonce is spent).
+    """
     return remote.propose(
         signer=signer, kind=ProposalKind.ADMIT_MEMBER,
         params={"member_id": join.member, "key_id": join.key_id, "role": "member"},

@@ -45,10 +45,11 @@ from consortium.governance.rules import ProposalKind, ProposalState, eta_for, sc
 from consortium.governance.tallies import require_ledger_tally
 from consortium.governance.votes import cast_vote, votes
 from consortium.identity.registry import get_key, require_role
+from consortium.ledger.admission import JOIN_ACTION
 from consortium.ledger.canonical import canonical_json, format_time
 from consortium.ledger.keyring import Role
 from consortium.ledger.kinds import EntryKind
-from consortium.ledger.requests import Actor
+from consortium.ledger.requests import Actor, Countersigned
 from consortium.ledger.signing import PUBLIC_KEY_BYTES, Signer, key_id_for
 from consortium.ledger.store import append_entry
 from consortium.membership import check_member_id, get_member, require_active
@@ -105,6 +106,20 @@ def _check_subject_member(session: Session, kind: ProposalKind, params: Mapping[
     return None
 
 
+def _proposer(session: Session, signer: Actor, kind: ProposalKind) -> str:
+    """Return the proposer's member id: an active member's, or the applicant's own (its join).
+
+    A company's join request opens its own ``admit-member`` proposal; the ledger checks that it
+    is for exactly that member and key (:mod:`consortium.ledger.admission`).
+    """
+    if isinstance(signer, Countersigned) and signer.request.action == JOIN_ACTION:
+        if kind is not ProposalKind.ADMIT_MEMBER:
+            reason = "a join request opens only its admit-member proposal"
+            raise GovernanceError("kind", code="not-allowed", reason=reason)
+        return str(signer.request.body.get("member_id"))
+    return member_of_signer(session, signer, "propose").member
+
+
 def create_proposal(
     session: Session,
     *,
@@ -129,7 +144,8 @@ def create_proposal(
         Free text, kept off-ledger (the ledger holds the message's SHA-256).
     signer
         The proposer's active member (or board) key, or its request countersigned by the
-        coordinator (:class:`~consortium.ledger.requests.Countersigned`).
+        coordinator (:class:`~consortium.ledger.requests.Countersigned`); for ``admit-member``
+        also the applicant's own join request (the applicant is then the proposer).
     public_key
         The raw Ed25519 key of the member an ``admit-member`` proposal admits.
     clock
@@ -158,7 +174,7 @@ def create_proposal(
             "kind", code="bad-kind", reason=f"use one of {', '.join(ProposalKind)}"
         ) from exc
     now = ledger_now(session, clock)
-    proposer = member_of_signer(session, signer, "propose")
+    proposer = _proposer(session, signer, kind)
     params = dict(params)
     if public_key is not None and len(public_key) != PUBLIC_KEY_BYTES:
         raise GovernanceError(
@@ -181,7 +197,7 @@ def create_proposal(
         voting_period_s=policy.voting_period_s,
     )  # fmt: skip
     payload = {
-        "proposal_id": proposal_id, "kind": str(kind), "proposer": proposer.member,
+        "proposal_id": proposal_id, "kind": str(kind), "proposer": proposer,
         "params": ledger_params(kind, params, public_key=public_key),
         "message_sha256": digest, "vote_start": format_time(vote_start),
         "vote_end": format_time(vote_end), "quorum_bps": policy.quorum_bps,
@@ -199,7 +215,7 @@ def create_proposal(
                 session, kind=EntryKind.PROPOSAL_CREATED, payload=payload, signer=signer, moment=now
             )
             row = ProposalRow(
-                proposal_id=proposal_id, kind=str(kind), proposer=proposer.member,
+                proposal_id=proposal_id, kind=str(kind), proposer=proposer,
                 proposer_key_id=signer.key_id, params=canonical_json(params).decode("utf-8"),
                 public_key=public_key, title=title, description=description, message_sha256=digest,
                 created_seq=entry.seq, created_at=format_time(now),
@@ -212,7 +228,7 @@ def create_proposal(
             session.flush()
     except IntegrityError as exc:  # a concurrent twin took the id first
         raise duplicate from exc
-    logger.info("proposal %s (%s) by %s at entry %d", proposal_id, kind, proposer.member, entry.seq)
+    logger.info("proposal %s (%s) by %s at entry %d", proposal_id, kind, proposer, entry.seq)
     return record_of(session, row)
 
 

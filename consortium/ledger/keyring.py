@@ -7,7 +7,9 @@ The role that *authorised* the entry, as the ledger registered it, must be one t
 entry's kind (:data:`~consortium.ledger.kinds.WRITERS`): the entry's signer, or, when the
 coordinator countersigns a request the actor signed on its own machine, the request's signer
 (:mod:`consortium.ledger.requests`), whose signature, action, bound fields and unused nonce are
-checked here too.
+checked here too. A company's ``join`` request authorises its own ``admit-member`` proposal
+before its key is registered (the *applicant*, :mod:`consortium.ledger.admission`): its key must
+not be registered yet, and the request must be for exactly the member and key the entry admits.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from consortium.errors import VerificationError
+from consortium.ledger.admission import JOIN_ACTION
 from consortium.ledger.entry import Entry
-from consortium.ledger.kinds import EntryKind, may_write
+from consortium.ledger.kinds import APPLICANT, EntryKind, may_write
 from consortium.ledger.requests import SignedRequest, binding_problem, embedded_request
 from consortium.ledger.signing import is_valid_signature, key_id_for
 
@@ -140,19 +143,24 @@ class Keyring:
 
     def _check_request(self, entry: Entry, request: SignedRequest) -> None:
         """Check a countersigned entry's request: authoriser, signature, binding, nonce."""
-        author = self._active(request.actor_key_id, entry.seq)
-        if not may_write(author.role, entry.kind):
-            raise VerificationError(
-                f"a {author.role} key may not authorise a {entry.kind} entry "
-                f"(request by {request.actor_key_id[:16]}...)",
-                index=entry.seq,
-            )
-        if not is_valid_signature(author.public_key, request.signature, request.signing_bytes()):
-            raise VerificationError(
-                f"the {entry.kind} entry's request does not verify under the key of "
-                f"{request.actor_key_id[:16]}... (not signed by its actor)",
-                index=entry.seq,
-            )
+        if request.action == JOIN_ACTION:
+            self._check_applicant(entry, request)
+        else:
+            author = self._active(request.actor_key_id, entry.seq)
+            if not may_write(author.role, entry.kind):
+                raise VerificationError(
+                    f"a {author.role} key may not authorise a {entry.kind} entry "
+                    f"(request by {request.actor_key_id[:16]}...)",
+                    index=entry.seq,
+                )
+            if not is_valid_signature(
+                author.public_key, request.signature, request.signing_bytes()
+            ):
+                raise VerificationError(
+                    f"the {entry.kind} entry's request does not verify under the key of "
+                    f"{request.actor_key_id[:16]}... (not signed by its actor)",
+                    index=entry.seq,
+                )
         problem = binding_problem(entry.kind, entry.payload_object(), request)
         if problem is not None:
             raise VerificationError(f"countersigned request: {problem[1]}", index=entry.seq)
@@ -162,6 +170,19 @@ class Keyring:
                 index=entry.seq,
             )
         self.nonces.add(request.nonce)
+
+    def _check_applicant(self, entry: Entry, request: SignedRequest) -> None:
+        """Check that a join request authorises its own admission only, by an unregistered key."""
+        if not may_write(APPLICANT, entry.kind):
+            raise VerificationError(
+                f"a join request may not authorise a {entry.kind} entry", index=entry.seq
+            )
+        if request.actor_key_id in self.keys:
+            raise VerificationError(
+                f"the join request's key {request.actor_key_id[:16]}... is already registered "
+                "(an applicant's key is not)",
+                index=entry.seq,
+            )
 
     @staticmethod
     def _registered(entry: Entry) -> KeyState:

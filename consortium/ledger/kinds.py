@@ -22,7 +22,15 @@ from __future__ import annotations
 
 from enum import StrEnum, unique
 
-__all__ = ["POINTS_KINDS", "ROUND_KINDS", "WRITERS", "EntryKind", "may_write", "writers_of"]
+__all__ = [
+    "APPLICANT",
+    "POINTS_KINDS",
+    "ROUND_KINDS",
+    "WRITERS",
+    "EntryKind",
+    "may_write",
+    "writers_of",
+]
 
 
 @unique
@@ -72,6 +80,11 @@ ROUND_KINDS = (EntryKind.ROUND_COMPLETED, EntryKind.ROUND_FAILED)
 """The kinds that record a federated round."""
 
 
+APPLICANT = "applicant"
+"""Not a registered role: the key a company's own ``join`` request carries and proves, before
+it is registered. It authorises one entry only, the ``admit-member`` proposal for itself
+(:mod:`consortium.ledger.admission`)."""
+
 _COORDINATOR = frozenset({"coordinator"})
 _TREASURER = frozenset({"treasurer"})
 _VOTER = frozenset({"member", "board"})
@@ -94,7 +107,7 @@ WRITERS: dict[str, frozenset[str]] = {
     EntryKind.QUERY_SETTLED: _COORDINATOR,
     EntryKind.QUERY_ANSWERED: _COORDINATOR,
     EntryKind.POLICY_CHANGED: _COORDINATOR,
-    EntryKind.PROPOSAL_CREATED: _VOTER,
+    EntryKind.PROPOSAL_CREATED: _VOTER | {APPLICANT},  # applicant: its own admit proposal
     EntryKind.VOTE_CAST: _VOTER,
     EntryKind.PROPOSAL_QUEUED: _COORDINATOR,
     EntryKind.PROPOSAL_EXECUTED: _COORDINATOR,

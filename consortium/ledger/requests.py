@@ -13,6 +13,11 @@ entry signed with its own key, with the signed request embedded in the payload u
 must have *authorised* an entry: its own signer when it signs directly (the in-process path),
 the embedded request's signer when the coordinator countersigns (:func:`authoriser`).
 
+One request authorises an entry without a registered key: a company's ``join`` request
+(:data:`JOIN_ACTION`) opens the ``admit-member`` proposal for itself. Its signer is the
+*applicant* (:data:`~consortium.ledger.kinds.APPLICANT`): the key being admitted, proven by its
+signature over the join body that carries it (:mod:`consortium.ledger.admission`).
+
 The body holds ids, numbers, hashes and enums only (it lands in the ledger, under the payload
 policy); free text travels beside it and the body carries its SHA-256. :data:`BINDINGS` names the
 payload fields that must equal the body's, so a verifier with the export alone can check that the
@@ -39,6 +44,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from consortium.errors import OperationRefused, VerificationError
+from consortium.ledger.admission import JOIN_ACTION, admission_problem
 from consortium.ledger.canonical import (
     KEY_ID_RE,
     EncodingError,
@@ -51,6 +57,7 @@ from consortium.ledger.signing import SIGNATURE_BYTES, Signer, is_valid_signatur
 
 __all__ = [
     "BINDINGS",
+    "JOIN_ACTION",
     "KIND_ACTIONS",
     "MAX_AGE",
     "MAX_CLOCK_SKEW",
@@ -328,12 +335,16 @@ def binding_problem(
 
     The action must be the one :data:`KIND_ACTIONS` names for ``kind``, and every field
     :data:`BINDINGS` lists must be equal in the payload and the body (absent in both is equal).
+    A ``join`` request is judged by :func:`admission_problem` (which checks its signature too).
 
     Returns
     -------
     tuple[str, str] | None
-        ``(code, reason)``: ``wrong-action`` or ``body-mismatch``; ``None`` if it authorises.
+        ``(code, reason)``: ``wrong-action``, ``body-mismatch`` (or ``bad-signature`` for a
+        join); ``None`` if it authorises.
     """
+    if request.action == JOIN_ACTION:
+        return admission_problem(kind, payload, request)
     action = KIND_ACTIONS.get(kind)
     if action is None:
         return "wrong-action", f"a {kind} entry cannot be authorised by a request"

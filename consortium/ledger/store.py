@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from consortium.config import REPO_ROOT
 from consortium.errors import EntryOutOfOrder, LedgerError
+from consortium.ledger.admission import JOIN_ACTION
 from consortium.ledger.checkpoint import DEFAULT_ORIGIN, Checkpoint
 from consortium.ledger.entry import Entry, sign_entry
 from consortium.ledger.keyring import Role
-from consortium.ledger.kinds import EntryKind, writers_of
+from consortium.ledger.kinds import APPLICANT, EntryKind, writers_of
 from consortium.ledger.merkle import MerkleTree
 from consortium.ledger.models import (
     HEAD_ROW_ID,
@@ -165,20 +166,22 @@ def check_request(
 
     The actor's key must be active and of a role that may authorise ``kind``
     (:data:`~consortium.ledger.kinds.WRITERS`), the signature must verify under it, the action
-    and the bound fields must match (:func:`~consortium.ledger.requests.binding_problem`), and
-    the nonce must be new.
+    and the bound fields must match (:func:`~consortium.ledger.requests.binding_problem`), the
+    nonce must be new. A ``join`` request's key must be unregistered (:mod:`.admission`).
 
     Raises
     ------
     SignerNotAllowed
         The actor's key is unknown, revoked or of the wrong role.
     RequestRejected
-        ``bad-signature``, ``wrong-action`` / ``body-mismatch``, or ``replay``.
+        ``bad-signature``, ``wrong-action``, ``body-mismatch``, ``key-in-use`` or ``replay``.
     """
-    key = active_key(
-        session, request.actor_key_id, roles=writers_of(kind), action=f"authorise {kind} entries"
-    )
-    request.verify(bytes(key.public_key))
+    if request.action != JOIN_ACTION:
+        action = f"authorise {kind} entries"
+        key = active_key(session, request.actor_key_id, roles=writers_of(kind), action=action)
+        request.verify(bytes(key.public_key))
+    elif APPLICANT in writers_of(kind) and session.get(KeyRow, request.actor_key_id) is not None:
+        raise RequestRejected(request.subject, code="key-in-use", reason="key already registered")
     problem = binding_problem(kind, payload, request)
     if problem is not None:
         raise RequestRejected(request.subject, code=problem[0], reason=problem[1])

@@ -14,8 +14,9 @@ keygen``) and signs a ``join`` request with the member key (proof of possession,
 
 :func:`record_join_request` checks it and writes ``member-details-committed`` and
 ``join-requested`` (the coordinator's entry, embedding the signed request so anyone can re-check
-the proof of possession). The board then admits it by an ``admit-member`` proposal naming the
-join request's key; when that executes, the member's key is registered on the ledger, and
+the proof of possession). In the same transaction the request opens its own ``admit-member``
+proposal (:func:`consortium.governance.admission.open_admission`: the applicant is the
+proposer); when the board's vote executes it, the member's key is registered on the ledger, and
 :func:`supernode_plan` tells the coordinator which SuperNode keys to register with (or remove
 from) its SuperLink.
 
@@ -48,6 +49,7 @@ from consortium.identity.details import record_committed_details
 from consortium.identity.enrolment import check_self_signed
 from consortium.identity.registry import get_key
 from consortium.ledger import models as _ledger_models  # noqa: F401  (ledger tables first)
+from consortium.ledger.admission import JOIN_ACTION
 from consortium.ledger.kinds import EntryKind
 from consortium.ledger.requests import RequestRejected, SignedRequest
 from consortium.ledger.signing import Signer
@@ -71,8 +73,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-JOIN = "join"
-"""The action of a join request."""
+JOIN = JOIN_ACTION
+"""The action of a join request (it also authorises the applicant's own admit proposal)."""
 MAX_SUPERNODE_KEY_CHARS = 2048
 
 
@@ -177,7 +179,9 @@ def record_join_request(
     RequestRejected
         As :func:`~consortium.identity.enrolment.check_self_signed`; ``malformed`` (a field of
         the body, the SuperNode key or the details do not match); ``member-id-taken``,
-        ``key-in-use`` or ``already-requested`` (a replay included). Nothing is written then.
+        ``key-in-use`` or ``already-requested`` (a join request for this member id or this key
+        exists: one per id and per key, so one applicant cannot flood the board with admit
+        proposals; a replay included). Nothing is written then.
     """
     public_key = check_self_signed(request, action=JOIN, now=now)
     body = request.body

@@ -5,8 +5,10 @@ the test moves) with the SuperLink's key list handed in as ``create_app(supernod
 ``consortium coordinator serve --flwr-home DIR`` does with ``SuperNodeRegistry.at(DIR)``. The
 SuperLink itself is not started here (tests/deployment/test_registration.py drives a real one):
 the registry records the calls the service makes. A company joins with its SuperNode key; the
-board's admit proposal executes and the key is registered; a removal executes and it is
-unregistered; a SuperLink that refuses does not undo the committed write.
+admit proposal its join request opened executes and the key is registered; a removal executes
+and it is unregistered. A second company's own proposal lapses unvoted; a member re-opens it
+(``propose_admission``, as ``consortium members propose-admit`` does) and a SuperLink that
+refuses does not undo the committed admission.
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from consortium.client.onboarding import join_consortium, join_requests, propose_admission
+from consortium.client.onboarding import (
+    admit_proposal_id,
+    join_requests,
+    propose_admission,
+    send_join,
+)
 from consortium.client.remote import RemoteCoordinator
 from consortium.errors import DeploymentError
 from consortium.governance.clock import ManualClock
@@ -131,14 +138,12 @@ def test_supernode_keys_follow_an_admission_and_a_removal(running: Running) -> N
     # Prepare: a company joins from its own keys; nothing is registered at start
     company, node_key = Signer.generate(), _supernode_key()
     at_start = list(running.registry.calls)
-    joined = join_consortium(running.remote, signer=company, member="rhine-road",
-                             supernode_key=node_key, details={"company": "Rhine Road"},
-                             now=running.clock.now())  # fmt: skip
+    sent = send_join(running.remote, signer=company, member="rhine-road",
+                     supernode_key=node_key, details={"company": "Rhine Road"},
+                     now=running.clock.now())  # fmt: skip
     pending = list(running.registry.calls)
-    # Execute: the board admits it, then removes it
-    admit = propose_admission(running.remote, signer=running.founders["alpha"], join=joined,
-                              now=running.clock.now())  # fmt: skip
-    admitted = _pass(running, admit.proposal["proposal_id"])
+    # Execute: the board passes the proposal the join opened, then removes the member
+    admitted = _pass(running, admit_proposal_id(sent))
     after_admit = list(running.registry.calls)
     remove = running.remote.propose(signer=running.founders["beta"], kind="remove-member",
                                     params={"member_id": "rhine-road"}, title="Remove rhine-road",
@@ -153,12 +158,15 @@ def test_supernode_keys_follow_an_admission_and_a_removal(running: Running) -> N
 
 
 def test_a_refusing_superlink_does_not_undo_the_admission(running: Running) -> None:
-    # Prepare: a second company joins; the SuperLink is down when its admission executes
+    # Prepare: a second company joins; nobody votes on the proposal its join opened, so it
+    # lapses; alpha re-opens it; the SuperLink is down when that admission executes
     company, node_key = Signer.generate(), _supernode_key()
-    joined = join_consortium(running.remote, signer=company, member="baltic-rail",
-                             supernode_key=node_key, details={"company": "Baltic Rail"},
-                             now=running.clock.now())  # fmt: skip
-    admit = propose_admission(running.remote, signer=running.founders["alpha"], join=joined,
+    sent = send_join(running.remote, signer=company, member="baltic-rail",
+                     supernode_key=node_key, details={"company": "Baltic Rail"},
+                     now=running.clock.now())  # fmt: skip
+    running.clock.advance(POLICY["voting_period_s"] + 2)
+    lapsed = running.remote.proposal(admit_proposal_id(sent))["state"]
+    admit = propose_admission(running.remote, signer=running.founders["alpha"], join=sent.join,
                               now=running.clock.now())  # fmt: skip
     running.registry.refuse = True
     try:
@@ -167,6 +175,7 @@ def test_a_refusing_superlink_does_not_undo_the_admission(running: Running) -> N
     finally:
         running.registry.refuse = False
     # Assert: the admission is committed (receipt checked); the key waits for the next sync
+    assert lapsed == "defeated"
     assert state == "executed"
     assert "baltic-rail" not in running.registry.nodes
     statuses = {j.member: j.status for j in join_requests(running.remote)}

@@ -2,7 +2,8 @@
 
 Each is a request signed on the actor's machine. A newcomer's key is not registered yet, so its
 join or registration request proves possession of the key it carries
-(:mod:`consortium.identity.enrolment`) and the coordinator writes the entry with its own key; a
+(:mod:`consortium.identity.enrolment`) and the coordinator writes the entry with its own key (a
+join request also opens its own admit proposal, :mod:`consortium.governance.admission`); a
 member's exit request and a deposit are requests of registered keys, countersigned like a vote.
 """
 
@@ -13,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from consortium.errors import MembershipError
+from consortium.governance.admission import open_admission
 from consortium.identity.enrolment import REGISTER_CARGO_OWNER, register_cargo_owner
 from consortium.ledger.requests import RequestRejected, SignedRequest
 from consortium.membership.joins import JOIN, JoinRequest, list_join_requests, record_join_request
@@ -54,7 +56,13 @@ def _join_out(join: JoinRequest) -> JoinOut:
 
 @router.post("/joins", response_model=JoinWritten)
 def join(state: State, request: Join, data: JoinIn, known_size: KnownSize = None) -> JoinWritten:
-    """Record a company's signed join request (``join-requested``); the board admits it."""
+    """Record a company's signed join request and open its ``admit-member`` proposal.
+
+    One transaction writes ``member-details-committed``, ``join-requested`` and the
+    ``proposal-created`` entry that embeds the request (the applicant is the proposer); the
+    receipt is that entry's, so the company can witness its own request. A second join for the
+    same member id or key is refused (``already-requested``, 409).
+    """
     try:
         salt = bytes.fromhex(data.salt)
     except ValueError as exc:
@@ -64,8 +72,10 @@ def join(state: State, request: Join, data: JoinIn, known_size: KnownSize = None
             session, request=request, supernode_key=data.supernode_key, details=data.details,
             salt=salt, coordinator=state.coordinator, now=state.clock.now(),
         )  # fmt: skip
-        return JoinWritten(join=_join_out(joined),
-                           receipt=receipt(session, state, joined.seq, known_size=known_size))
+        opened = open_admission(session, request=request, coordinator=state.coordinator,
+                                clock=state.clock)  # fmt: skip
+        return JoinWritten(join=_join_out(joined), receipt=receipt(
+            session, state, opened.created_seq, known_size=known_size))  # fmt: skip
 
 
 @router.get("/joins", response_model=JoinsOut)
