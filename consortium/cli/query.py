@@ -1,10 +1,12 @@
 """`consortium query lane|warehouse`: buy a forecast with points, and see how the fee was split.
 
 With ``--coordinator URL`` (and ``--pin``) the query is signed here with the cargo owner's key
-(``--key``) and bought from the coordinator service. On the coordinator's own machine, this
-command can instead answer it as the coordinator (``--coordinator-key``) against its database
-(``--db``). Warehouse queries are answered by the warehouse members' own computation, run here
-from a folder of member data (``--members``, e.g. the output of ``consortium synth``).
+(``--key``) and bought from the coordinator service, lanes and warehouses alike (the service
+answers warehouses when it runs with its warehouse members, ``coordinator serve --members``).
+On the coordinator's own machine, this command can instead answer it as the coordinator
+(``--coordinator-key``) against its database (``--db``); warehouse queries are then answered by
+the warehouse members' own computation, run here from a folder of member data (``--members``,
+e.g. the output of ``consortium synth``).
 """
 
 from __future__ import annotations
@@ -29,17 +31,8 @@ query_app = typer.Typer(
 KeyOption = Annotated[
     Path, typer.Option("--key", help="The cargo owner's private key file (signs the query).")
 ]
-CoordinatorKeyOption = Annotated[
-    Path,
-    typer.Option(
-        "--coordinator-key", help="The coordinator's key file (signs the ledger entries)."
-    ),
-]
 MaxPriceOption = Annotated[
     int, typer.Option("--max-price", min=1, help="The most points you agree to pay.")
-]
-ModelDirOption = Annotated[
-    Path, typer.Option("--model-dir", help="The pooled model directory that answers.")
 ]
 
 
@@ -116,10 +109,19 @@ def _ask(
 
 def _ask_remote(*, url: str, pin: str | None, ca: Path | None, key: Path, kind: str,
                 params: dict[str, Any], max_price: int) -> None:  # fmt: skip
-    """Sign the query here and buy it from the coordinator service."""
+    """Sign the query here and buy it from the coordinator service.
+
+    A warehouse id is first checked against the ones the service knows (``unknown-warehouse``
+    with a "did you mean", before anything is signed or charged).
+    """
+    from consortium.cli.lookup import require_warehouse  # noqa: PLC0415
+    from consortium.client.cargo import known_warehouses  # noqa: PLC0415
+
     with reported_errors():
         owner = load_key(key, "cargo owner")
         with open_remote(url, pin, ca) as remote:
+            if kind == "warehouse":
+                require_warehouse(str(params["warehouse_id"]), known_warehouses(remote))
             paid = remote.buy_forecast(owner=owner, kind=kind, params=params,
                                        max_price_points=max_price)  # fmt: skip
     typer.echo(f"query {paid.query_id} ({paid.kind}) answered by model {paid.model_version[:16]}")
@@ -189,21 +191,45 @@ def warehouse(
     ],
     max_price: MaxPriceOption,
     key: KeyOption,
-    coordinator_key: CoordinatorKeyOption,
-    model_dir: ModelDirOption,
+    coordinator_key: Annotated[
+        Path | None,
+        typer.Option("--coordinator-key",
+                     help="Without --coordinator: the coordinator's key file (its machine only)."),
+    ] = None,
+    model_dir: Annotated[
+        Path | None,
+        typer.Option("--model-dir", help="Without --coordinator: the pooled stock-risk model."),
+    ] = None,
     members: Annotated[
-        Path,
-        typer.Option("--members", help="Folder of the warehouse members' data (consortium synth)."),
-    ],
+        Path | None,
+        typer.Option("--members", help="Without --coordinator: the warehouse members' data "
+                     "folder (consortium synth)."),
+    ] = None,
     horizon_days: Annotated[
         int, typer.Option("--horizon-days", min=1, max=90, help="Days ahead.")
     ] = 7,
     db: DbOption = None,
+    coordinator: CoordinatorOption = None,
+    pin: PinOption = None,
+    ca: CaOption = None,
 ) -> None:
     """Stock-out risk at a warehouse, computed by that warehouse's own node (it may decline)."""
-    _ask(kind="warehouse", params={"warehouse_id": warehouse_id, "horizon_days": horizon_days},
-         max_price=max_price, key=key, coordinator_key=coordinator_key, db=db,
-         stock_model_dir=model_dir, members=members)  # fmt: skip
+    params: dict[str, Any] = {"warehouse_id": warehouse_id, "horizon_days": horizon_days}
+    if coordinator is not None:
+        _ask_remote(url=coordinator, pin=pin, ca=ca, key=key, kind="warehouse", params=params,
+                    max_price=max_price)  # fmt: skip
+        return
+    with reported_errors():
+        if coordinator_key is None or model_dir is None or members is None:
+            raise ConfigError(
+                "--coordinator", "give --coordinator URL (and --pin), or, on the coordinator's "
+                "machine, --coordinator-key, --model-dir and --members",
+            )
+    assert coordinator_key is not None
+    assert model_dir is not None
+    _ask(kind="warehouse", params=params, max_price=max_price, key=key,
+         coordinator_key=coordinator_key, db=db, stock_model_dir=model_dir,
+         members=members)  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

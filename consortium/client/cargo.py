@@ -21,11 +21,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from consortium.client.connection import Coordinator
+from consortium.client.remote import RemoteCoordinator
 from consortium.errors import ConfigError
 from consortium.forecasts.messages import new_query, sign_query
 from consortium.ledger.signing import Signer
 from consortium.points.rules import cargo_account
 from consortium.points.store import balance
+from consortium.wire.warehouses import WarehousesOut
 
 if TYPE_CHECKING:  # the service imports torch: loaded when a query is answered
     from consortium.forecasts.service import PaidAnswer
@@ -35,6 +37,7 @@ __all__ = [
     "Purchase",
     "buy_forecast",
     "cargo_balance",
+    "known_warehouses",
     "lane_params",
     "warehouse_params",
 ]
@@ -129,3 +132,14 @@ def cargo_balance(coordinator: Coordinator, *, owner: Signer) -> int:
     """Return the points the cargo owner holding ``owner`` has left."""
     with coordinator.transaction() as session:
         return balance(session, cargo_account(owner.key_id))
+
+
+def known_warehouses(remote: RemoteCoordinator) -> list[str]:
+    """Return the warehouse ids the coordinator service's warehouse members answer for.
+
+    Raises
+    ------
+    ServiceRefused
+        ``not-offered`` when the service answers no warehouse queries.
+    """
+    return remote.get("/warehouses", WarehousesOut).warehouses

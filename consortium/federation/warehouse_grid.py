@@ -119,6 +119,10 @@ class GridWarehouseAnswerer:
         """Whether some member's node answers for ``warehouse_id``."""
         return warehouse_id in self.directory
 
+    def warehouse_ids(self) -> list[str]:
+        """Return the warehouse ids the members' nodes answer for, sorted."""
+        return sorted(self.directory)
+
     def answer(
         self, warehouse_id: str, *, horizon_days: int, model_dir: Path, min_group_size: int
     ) -> WarehouseAnswer | None:

@@ -187,6 +187,10 @@ class WarehouseAnswerer(Protocol):
         """Whether some member of the consortium operates ``warehouse_id``."""
         ...
 
+    def warehouse_ids(self) -> list[str]:
+        """Every warehouse id some member operates, sorted (for a buyer's "did you mean")."""
+        ...
+
     def answer(
         self, warehouse_id: str, *, horizon_days: int, model_dir: Path, min_group_size: int
     ) -> WarehouseAnswer | None:
@@ -217,6 +221,10 @@ class LocalWarehouseAnswerer:
     def knows(self, warehouse_id: str) -> bool:
         """Whether ``warehouse_id`` is one of the members' warehouses."""
         return warehouse_id in self.members
+
+    def warehouse_ids(self) -> list[str]:
+        """Return the members' warehouse ids, sorted."""
+        return sorted(self.members)
 
     def answer(
         self, warehouse_id: str, *, horizon_days: int, model_dir: Path, min_group_size: int

@@ -33,13 +33,15 @@ from consortium.service.routers import (
     onboarding,
     points,
     queries,
+    warehouses,
     witness,
 )
 from consortium.service.state import ServiceSettings, load_state
 from consortium.wire.envelope import API_PREFIX
 
 ROUTERS: list[APIRouter] = [ledger.router, points.router, governance.router, queries.router,
-                            onboarding.router, witness.router, board.router]  # fmt: skip
+                            onboarding.router, witness.router, board.router,
+                            warehouses.router]  # fmt: skip
 """Every domain's router, in the order they are included; a new domain adds its own."""
 
 health = APIRouter(prefix=API_PREFIX, tags=["health"])

@@ -90,11 +90,40 @@ def eta_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "eta"
 
 
+def _warehouse_options(eta_model: Path) -> list[str]:
+    """``serve`` options for warehouse queries: an (untrained) pooled stock model, the members.
+
+    The warehouse members are the synthetic consortium :func:`eta_model` made; a module opts in
+    with ``SERVE_WAREHOUSES = True`` (its policy then lets one SKU series answer).
+    """
+    from consortium.data.loader import load_table  # noqa: PLC0415
+    from consortium.models.encoding import ScalingStats  # noqa: PLC0415
+    from consortium.models.stock import (  # noqa: PLC0415
+        StockModel,
+        StockSpec,
+        build_stock_network,
+        stock_numeric,
+    )
+    from consortium.models.store import save_model  # noqa: PLC0415
+
+    synth = eta_model.parent / "synth"
+    stock = load_table(synth / "members/rotterdam-dc/stock.csv", contract="stock",
+                       purpose="stock-training").frame  # fmt: skip
+    model = StockModel(spec=StockSpec(), stats=ScalingStats.from_columns(stock_numeric(stock)),
+                       network=build_stock_network(StockSpec()))  # fmt: skip
+    if not (eta_model.parent / "stock").exists():  # both backends of a module share it
+        save_model(model, eta_model.parent / "stock", card={
+            "kind": "stock", "name": "test-stock",
+            "federation": {"members": 1, "rounds": 1, "round_reports": []}})  # fmt: skip
+    return ["--stock-model", str(eta_model.parent / "stock"), "--members", str(synth)]
+
+
 @pytest.fixture(scope="module",
                 params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
             eta_model: Path) -> Iterator[Service]:  # fmt: skip
     """A coordinator started, populated by its operator and served over TLS on loopback."""
+    warehouses = bool(getattr(request.module, "SERVE_WAREHOUSES", False))
     root = tmp_path_factory.mktemp(f"service-{request.param}")
     coordinator = root / "coordinator"
     if request.param == "sqlite":
@@ -106,7 +135,8 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     certs = generate_certificates(coordinator / "certs", hosts=["127.0.0.1"])
     keys = {name: root / name / "key" for name in (*MEMBERS, "cargo")}
     publics = {name: generate_key_file(path).public_key.hex() for name, path in keys.items()}
-    (root / "policy.json").write_text(json.dumps(POLICY))
+    (root / "policy.json").write_text(json.dumps({**POLICY, "min_group_size": 1}
+                                                 if warehouses else POLICY))  # fmt: skip
     out = _run(str(BIN / "consortium"), "coordinator", "init", "--db", db,
                "--key-dir", str(coordinator / "keys"), "--policy", str(root / "policy.json"))
     pin = out.strip().split()[-1]
@@ -120,7 +150,7 @@ def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         [str(BIN / "consortium"), "coordinator", "serve", "--db", db,
          "--key-dir", str(coordinator / "keys"), "--host", "127.0.0.1", "--port", str(port),
          "--tls-cert", str(certs.server_cert), "--tls-key", str(certs.server_key),
-         "--eta-model", str(eta_model)],
+         "--eta-model", str(eta_model), *(_warehouse_options(eta_model) if warehouses else [])],
         cwd=REPO, env={**os.environ, "FLWR_TELEMETRY_ENABLED": "0"},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

@@ -1,13 +1,16 @@
 """Onboarding and witnessing through the real coordinator service, over TLS on loopback (issue 15).
 
-Three companies make their keys in their own folders and send signed join requests; the
-founding board opens and passes their admit proposals and appoints a new treasurer; a cargo
+Three companies make their keys in their own folders and send signed join requests, each of
+which opens its own admit proposal (a second join for the same id or key is refused); the
+founding board passes them and appoints a new treasurer; a cargo
 owner registers its key and the new treasurer credits it. One company asks to leave from its
 key folder and the coordinator removes it (its own process; the head it publishes covers the
 removal at once). Then members witness the ledger from
 their own state folders, the coordinator rewrites its history in its database (its own process,
 :mod:`tests.service.rewrite_history`), and every member's next witness check fails. The clients
 (this process, through the CLI and the client API) read no coordinator key and no database.
+A cargo owner also buys a warehouse forecast through the service (``query warehouse
+--coordinator``), and a typo in the warehouse id is named with a "did you mean", uncharged.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typer.testing import CliRunner, Result
 from consortium.cli.main import app
 from consortium.client.onboarding import (
     deposit_points,
+    join_consortium,
     join_requests,
     leave_consortium,
     member_of_key,
@@ -32,10 +36,12 @@ from consortium.client.onboarding import (
 from consortium.client.remote import RemoteCoordinator, ServiceRefused
 from consortium.client.witness import keep_receipt
 from consortium.identity.keys import generate_key_file, load_signer
+from consortium.ledger.signing import Signer
 from consortium.ledger.witness import WITNESS_FILE, read_witnessed
 from tests.service.conftest import BIN, REPO, Service
 
 COMPANIES = ("rhine-road", "baltic-rail", "nordsee-air")
+SERVE_WAREHOUSES = True  # the module's service answers warehouse queries (conftest)
 runner = CliRunner()
 
 
@@ -81,18 +87,25 @@ def test_companies_join_owner_registers_and_members_detect_a_rewrite(
     # Prepare: three companies make their keys and send join requests from their own folders
     remote = RemoteCoordinator(service.url, pin=service.pin, ca_cert=service.ca_cert)
     folders = {name: tmp_path / name for name in COMPANIES}
+    opened = []
     for name, folder in folders.items():
         _cli("members", "keygen", "--out", folder, "--no-passphrase")
-        _cli("members", "join", "--member", name, "--key-dir", folder,
-             "--detail", f"company={name.title()} Ltd", *_conn(service))  # fmt: skip
+        opened.append(_cli("members", "join", "--member", name, "--key-dir", folder,
+                           "--detail", f"company={name.title()} Ltd", *_conn(service)))  # fmt: skip
+    size = remote.head().size
+    refused = {}
+    for member, key in (("rhine-road", Signer.generate()), ("rhine-road-2", None)):
+        signer = key or load_signer(folders["rhine-road"] / "member.key")
+        with pytest.raises(ServiceRefused) as again:
+            join_consortium(remote, signer=signer, member=member, details={},
+                            supernode_key=(folders["baltic-rail"] / "supernode.key.pub")
+                            .read_text(encoding="ascii"))  # fmt: skip
+        refused[member] = (again.value.code, again.value.status)
+    assert remote.head().size == size  # a second join per id or per key writes nothing
     treasurer_key = tmp_path / "treasurer" / "key"
     generate_key_file(treasurer_key)
-    # Execute: the board opens the admit proposals and appoints a new treasurer, then passes them
-    opened = [
-        _cli("members", "propose-admit", "--member", name, "--key", service.keys["alpha"],
-             *_conn(service))
-        for name in COMPANIES
-    ]  # fmt: skip
+    # Execute: each join opened its admit proposal; the board appoints a new treasurer, then
+    # passes them all
     opened.append(_cli("treasurer", "propose", "--public-key", f"{treasurer_key}.pub",
                        "--key", service.keys["beta"], *_conn(service)))  # fmt: skip
     ids = [re.search(r"proposal (p-[0-9a-f]+)", out).group(1) for out in opened]  # type: ignore[union-attr]
@@ -104,6 +117,7 @@ def test_companies_join_owner_registers_and_members_detect_a_rewrite(
                     "--ref", "INV-7001", "--key", treasurer_key, *_conn(service))  # fmt: skip
     # Assert: admitted, credited once; a second credit on the same reference charges nothing
     assert states == ["executed"] * 4
+    assert refused == dict.fromkeys(("rhine-road", "rhine-road-2"), ("already-requested", 409))
     assert {j.member: j.status for j in join_requests(remote)} == dict.fromkeys(
         COMPANIES, "admitted"
     )
@@ -145,7 +159,7 @@ def test_companies_join_owner_registers_and_members_detect_a_rewrite(
     members["alpha"] = (service.keys["alpha"], tmp_path / "state" / "alpha")
     first = {name: _witness(service, key, state) for name, (key, state) in members.items()}
     assert all(run.exit_code == 0 for run in first.values()), [r.output for r in first.values()]
-    assert " 0 of your entries" in first["rhine-road"].output  # its join is the coordinator's
+    assert " 1 of your entries" in first["rhine-road"].output  # the proposal its join opened
     assert " 0 of your entries" not in first["alpha"].output  # its proposals and votes
     assert f"and {len(ids)} receipts included" in first["alpha"].output
     # the honest ledger so far passes the coordinator's full audit (its own process)
@@ -170,3 +184,25 @@ def test_companies_join_owner_registers_and_members_detect_a_rewrite(
             assert len(read_witnessed(state / WITNESS_FILE)) == kept
     finally:  # the service is shared with other tests: make its history honest again
         subprocess.run([*history, "restore", *place], check=True, cwd=REPO)
+
+
+def test_a_cargo_owner_buys_a_warehouse_forecast_through_the_service(service: Service) -> None:
+    # Prepare: the fixture's cargo owner (credited by the operator) and its own key file
+    remote = RemoteCoordinator(service.url, pin=service.pin, ca_cert=service.ca_cert)
+    account = f"cargo:{service.signer('cargo').key_id}"
+    before = remote.balance(account)
+    ask = ["query", "warehouse", "--max-price", "50", "--key", service.keys["cargo"],
+           *_conn(service)]  # fmt: skip
+    # Execute: a typo first (named, nothing charged), then the real id
+    typo = runner.invoke(app, [str(a) for a in [*ask, "--warehouse", "WH-NLRTM-1"]])
+    after_typo = remote.balance(account)
+    bought = _cli(*ask, "--warehouse", "WH-NLRTM-01")
+    # Assert
+    assert typo.exit_code != 0
+    assert "[unknown-warehouse]" in typo.output
+    assert "did you mean WH-NLRTM-01?" in typo.output
+    assert after_typo == before
+    assert "(warehouse) answered by model" in bought
+    fee = int(re.search(r"fee: (\d+) points; balance left (\d+)", bought).group(1))  # type: ignore[union-attr]
+    assert fee > 0
+    assert remote.balance(account) == before - fee
