@@ -15,6 +15,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from consortium.widgets.formatting import RED, STATUS_COLOURS, number, table
+from consortium.widgets.metric_labels import metrics_frame
 
 if TYPE_CHECKING:
     from consortium.rounds import FederationEvent, RoundReport
@@ -50,18 +51,25 @@ def rounds_html(reports: Iterable[RoundReport]) -> str:
 
 
 def metrics_html(metrics: Mapping[str, Mapping[str, float]]) -> str:
-    """Render per-member test metrics: test rows first, then every metric reported."""
-    keys = sorted({k for m in metrics.values() for k in m} - {"n", "test_rows", "epsilon_spent"})
-    header = ["member", "test rows", *keys]
-    if any("epsilon_spent" in m for m in metrics.values()):
-        header.append("ε spent")
-        keys.append("epsilon_spent")
+    """Render per-member test metrics: test rows first, then every metric with its unit.
+
+    Columns are named and scaled as :func:`~consortium.widgets.metric_labels.metrics_frame`
+    names them (``MAE (min)``, ``interval coverage (%)``, ``on-time AUC (0.5 = coin toss)``).
+
+    Examples
+    --------
+    >>> text = metrics_html({"a": {"mae": 76.3, "coverage": 0.776, "test_rows": 750.0}})
+    >>> "MAE (min)" in text and "interval coverage (%)" in text and ">77.6<" in text
+    True
+    """
+    frame = metrics_frame(metrics)
+    shown = [c for c in frame.columns if c != "test rows"]
     rows = [
-        [html.escape(member), f"{int(values.get('test_rows', 0)):,}"]
-        + [number(values[k]) if k in values else "–" for k in keys]
-        for member, values in sorted(metrics.items())
+        [html.escape(str(member)), f"{int(metrics[member].get('test_rows', 0)):,}"]
+        + ["–" if pd.isna(row[c]) else number(float(row[c])) for c in shown]
+        for member, row in sorted(frame.iterrows(), key=lambda item: str(item[0]))
     ]
-    return table(header, rows)
+    return table(["member", "test rows", *map(html.escape, shown)], rows)
 
 
 def epsilon_by_round(reports: Iterable[RoundReport | Mapping[str, object]]) -> pd.DataFrame:
