@@ -41,7 +41,12 @@ CATEGORICAL_FIELDS: tuple[str, ...] = (
     "carrier_weekday",
     "mode_departure_hour",
     "destination_arrival_hour",
+    "carrier_destination",
+    "origin_departure_hour",
+    "carrier_departure_hour",
 )
+"""Hashed fields: the codes, the lane, crosses of carrier, origin and destination with each other
+and with the scheduled hour, weekday and month (hub banks, a carrier's network, the season)."""
 NUMERIC_FEATURES: tuple[str, ...] = (
     "log_distance_km",
     "log_scheduled_hours",
@@ -164,6 +169,9 @@ def eta_categorical(legs: pd.DataFrame) -> dict[str, Coded]:
         "carrier_weekday": _cross(carrier, "|", _coded_ints(_weekday(dep))),
         "mode_departure_hour": _cross(mode, "|", dep_hour),
         "destination_arrival_hour": _cross(destination, "|", _coded_ints(_hour(arr))),
+        "carrier_destination": _cross(carrier, "|", destination),
+        "origin_departure_hour": _cross(origin, "|", dep_hour),
+        "carrier_departure_hour": _cross(carrier, "|", dep_hour),
     }
     return {name: fields[name] for name in CATEGORICAL_FIELDS}
 

@@ -46,6 +46,9 @@ def _per_row(legs: pd.DataFrame) -> dict[str, list[str]]:
         "carrier_weekday": [f"{c}|{d.day_of_week}" for _, c, _, _, d, _ in rows],
         "mode_departure_hour": [f"{m}|{d.hour}" for m, _, _, _, d, _ in rows],
         "destination_arrival_hour": [f"{de}|{a.hour}" for _, _, de, _, _, a in rows],
+        "carrier_destination": [f"{c}|{de}" for _, c, de, _, _, _ in rows],
+        "origin_departure_hour": [f"{o}|{d.hour}" for o, d in zip(origin, dep, strict=True)],
+        "carrier_departure_hour": [f"{c}|{d.hour}" for _, c, _, _, d, _ in rows],
     }  # fmt: skip
 
 
