@@ -148,8 +148,25 @@ def mint_contribution_points(
     dict of str to int
         Every account's balance after the mint.
     """
+    return mint_round(demo.coordinator, signer=demo.coordinator_key, examples=examples,
+                      model=model, server_round=server_round)  # fmt: skip
+
+
+def mint_round(
+    coordinator: Coordinator,
+    *,
+    signer: Signer,
+    examples: Mapping[str, int],
+    model: str,
+    server_round: int,
+) -> dict[str, int]:
+    """Mint one round's contribution points on ``coordinator``'s stores, signed by ``signer``.
+
+    What the federation does after a round when it records on the coordinator's database; see
+    :func:`mint_contribution_points`. Returns every account's balance after the mint.
+    """
     scores = {member_account(member): rows for member, rows in examples.items()}
-    with demo.coordinator.transaction() as session:
+    with coordinator.transaction() as session:
         policy = current_policy(session)
         awards = contribution_awards(
             rule=policy.contribution_rule, scores=scores, accepted=list(scores),
@@ -157,9 +174,8 @@ def mint_contribution_points(
             cap=policy.contribution_cap_per_round,
         )  # fmt: skip
         mint_contributions(
-            session, awards=awards, refs={"model": model, "round": server_round},
-            signer=demo.coordinator_key,
-        )  # fmt: skip
+            session, awards=awards, refs={"model": model, "round": server_round}, signer=signer
+        )
         return balances(session)
 
 

@@ -8,8 +8,9 @@ to it exactly as to a remote one, through :class:`~consortium.client.remote.Remo
 The coordinator-side admin steps a rehearsal needs are methods here
 (:meth:`LoopbackCoordinator.admit_founders`, :meth:`LoopbackCoordinator.admit_founding`,
 :meth:`LoopbackCoordinator.request_exit` and :meth:`LoopbackCoordinator.carry_out_exit`, as the
-``consortium members admit|exit|remove --db`` admin commands do); each signs a new tree head with
-the coordinator's key, which a member never holds on a real consortium.
+``consortium members admit|exit|remove --db`` admin commands do, and
+:meth:`LoopbackCoordinator.mint_round`, as the federation does after a round); each signs a new
+tree head with the coordinator's key, which a member never holds on a real consortium.
 
 Examples
 --------
@@ -177,6 +178,25 @@ class LoopbackCoordinator:
                        for member, key in public_keys.items()}  # fmt: skip
             publish_checkpoint(session, signer=signer)
         return records
+
+    def mint_round(
+        self, examples: Mapping[str, int], *, model: str, server_round: int
+    ) -> dict[str, int]:
+        """Mint one round's contribution points by the board's rule, under a new signed head.
+
+        What the federation does after each round when it records on the coordinator's
+        database (``consortium federate --db``); ``examples`` is the rows each member trained
+        on. Returns every account's balance after the mint.
+        """
+        from consortium.client.demo import mint_round  # noqa: PLC0415
+
+        signer = load_signer(self.key_dir / COORDINATOR_KEY)
+        stores = self._stores()
+        minted = mint_round(stores, signer=signer, examples=examples, model=model,
+                            server_round=server_round)  # fmt: skip
+        with stores.transaction() as session:
+            publish_checkpoint(session, signer=signer)
+        return minted
 
     def request_exit(self, *, member: str, key_file: Path) -> MemberRecord:
         """Record ``member``'s own exit request, signed with its key (``members exit``)."""

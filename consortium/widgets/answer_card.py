@@ -26,12 +26,14 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import html
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
 
+from consortium.widgets.formatting import facts_table
 from consortium.widgets.units import (
     MINUTES,
     duration,
@@ -134,3 +136,34 @@ def interval_frame(answer: Mapping[str, object]) -> pd.DataFrame:
     bounds = ["lower", "median", "upper"]
     values = [_number(answer, f"transit_hours_{b}") * 60.0 / MINUTES[unit] for b in bounds]
     return pd.DataFrame({"bound": bounds, "transit": values, "unit": unit})
+
+
+def lane_card_html(
+    answer: Mapping[str, object],
+    *,
+    tolerances: Mapping[str, object] | None = None,
+    extra: Sequence[tuple[str, str]] = (),
+) -> str:
+    """Render the answer card as HTML for a notebook; ``extra`` adds ``(label, value)`` lines.
+
+    Examples
+    --------
+    >>> answer = {"origin": "ITMIL", "destination": "FRPAR", "mode": "road", "departures": 28,
+    ...     "departure_from": "2026-06-01T00:00:00Z", "departure_to": "2026-06-08T00:00:00Z",
+    ...     "on_time_rate": 0.7, "tolerance_minutes": 60, "interval_level": 0.8,
+    ...     "delay_minutes_lower": -20.0, "delay_minutes_median": 25.0,
+    ...     "delay_minutes_upper": 95.0, "transit_hours_lower": 13.2,
+    ...     "transit_hours_median": 14.0, "transit_hours_upper": 15.2, "legs_in_pool": 40}
+    >>> text = lane_card_html(answer, extra=[("Price paid", "14 points")])
+    >>> "ITMIL → FRPAR by road" in text and "14 h" in text and "Price paid" in text
+    True
+    """
+    card = lane_card(answer, tolerances=tolerances)
+    lines = [
+        ("Departures", card.departures), ("Typical transit", card.transit),
+        (card.interval_label, card.interval), ("Typical delay", card.delay),
+        (card.on_time_label, card.on_time), ("Pooled", card.legs), *extra,
+    ]  # fmt: skip
+    return f"<h4>{html.escape(card.title)}</h4>" + facts_table(
+        (html.escape(label), html.escape(value)) for label, value in lines
+    )
