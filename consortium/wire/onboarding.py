@@ -29,7 +29,7 @@ class JoinOut(WireModel):
 
 
 class JoinWritten(WireModel):
-    """The recorded join request and the receipt of its ``join-requested`` entry."""
+    """The recorded join request and the receipt of the admit proposal it opened (its entry)."""
 
     join: JoinOut
     receipt: Receipt
