@@ -76,3 +76,65 @@ class KeyOut(WireModel):
     revoked: bool
     member: str | None
     member_status: str | None
+
+
+class MemberRow(WireModel):
+    """One member ever admitted: status, points and the ledger positions of its admission/exit.
+
+    ``key_id`` is the first 16 hex digits of its key id.
+    """
+
+    member: str
+    role: str
+    status: str
+    points: int
+    key_id: str
+    admitted_seq: int
+    admitted_by: str | None
+    exit_requested_seq: int | None
+    removed_seq: int | None
+    removed_by: str | None
+
+
+class MembersOut(WireModel):
+    """The roster, in admission order."""
+
+    rows: list[MemberRow]
+
+
+class RoundRow(WireModel):
+    """One ``round-completed`` or ``round-failed`` entry (the columns of ``rounds_frame``)."""
+
+    seq: int
+    time: str
+    model: str | None
+    round: int | None
+    status: str
+    model_version: str
+    members: int
+    examples: int
+    failures: int
+    sat_out: str
+    code: str | None
+    rule: str
+
+
+class RoundsOut(WireModel):
+    """Federated rounds as the ledger records them, in ledger order."""
+
+    rows: list[RoundRow]
+
+
+class EpsilonRow(WireModel):
+    """ε a member had spent after a completed round (``None``: not finite)."""
+
+    model: str | None
+    round: int
+    member: str
+    epsilon_spent: float | None
+
+
+class EpsilonOut(WireModel):
+    """ε spent per member after each completed round."""
+
+    rows: list[EpsilonRow]

@@ -38,3 +38,17 @@ class ConsistencyProofOut(WireModel):
     old_size: int
     new_size: int
     proof: list[str]
+
+
+class KindCount(WireModel):
+    """How many entries of one kind the ledger holds."""
+
+    kind: str
+    entries: int
+
+
+class KindsOut(WireModel):
+    """Entries per kind, most first, and the ledger's size (as the service counts them)."""
+
+    size: int
+    kinds: list[KindCount]

@@ -53,3 +53,67 @@ class ModelCardOut(WireModel):
 
     kind: str
     card: dict[str, Any]
+
+
+class PointsOverviewOut(WireModel):
+    """Point supply, the points held per kind of account, and the coordinator's books check.
+
+    The fields of :class:`consortium.queries.points.PointsOverview`.
+    """
+
+    minted: int
+    burned: int
+    circulating: int
+    member_points: int
+    cargo_points: int
+    treasury_points: int
+    accounts: int
+    books_ok: bool
+    books_problem: str | None = None
+
+
+class BalanceRow(WireModel):
+    """One open account: ``member``, ``cargo`` or ``treasury``, and its balance."""
+
+    account: str
+    kind: str
+    balance: int
+
+
+class BalancesOut(WireModel):
+    """Every open account, largest balance first."""
+
+    rows: list[BalanceRow]
+
+
+class MemberPointsRow(WireModel):
+    """A member's points just after a ledger entry that moved them."""
+
+    seq: int
+    time: str
+    member: str
+    points: int
+
+
+class PointsTimelineOut(WireModel):
+    """Each member's points after every entry that moved them, oldest first."""
+
+    rows: list[MemberPointsRow]
+
+
+class ContributionRow(WireModel):
+    """What a member contributed in a completed round and the points minted for it."""
+
+    model: str | None
+    round: int
+    rule: str
+    member: str
+    examples: int
+    quality: int | None
+    points: int
+
+
+class ContributionsOut(WireModel):
+    """Every member's contribution in every completed round, in ledger order."""
+
+    rows: list[ContributionRow]

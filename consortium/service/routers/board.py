@@ -1,12 +1,14 @@
 """Board reads: each member's power at a proposal's snapshot, what it changes, policy history.
 
 And ``GET /v1/keys/{key_id}``: the role of a key and the member holding it, so a client that
-holds only its own key learns which member it votes as.
+holds only its own key learns which member it votes as; ``GET /v1/members`` (the roster),
+``GET /v1/rounds`` and ``GET /v1/rounds/epsilon`` (rounds and ε spent, as the ledger records
+them): what the coordinator's public view shows, for a member's own dashboard.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Path
@@ -15,16 +17,25 @@ from consortium.errors import OperationRefused
 from consortium.identity.registry import get_key
 from consortium.membership import member_of_key
 from consortium.queries.governance import proposal, voting_power_frame
+from consortium.queries.members import members_frame
 from consortium.queries.policy import policy_history_frame, proposal_changes
+from consortium.queries.rounds import epsilon_frame, rounds_frame
 from consortium.service.deps import State
+from consortium.service.routers.points import records
 from consortium.wire.board import (
     ChangeRow,
     ChangesOut,
+    EpsilonOut,
+    EpsilonRow,
     KeyOut,
+    MemberRow,
+    MembersOut,
     PolicyHistoryOut,
     PolicyVersionRow,
     PowerOut,
     PowerRow,
+    RoundRow,
+    RoundsOut,
     Value,
 )
 from consortium.wire.envelope import API_PREFIX
@@ -32,6 +43,7 @@ from consortium.wire.envelope import API_PREFIX
 router = APIRouter(prefix=API_PREFIX, tags=["board"])
 
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+Model = Literal["eta", "stock"] | None
 
 
 def _text(value: object) -> str | None:
@@ -93,3 +105,27 @@ def key(state: State, key_id: KeyId) -> KeyOut:
     return KeyOut(key_id=key_id, role=str(record.role), revoked=record.revoked_seq is not None,
                   member=None if member is None else member.member,
                   member_status=None if member is None else str(member.status))  # fmt: skip
+
+
+@router.get("/members", response_model=MembersOut)
+def members(state: State) -> MembersOut:
+    """Return every member ever admitted, in admission order, with its points."""
+    with state.transaction() as session:
+        frame = members_frame(session)
+    return MembersOut(rows=[MemberRow.model_validate(r) for r in records(frame)])
+
+
+@router.get("/rounds", response_model=RoundsOut)
+def rounds(state: State, model: Model = None) -> RoundsOut:
+    """Return the round entries in ledger order (of one model, or all)."""
+    with state.transaction() as session:
+        frame = rounds_frame(session, model=model)
+    return RoundsOut(rows=[RoundRow.model_validate(r) for r in records(frame)])
+
+
+@router.get("/rounds/epsilon", response_model=EpsilonOut)
+def epsilon(state: State, model: Model = None) -> EpsilonOut:
+    """Return the ε each member had spent after each completed round (of one model, or all)."""
+    with state.transaction() as session:
+        frame = epsilon_frame(session, model=model)
+    return EpsilonOut(rows=[EpsilonRow.model_validate(r) for r in records(frame)])

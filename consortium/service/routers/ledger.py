@@ -1,4 +1,4 @@
-"""Ledger reads: the coordinator key, the newest signed head, entries by range, proofs."""
+"""Ledger reads: the coordinator key, the newest signed head, entries by range, proofs, kinds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from consortium.errors import OperationRefused
-from consortium.ledger.store import latest_checkpoint, load_entries
+from consortium.ledger.store import latest_checkpoint, ledger_size, load_entries
+from consortium.queries.ledger import entry_kinds
 from consortium.service.deps import State
 from consortium.service.receipts import entry_model
 from consortium.wire.envelope import API_PREFIX
@@ -17,6 +18,8 @@ from consortium.wire.ledger import (
     EntriesOut,
     HeadOut,
     InclusionProofOut,
+    KindCount,
+    KindsOut,
 )
 
 router = APIRouter(prefix=f"{API_PREFIX}/ledger", tags=["ledger"])
@@ -89,3 +92,13 @@ def consistency(
     return ConsistencyProofOut(
         old_size=old_size, new_size=new_size, proof=[h.hex() for h in proof]
     )
+
+
+@router.get("/kinds", response_model=KindsOut)
+def kinds(state: State) -> KindsOut:
+    """Return the ledger's size and its entries per kind, most first (the overview's counts)."""
+    with state.transaction() as session:
+        size, frame = ledger_size(session), entry_kinds(session)
+    counts = [KindCount(kind=str(k), entries=int(n))
+              for k, n in zip(frame["kind"], frame["entries"], strict=True)]  # fmt: skip
+    return KindsOut(size=size, kinds=counts)
