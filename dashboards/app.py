@@ -1,7 +1,8 @@
 """The consortium's dashboard: an ``st.navigation`` router over the pages in ``views/``.
 
 On a cargo owner's or board member's own machine, against the coordinator service (the actor
-chooses its own key file on the page; it never leaves this machine)::
+chooses its own key file on the page; it never leaves this machine; every page reads through the
+service, and the Ledger page verifies what it sends against the pinned key)::
 
     streamlit run dashboards/app.py -- --coordinator https://coordinator.example:8443
         --pin KEYID --ca consortium-ca.pem
@@ -28,9 +29,6 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from consortium.errors import ConsortiumError  # noqa: E402
-from dashboards.context import load_config  # noqa: E402  (needs the root on sys.path)
-
 st.set_page_config(page_title="Logistics Consortium", page_icon=":material/hub:", layout="wide")
 
 PAGES = {
@@ -46,21 +44,4 @@ PAGES = {
     ],
 }
 
-YOUR_PAGES = {
-    "Your consortium": [
-        st.Page("views/paid_queries.py", title="Paid queries", icon=":material/paid:",
-                default=True),
-        st.Page("views/governance.py", title="Governance", icon=":material/how_to_vote:"),
-    ],
-}  # fmt: skip
-"""On a member's or cargo owner's machine: the pages that work through the coordinator service."""
-
-
-def _through_service() -> bool:
-    try:
-        return load_config().through_service
-    except ConsortiumError:
-        return False  # each page shows why the configuration is wrong
-
-
-st.navigation(YOUR_PAGES if _through_service() else PAGES).run()
+st.navigation(PAGES).run()

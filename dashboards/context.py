@@ -7,7 +7,8 @@ The dashboard runs in one of two modes:
   database and no coordinator key; the actor picks its own key file on this machine for each
   action (it is read there, never uploaded, never written elsewhere), and every proposal, vote
   and paid query is signed here and sent to the service, whose receipts are checked against the
-  pinned key. Only the pages that work through the service are shown (paid queries, governance);
+  pinned key. Every page reads through the service's read routes; the Ledger page fetches the
+  entries and the signed tree head and verifies them here against the pinned key;
 * **on the coordinator's machine** (its read-only public view), reading its database:
   ``streamlit run dashboards/app.py -- --db URL --models DIR --members DIR``
   ``--coordinator-key PATH``.
@@ -272,18 +273,12 @@ class DashboardContext:
         )
 
 
-SERVICE_PAGES = ("paid_queries", "governance")
-"""The pages that work through the coordinator service (the others read its database)."""
-
-
-def dashboard_context(*, through_service: bool = False) -> DashboardContext:
+def dashboard_context(*, through_service: bool = True) -> DashboardContext:
     """Return the page context, or show why there is none and stop the page.
 
-    Parameters
-    ----------
-    through_service
-        The page also works as a client of the coordinator service; a page that reads the
-        coordinator's database says where it is shown instead and stops.
+    Every page works both ways: with ``remote`` set it reads (and acts) through the coordinator
+    service, else it reads the coordinator's database. ``through_service`` is kept for the
+    pages that still pass it; it changes nothing.
     """
     try:
         config = load_config()
@@ -291,7 +286,7 @@ def dashboard_context(*, through_service: bool = False) -> DashboardContext:
         st.error(f"The dashboard cannot start: {exc.diagnostics()}")
         st.stop()
     if config.through_service:
-        return _service_context(config, through_service=through_service)
+        return _service_context(config)
     try:
         coordinator = coordinator_handle(config.database_url)
         ready = coordinator.read(ledger_ready)
@@ -308,13 +303,7 @@ def dashboard_context(*, through_service: bool = False) -> DashboardContext:
     return DashboardContext(config=config, coordinator=coordinator)
 
 
-def _service_context(config: DashboardConfig, *, through_service: bool) -> DashboardContext:
-    if not through_service:
-        st.info(
-            "This page reads the coordinator's database: it is on the coordinator's own "
-            "(read-only public) view. Here, on your machine, use Paid queries and Governance."
-        )
-        st.stop()
+def _service_context(config: DashboardConfig) -> DashboardContext:
     url = str(config.coordinator)
     try:
         if not config.coordinator_pin:

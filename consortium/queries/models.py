@@ -190,7 +190,11 @@ def member_metrics_frame(model_dir: Path) -> pd.DataFrame:
     ModelError
         If the card is missing or malformed.
     """
-    card = read_card(Path(model_dir))
+    return member_metrics_of(read_card(Path(model_dir)))
+
+
+def member_metrics_of(card: Mapping[str, Any]) -> pd.DataFrame:
+    """Return :func:`member_metrics_frame` of a card already read (a service sent it, say)."""
     records = [
         (str(member), str(metric), float(value))
         for member, metrics in sorted(_mapping(card.get("metrics_per_member")).items())
@@ -210,7 +214,11 @@ def card_epsilon_frame(model_dir: Path) -> pd.DataFrame:
     ModelError
         If the card is missing or malformed.
     """
-    card = read_card(Path(model_dir))
+    return card_epsilon_of(read_card(Path(model_dir)))
+
+
+def card_epsilon_of(card: Mapping[str, Any]) -> pd.DataFrame:
+    """Return :func:`card_epsilon_frame` of a card already read (a service sent it, say)."""
     reports = _mapping(card.get("federation")).get("round_reports") or []
     records = [
         (int(report.get("server_round", 0)), str(member), float(eps))

@@ -1,27 +1,65 @@
-"""Pooled forecasts: preview a lane forecast, and each model card's per-member metrics and ε."""
+"""Pooled forecasts: preview a lane forecast, and each model card's per-member metrics and ε.
+
+Through the coordinator service (``--coordinator URL``) the cards come from
+``GET /v1/models/{kind}/card`` and ε per round from the ledger's rounds; the free lane preview
+and the value of joining need the models folder, so they are on the coordinator's own view
+(a cargo owner buys a forecast on the Paid queries page).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import streamlit as st
 
+from consortium.client.board_remote import policy_state
+from consortium.client.public_remote import epsilon_frame_of, model_cards_of, rounds_frame_of
 from consortium.errors import ConsortiumError
 from consortium.queries.lanes import did_you_mean, lane_catalogue, lane_label, lane_preview
-from consortium.queries.models import card_epsilon_frame, member_metrics_frame, model_cards
+from consortium.queries.models import (
+    ModelCardView,
+    card_epsilon_frame,
+    card_epsilon_of,
+    member_metrics_frame,
+    member_metrics_of,
+    model_cards,
+)
 from consortium.queries.policy import policy_in_force
 from consortium.queries.rounds import epsilon_frame, rounds_frame
 from consortium.queries.value import value_frame, value_metric_label
 from consortium.queries.warehouses import stock_reliability
-from consortium.widgets.tables import for_people
 from dashboards.cards import show_lane_card
-from dashboards.charts import bar_chart, epsilon_chart, reliability_chart, value_chart
+from dashboards.charts import reliability_chart, value_chart
 from dashboards.context import dashboard_context
+from dashboards.model_panels import show_epsilon, show_headline, show_member_metrics
 
 MODES = ["sea", "road", "rail", "air"]
 
 ctx = dashboard_context()
 st.title("Pooled forecasts")
+if ctx.remote is not None:
+    remote = ctx.remote
+    st.info(
+        "Lane forecasts are bought on the Paid queries page, signed with your own key. The free "
+        "preview and each member's value of joining are on the coordinator's own view."
+    )
+    served = model_cards_of(remote)
+    st.subheader("Model cards")
+    if not served:
+        st.info(f"The coordinator service at {remote.url} offers no pooled model yet.")
+        st.stop()
+    kind = st.selectbox(
+        "Model", options=list(served), key="cards-model",
+        format_func=lambda k: f"{served[k].get('name', k)} ({k}), served by {remote.url}",
+    )  # fmt: skip
+    show_headline(ModelCardView.of(Path(kind), served[kind]))
+    show_member_metrics(member_metrics_of(served[kind]))
+    epsilon = epsilon_frame_of(remote, model=kind)
+    show_epsilon(epsilon if not epsilon.empty else card_epsilon_of(served[kind]),
+                 cap=policy_state(remote)[0].policy.max_epsilon_per_round,
+                 rounds=rounds_frame_of(remote, model=kind), tz=ctx.viewer_zone())  # fmt: skip
+    st.stop()
 models_dir = ctx.config.models_dir
 if models_dir is None:
     st.info(
@@ -90,23 +128,8 @@ chosen = st.selectbox(
     format_func=lambda p: f"{by_path[p].name} ({by_path[p].kind}) - {p}",
 )
 card = by_path[chosen]
-card_cols = st.columns(3)
-card_cols[0].metric("Kind", card.kind)
-card_cols[1].metric("Members", "–" if card.members is None else card.members)
-card_cols[2].metric("Rounds", "–" if card.rounds is None else card.rounds)
-st.caption(f"Aggregation: {card.secure_aggregation or 'local (no federation)'}.")
-
-metrics = member_metrics_frame(card.path)
-if metrics.empty:
-    st.info("This card has no per-member metrics (it was not trained by a federation).")
-else:
-    st.markdown("**The global model on each member's own test rows**")
-    metric = st.selectbox("Metric", sorted(metrics["metric"].unique()), key="cards-metric")
-    st.altair_chart(
-        bar_chart(metrics[metrics["metric"] == metric], category="member", value="value",
-                  title=metric),
-        key="cards-metrics-chart",
-    )  # fmt: skip
+show_headline(card)
+show_member_metrics(member_metrics_frame(card.path))
 
 st.markdown("**The value of joining**: each member's models on its own later rows")
 value = value_frame(card.path)
@@ -136,21 +159,9 @@ if card.kind == "stock":
         st.altair_chart(reliability_chart(curve), key="cards-reliability")
         st.caption("On the dashed diagonal, a predicted 30 % means 30 % of SKU-days ran out.")
 
-st.markdown("**ε spent per member after each round** (cumulative; never decreases)")
 with ctx.session() as s:
     epsilon = epsilon_frame(s, model=card.kind)
     rounds = rounds_frame(s, model=card.kind)
     cap = policy_in_force(s).policy.max_epsilon_per_round
-if epsilon.empty:
-    epsilon = card_epsilon_frame(card.path)
-if epsilon.empty:
-    st.info("No round has been recorded for this model.")
-else:
-    st.altair_chart(epsilon_chart(epsilon, cap_per_round=cap), key="cards-epsilon")
-    st.caption(
-        f"The dotted line is the most the board's cap ({cap:g} per round) lets a member have "
-        "spent; each member's own total budget stays with the member and bounds it further."
-    )
-st.dataframe(
-    for_people(rounds, tz=ctx.viewer_zone(), times=("time",)), hide_index=True, key="cards-rounds"
-)
+show_epsilon(epsilon if not epsilon.empty else card_epsilon_frame(card.path), cap=cap,
+             rounds=rounds, tz=ctx.viewer_zone())  # fmt: skip

@@ -1,10 +1,19 @@
-"""Points: supply, the books check, every account's balance, and what each round paid for."""
+"""Points: supply, the books check, every account's balance, and what each round paid for.
+
+From the coordinator's database, or through its service (``--coordinator URL``).
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from consortium.client.public_remote import (
+    balances_frame_of,
+    contributions_frame_of,
+    points_history_frame_of,
+    points_overview_of,
+)
 from consortium.queries.points import balances_frame, points_history_frame, points_overview
 from consortium.queries.rounds import contributions_frame
 from consortium.widgets.tables import for_people
@@ -13,11 +22,17 @@ from dashboards.context import dashboard_context
 
 ctx = dashboard_context()
 tz = ctx.viewer_zone()
-with ctx.session() as s:
-    overview = points_overview(s)
-    balances = balances_frame(s)
-    contributions = contributions_frame(s)
-    history = points_history_frame(s)
+if ctx.remote is not None:
+    overview = points_overview_of(ctx.remote)
+    balances = balances_frame_of(ctx.remote)
+    contributions = contributions_frame_of(ctx.remote)
+    history = points_history_frame_of(ctx.remote)
+else:
+    with ctx.session() as s:
+        overview = points_overview(s)
+        balances = balances_frame(s)
+        contributions = contributions_frame(s)
+        history = points_history_frame(s)
 
 st.title("Points")
 cols = st.columns(3)
@@ -28,9 +43,10 @@ cols = st.columns(3)
 cols[0].metric("Held by members (voting)", overview.member_points)
 cols[1].metric("Held by cargo owners", overview.cargo_points)
 cols[2].metric("Treasury", overview.treasury_points)
+by = "" if ctx.remote is None else " (the coordinator service's check of its books)"
 if overview.books_ok:
     st.success(
-        f"The books balance: {overview.accounts} accounts sum to minted - burned, and "
+        f"The books balance{by}: {overview.accounts} accounts sum to minted - burned, and "
         "every account's journal sums to its balance."
     )
 else:

@@ -1,30 +1,51 @@
-"""The governance page on a board member's own machine, against the real coordinator service.
+"""Every dashboard page on a member's or cargo owner's own machine, against the real service.
 
-The page runs in this process (the member's machine) with only the service's URL, the pinned
-coordinator key id, the consortium CA and the member's own key file; the service is the real
-``consortium coordinator serve`` on loopback over TLS (:mod:`tests.service.conftest`). A
-proposal and a vote made on the page land on the coordinator's ledger as entries countersigning
-the requests the member signed here.
+The pages run in this process (the member's machine) with only the service's URL, the pinned
+coordinator key id, the consortium CA and the actor's own key file; the service is the real
+``consortium coordinator serve`` on loopback over TLS (:mod:`tests.service.conftest`), one per
+backend for the whole module. Its operator has recorded two federated rounds
+(``operator_rounds.py``, in its own process). A proposal and a vote made on the governance page
+land on the coordinator's ledger as entries countersigning the requests the member signed here;
+the ledger page verifies what the service sends on this machine and names the entry a lying
+service altered.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from consortium.client.board_remote import power_frame
+from consortium.client.ledger_remote import fetch_entries, verify_service_ledger
+from consortium.client.public_remote import epsilon_frame_of
 from consortium.client.remote import RemoteCoordinator
+from consortium.ledger.entry import Entry
 from consortium.ledger.requests import SignedRequest
 from consortium.ledger.signing import verify_signature
 from dashboards.context import service_handle
+from tests.dashboards.charts import chart_specs, fields
 from tests.dashboards.conftest import RUN_TIMEOUT_S, VIEWS
-from tests.service.conftest import POLICY, Service, eta_model, service  # noqa: F401  (fixtures)
+from tests.dashboards.operator_rounds import EPSILON_PER_ROUND, EXAMPLES
+from tests.service.conftest import (  # noqa: F401  (fixtures)
+    MEMBERS,
+    POLICY,
+    Service,
+    eta_model,
+    service,
+)
 
-pytestmark = pytest.mark.parametrize("service", ["sqlite"], indirect=True)
+SQLITE = pytest.mark.parametrize("service", ["sqlite"], indirect=True)
+BOTH = pytest.mark.parametrize(
+    "service", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 WRONG_PIN = "ab" * 32
 LOOPBACK_VOTING_PERIOD_S = POLICY["voting_period_s"]
 
@@ -43,7 +64,17 @@ def _votes_stay_open() -> None:
 
 @pytest.fixture(scope="module", autouse=True)
 def _close_page_clients(service: Service) -> Iterator[None]:  # noqa: F811
-    """Close the pages' cached service clients, so the service stops without waiting on them."""
+    """Record two rounds as the coordinator's operator; at the end close the pages' clients.
+
+    The clients are cached per URL, pin and CA: closing them lets the service stop without
+    waiting on them.
+    """
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("operator_rounds.py")),
+         service.database_url, str(service.key_dir)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
     yield
     for pin in (service.pin, WRONG_PIN):
         service_handle(service.url, pin, str(service.ca_cert)).close()
@@ -74,6 +105,7 @@ def _run(at: AppTest) -> AppTest:
     return at
 
 
+@SQLITE
 def test_a_member_proposes_and_votes_from_the_page_through_the_service(
     service: Service,  # noqa: F811
     remote: RemoteCoordinator,
@@ -120,6 +152,7 @@ def test_a_member_proposes_and_votes_from_the_page_through_the_service(
     assert f"ledger entry {written['vote-cast'].seq} (vote-cast)" in voted
 
 
+@SQLITE
 def test_the_page_refuses_a_service_that_is_not_the_pinned_coordinator(
     service: Service,  # noqa: F811
 ) -> None:
@@ -136,6 +169,7 @@ def test_the_page_refuses_a_service_that_is_not_the_pinned_coordinator(
     assert not at.dataframe
 
 
+@SQLITE
 def test_a_cargo_owner_buys_a_lane_forecast_from_the_page_through_the_service(
     service: Service,  # noqa: F811
     remote: RemoteCoordinator,
@@ -164,3 +198,84 @@ def test_a_cargo_owner_buys_a_lane_forecast_from_the_page_through_the_service(
     assert card["Balance left"] == f"{after:,} points"
     moves = at.dataframe[-1].value  # catalogue, where the fee went, your movements
     assert (-fee, after) in zip(moves["delta"], moves["balance"], strict=True)
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@BOTH
+def test_every_page_reads_through_the_service_and_the_ledger_is_verified_here(
+    service: Service,  # noqa: F811
+    remote: RemoteCoordinator,
+) -> None:
+    # Prepare: what the service serves, read and checked by the test's own client
+    entries = fetch_entries(remote)
+    kinds = [e.kind for e in entries]
+    balances = {m: remote.balance(f"member:{m}") for m in MEMBERS}
+    # Execute: the four pages that read the coordinator's figures
+    overview, points, ledger, forecasts = (_page(service, name) for name in
+                                           ("overview", "points", "ledger", "forecasts"))
+    # Assert: overview, the roster, rounds and paid queries as the ledger holds them
+    shown = _metrics(overview)
+    assert shown["Active members"] == str(len(MEMBERS))
+    assert shown["Federated rounds"] == "2"
+    assert shown["Paid queries"] == str(kinds.count("query-answered"))
+    assert int(shown["Ledger entries"]) >= len(entries)
+    roster = overview.dataframe[0].value.set_index("member")
+    assert roster.loc[list(MEMBERS), "points"].tolist() == list(balances.values())
+    assert [sorted(fields(c)) for c in chart_specs(overview)] == [
+        ["entries", "kind"], ["member", "points"]
+    ]
+    # Assert: points; the supply adds up, each round's contribution is listed
+    shown = _metrics(points)
+    assert int(shown["Minted"]) - int(shown["Redeemed (burned)"]) == int(shown["In circulation"])
+    assert "The books balance (the coordinator service's check" in points.success[0].value
+    table = points.dataframe[0].value.set_index("account")["balance"]
+    assert {m: int(table[f"member:{m}"]) for m in MEMBERS} == balances
+    paid = points.dataframe[1].value
+    assert sorted(zip(paid["round"], paid["member"], paid["examples"], strict=True)) == sorted(
+        (r, m, n) for r in (1, 2) for m, n in EXAMPLES.items()
+    )
+    # Assert: the ledger, fetched and verified on this machine against the pinned key
+    assert ledger.success[0].value.startswith(f"Verified: {len(entries)} entries")
+    assert "verified on this machine against the coordinator key you pinned" in "".join(
+        c.value for c in ledger.caption
+    )
+    recent = ledger.dataframe[0].value
+    assert recent["seq"].tolist() == [e.seq for e in reversed(entries)][: len(recent)]
+    # Assert: forecasts: the served ETA card, and ε per member after each round
+    assert _metrics(forecasts)["Kind"] == "eta"
+    assert {"epsilon_spent", "member", "round"} <= fields(chart_specs(forecasts)[0])
+    rounds = forecasts.dataframe[0].value
+    assert rounds["round"].tolist() == [1, 2]
+    spent = epsilon_frame_of(remote, model="eta").set_index(["round", "member"])["epsilon_spent"]
+    assert spent.to_dict() == pytest.approx(
+        {(r, m): e * r for r in (1, 2) for m, e in EPSILON_PER_ROUND.items()}
+    )
+
+
+class LyingService(RemoteCoordinator):
+    """A service that alters one entry's payload on its way to the client."""
+
+    altered: int = 2
+
+    def entries(self, *, start: int = 0, stop: int | None = None) -> list[Entry]:
+        served = super().entries(start=start, stop=stop)
+        return [dataclasses.replace(e, payload=e.payload.replace(b"}", b',"x":1}', 1))
+                if e.seq == self.altered else e for e in served]  # fmt: skip
+
+
+@SQLITE
+def test_the_client_names_the_entry_a_lying_service_altered(service: Service) -> None:  # noqa: F811
+    # Prepare: an honest and a lying service (the same one, one entry altered in transit)
+    honest = RemoteCoordinator(service.url, pin=service.pin, ca_cert=service.ca_cert)
+    lying = LyingService(service.url, pin=service.pin, ca_cert=service.ca_cert)
+    # Execute
+    with honest, lying:
+        good, bad = verify_service_ledger(honest), verify_service_ledger(lying)
+    # Assert: the honest ledger verifies; the altered entry is named
+    assert good.status.ok
+    assert good.status.size == len(good.entries)
+    assert not bad.status.ok
+    assert bad.status.index == LyingService.altered
