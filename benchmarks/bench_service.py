@@ -165,7 +165,7 @@ def _stages(root: Path, owner: Signer, model_dir: Path, repeat: int) -> dict[str
             marks.append(time.perf_counter())
             paid = settle_answer(session, quote=quote, answer=answer, service=service)
             marks.append(time.perf_counter())
-            receipt(session, state, paid.answered_seq)
+            receipt(session, state, paid.answered_seq, entry=paid.answered_entry)
             marks.append(time.perf_counter())
         marks.append(time.perf_counter())
         for key, (start, stop) in zip(stages, itertools.pairwise(marks), strict=True):

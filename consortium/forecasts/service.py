@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,6 +51,7 @@ from consortium.forecasts.pooled import (
 from consortium.forecasts.pricing import MODEL_OF_KIND, Quote, price_query, split_fee
 from consortium.forecasts.store import AnsweredQueryRow
 from consortium.forecasts.warehouse import WarehouseAnswer, WarehouseAnswerer
+from consortium.ledger.entry import Entry
 from consortium.ledger.kinds import EntryKind
 from consortium.ledger.signing import Signer
 from consortium.ledger.store import append_entry
@@ -103,6 +105,8 @@ class PaidAnswer:
     answer: LaneAnswer | WarehouseAnswer
     settled_seq: int
     answered_seq: int
+    answered_entry: Entry | None = field(default=None, repr=False, compare=False)
+    """The ``query-answered`` entry as appended (a receipt needs not read it back)."""
 
 
 def quote_query(
@@ -273,15 +277,13 @@ def _settle(
                 },
                 signer=service.coordinator,
             )
-            session.add(
-                AnsweredQueryRow(
-                    query_id=checked.query_id, nonce=checked.nonce,
-                    issuer_key_id=checked.issuer_key_id, kind=checked.kind, fee=fee,
-                    model_version=answer.model_version, settled_seq=settled.seq,
-                    answered_seq=answered.seq,
-                )
+            session.execute(  # Core INSERT: no unit-of-work flush for one row
+                insert(AnsweredQueryRow),
+                {"query_id": checked.query_id, "nonce": checked.nonce,
+                 "issuer_key_id": checked.issuer_key_id, "kind": checked.kind, "fee": fee,
+                 "model_version": answer.model_version, "settled_seq": settled.seq,
+                 "answered_seq": answered.seq},
             )  # fmt: skip
-            session.flush()
     except IntegrityError as exc:  # a concurrent twin committed first (PostgreSQL)
         raise QueryRejected(
             subject, code="replay", reason="this query id or nonce was used before"
@@ -301,6 +303,7 @@ def _settle(
         answer=answer,
         settled_seq=settled.seq,
         answered_seq=answered.seq,
+        answered_entry=answered,
     )
 
 

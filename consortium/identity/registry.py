@@ -9,6 +9,15 @@ Membership changes only through governance: the governance executor (a later iss
 :func:`register_key` and :func:`revoke_key` inside the transaction that executes a passed
 proposal, signing with the coordinator key. Verifiers rebuild the same registry from the log
 (:class:`~consortium.ledger.keyring.Keyring`).
+
+On SQLite a key row, once read, is held in the session until its transaction ends, so the
+transaction's later questions about that key (a paid query asks five: the issuer's and the
+coordinator's keys, for the message, the settlement, each entry and the tree head) are answered
+from the identity map instead of a ``SELECT`` each. SQLite transactions are serialisable (a
+snapshot from the first read, and ``BEGIN IMMEDIATE`` keeps every other writer out), so no
+revocation can land in between; a revocation inside the transaction changes the held row itself.
+On PostgreSQL (read committed) a revocation committed meanwhile must be seen by the next
+statement, so rows are not held there.
 """
 
 from __future__ import annotations
@@ -18,8 +27,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import QueryContext, Session, SessionTransaction
 
 from consortium.errors import LedgerError, OperationRefused
 from consortium.ledger.keyring import Role, registration_payload
@@ -36,6 +45,23 @@ from consortium.ledger.store import (
 )
 
 logger = logging.getLogger(__name__)
+
+_HELD_KEYS = "consortium.identity.held_keys"
+
+
+@event.listens_for(KeyRow, "load")
+def _hold_key_row(row: KeyRow, context: QueryContext) -> None:
+    """Hold a key row read on SQLite until the transaction ends (see the module docstring)."""
+    session = context.session
+    if session.get_bind().dialect.name == "sqlite":
+        session.info.setdefault(_HELD_KEYS, []).append(row)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_key_rows(session: Session, transaction: SessionTransaction) -> None:
+    """Let the held key rows go when the outermost transaction ends."""
+    if transaction.parent is None:
+        session.info.pop(_HELD_KEYS, None)
 
 
 @dataclass(frozen=True)

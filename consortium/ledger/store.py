@@ -16,13 +16,14 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consortium.config import REPO_ROOT
 from consortium.errors import EntryOutOfOrder, LedgerError
 from consortium.ledger.admission import JOIN_ACTION
+from consortium.ledger.appends import INSERT_ENTRY, RESERVE_SEQ, previous_time, remember_append
 from consortium.ledger.checkpoint import DEFAULT_ORIGIN, Checkpoint
 from consortium.ledger.entry import Entry, sign_entry
 from consortium.ledger.keyring import Role
@@ -87,13 +88,7 @@ def ensure_ledger(session: Session) -> None:
 
 
 def _reserve_seq(session: Session) -> int:
-    size = session.execute(
-        update(HeadRow)
-        .where(HeadRow.id == HEAD_ROW_ID)
-        .values(size=HeadRow.size + 1)
-        .returning(HeadRow.size)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    size = session.execute(RESERVE_SEQ).scalar_one_or_none()
     if size is None:
         raise LedgerError("ledger is not initialised: call ensure_ledger() once")
     return size - 1
@@ -260,16 +255,12 @@ def append_entry(
     )
     check_time_order(session, seq=seq, time=entry.time)
     session.execute(  # Core INSERT: no identity-map growth in long transactions
-        insert(EntryRow).values(
-            seq=entry.seq,
-            time=entry.time,
-            kind=entry.kind,
-            payload=entry.payload.decode("utf-8"),
-            actor=entry.actor,
-            signature=entry.signature,
-            leaf_hash=entry.leaf_hash(),
-        )
-    )
+        INSERT_ENTRY,
+        {"seq": entry.seq, "time": entry.time, "kind": entry.kind, "actor": entry.actor,
+         "payload": entry.payload.decode("utf-8"), "signature": entry.signature,
+         "leaf_hash": entry.leaf_hash()},
+    )  # fmt: skip
+    remember_append(session, seq=seq, time=entry.time)
     if request is not None:
         _record_nonce(session, request, seq=seq)
     logger.debug("appended entry %d (%s)", seq, kind)
@@ -300,9 +291,7 @@ def check_time_order(session: Session, *, seq: int, time: str) -> None:
     """
     if seq == 0:
         return
-    previous = session.execute(
-        select(EntryRow.time).where(EntryRow.seq == seq - 1)
-    ).scalar_one_or_none()
+    previous = previous_time(session, seq)
     if previous is not None and time < previous:
         raise EntryOutOfOrder(seq, time, previous)
 
@@ -359,22 +348,23 @@ def publish_with_proof(
     moment: datetime | None = None,
     origin: str = DEFAULT_ORIGIN,
     tree: MerkleTree | None = None,
+    size: int | None = None,
 ) -> tuple[Checkpoint, list[bytes]]:
     """Sign and store a tree head over every entry; return it with entry ``index``'s audit path.
 
     A write through the coordinator service returns both (a receipt, as Rekor's): the client
     checks the head against the pinned coordinator key and its entry's path against the head.
-    ``tree`` is a tree the caller keeps of at least the ledger's entries (default: built here).
+    ``tree`` is a tree the caller keeps of at least the ledger's entries (default: built here);
+    ``size`` the ledger's size the caller read in this transaction (default: read here).
     """
     active_key(session, signer.key_id, roles=(Role.COORDINATOR,), action="sign tree heads")
-    size = ledger_size(session)
+    size = ledger_size(session) if size is None else size
     tree = load_tree(session, size=size) if tree is None else tree
     checkpoint = Checkpoint.sign(
         size=size, root=tree.root(size), moment=moment or datetime.now(UTC), signer=signer,
         origin=origin,
     )  # fmt: skip
-    session.add(CheckpointRow(size=size, text=checkpoint.to_text()))
-    session.flush()
+    session.execute(insert(CheckpointRow), {"size": size, "text": checkpoint.to_text()})
     logger.info("published tree head at size %d", size)
     return checkpoint, ([] if index is None else tree.inclusion_proof(index, size))
 

@@ -43,7 +43,8 @@ from consortium.points.models import AccountRow, JournalRow
 
 logger = logging.getLogger(__name__)
 
-_accounts = AccountRow.__table__.c
+_table = typing.cast(Table, AccountRow.__table__)
+_accounts = _table.c
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -76,11 +77,26 @@ def open_account(session: Session, account: str) -> None:
         _insert_account(session, account)
 
 
+# The statements of a movement, built once (building one per call costs more than running it).
 _CREDIT = (
-    update(typing.cast(Table, AccountRow.__table__))
+    update(_table)
     .where(_accounts.account == bindparam("target"))
     .values(balance=_accounts.balance + bindparam("points", type_=BigInteger))
 )
+_DEBIT = (  # the conditional debit, with the same account's credit
+    update(_table)
+    .where(
+        _accounts.account == bindparam("target"),
+        _accounts.balance >= bindparam("debit", type_=BigInteger),
+    )
+    .values(
+        balance=_accounts.balance
+        - bindparam("debit", type_=BigInteger)
+        + bindparam("credit", type_=BigInteger)
+    )
+)
+_OPEN = select(_accounts.account).where(_accounts.account.in_(bindparam("holders", expanding=True)))
+_JOURNAL = insert(typing.cast(Table, JournalRow.__table__))
 
 
 @dataclass(frozen=True)
@@ -132,11 +148,7 @@ def post(
     try:
         with session.begin_nested():
             entry = append_entry(session, kind=kind, payload=payload, signer=signer, moment=moment)
-            existing = set(
-                session.execute(
-                    select(_accounts.account).where(_accounts.account.in_(holders))
-                ).scalars()
-            )
+            existing = set(session.execute(_OPEN, {"holders": holders}).scalars())
             for account in holders:
                 if account not in existing:
                     if account in debits:
@@ -145,10 +157,7 @@ def post(
             for account in sorted(debits):  # the conditional debit, with the account's credit
                 debit, credit = debits[account], credited.get(account, 0)
                 moved = session.execute(
-                    update(AccountRow)
-                    .where(AccountRow.account == account, AccountRow.balance >= debit)
-                    .values(balance=AccountRow.balance - debit + credit)
-                    .execution_options(synchronize_session=False)
+                    _DEBIT, {"target": account, "debit": debit, "credit": credit}
                 )
                 if _rowcount(moved) != 1:
                     raise InsufficientPoints(account, balance(session, account), debit)
@@ -160,7 +169,7 @@ def post(
                 if _rowcount(moved) != len(receivers):  # pragma: no cover - opened just above
                     raise PointsError(kind, code="unknown-account", reason="an account vanished")
             session.execute(
-                insert(JournalRow),
+                _JOURNAL,
                 [{"seq": entry.seq, "account": a, "delta": d} for a, d in lines if d != 0],
             )
             if side_row is not None:

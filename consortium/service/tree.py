@@ -13,22 +13,30 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from consortium.errors import LedgerError
 from consortium.ledger.merkle import MerkleTree
-from consortium.ledger.models import EntryRow
-from consortium.ledger.store import ledger_size
+from consortium.ledger.models import HEAD_ROW_ID, EntryRow, HeadRow
+
+# Built once: a statement built per call costs more than SQLite's answer to it.
+_SIZE = select(HeadRow.size).where(HeadRow.id == HEAD_ROW_ID)
+_LEAVES = (
+    select(EntryRow.leaf_hash)
+    .where(EntryRow.seq >= bindparam("start"), EntryRow.seq < bindparam("stop"))
+    .order_by(EntryRow.seq)
+)
 
 
 def _leaves(session: Session, *, start: int, stop: int) -> list[bytes]:
-    rows = session.execute(
-        select(EntryRow.leaf_hash)
-        .where(EntryRow.seq >= start, EntryRow.seq < stop)
-        .order_by(EntryRow.seq)
-    ).scalars()
+    rows = session.execute(_LEAVES, {"start": start, "stop": stop}).scalars()
     return [bytes(h) for h in rows]
+
+
+def _ledger_size(session: Session) -> int:
+    """:func:`~consortium.ledger.store.ledger_size`, read with a prepared Core statement."""
+    return session.execute(_SIZE).scalar_one_or_none() or 0
 
 
 class TreeCache:
@@ -47,7 +55,7 @@ class TreeCache:
             If the stored leaves are fewer than the ledger's size (a broken store).
         """
         with self._lock:
-            size = ledger_size(session)
+            size = _ledger_size(session)
             tree = self._tree
             known = min(tree.size, size)
             # one read: the cached tree's last leaf (to check) and the leaves stored since

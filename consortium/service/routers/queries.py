@@ -44,7 +44,8 @@ def paid_query(state: State, data: QueryIn, known_size: KnownSize = None) -> Pai
     with state.transaction() as session:
         paid = answer_query(session, query=data.query, signature=signature,
                             service=state.queries, now=state.clock.now())  # fmt: skip
-        written = receipt(session, state, paid.answered_seq, known_size=known_size)
+        written = receipt(session, state, paid.answered_seq, known_size=known_size,
+                          entry=paid.answered_entry)  # fmt: skip
         return PaidAnswerOut(
             query_id=paid.query_id, kind=paid.kind, payer=paid.payer, fee=paid.fee,
             parts=dict(paid.parts), model_version=paid.model_version,
