@@ -58,7 +58,7 @@ def init_coordinator(
     >>> genesis.size, len(genesis.key_id)
     (2, 64)
     """
-    factory = open_stores(database_url, create_tables=True)
+    factory = open_stores(database_url, create_tables=True, durable=True)
     Path(key_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
     path = key_path(key_dir)
     coordinator = generate_key_file(path)

@@ -81,8 +81,14 @@ class ServiceState:
             yield session
 
 
-def open_stores(database_url: str, *, create_tables: bool = False) -> sessionmaker[Session]:
-    """Open the coordinator's stores (every table module registered; created if asked)."""
+def open_stores(
+    database_url: str, *, create_tables: bool = False, durable: bool = False
+) -> sessionmaker[Session]:
+    """Open the coordinator's stores (every table module registered; created if asked).
+
+    ``durable``: every commit reaches the disk before it returns (see
+    :func:`~consortium.db.make_engine`); the running service and ``coordinator init`` ask it.
+    """
     from consortium.forecasts import store as _forecasts  # noqa: F401, PLC0415
     from consortium.governance import models as _governance  # noqa: F401, PLC0415
     from consortium.identity import details as _details  # noqa: F401, PLC0415
@@ -91,7 +97,7 @@ def open_stores(database_url: str, *, create_tables: bool = False) -> sessionmak
     from consortium.points import models as _points  # noqa: F401, PLC0415
     from consortium.policy import store as _policy  # noqa: F401, PLC0415
 
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, durable=durable)
     if create_tables:
         create_schema(engine)
     return make_session_factory(engine)
@@ -138,7 +144,7 @@ def load_state(
     from consortium.ledger.store import ledger_size  # noqa: PLC0415
 
     coordinator = load_signer(key_path(settings.key_dir))
-    factory = open_stores(settings.database_url)
+    factory = open_stores(settings.database_url, durable=True)  # receipts are signed promises
     with factory.begin() as session:
         if ledger_size(session) == 0:
             raise ConfigError("database_url", "no ledger there: run `consortium coordinator init`")
