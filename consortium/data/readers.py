@@ -96,7 +96,7 @@ def _check_delimiter(path: Path, header: list[str]) -> None:
         if delimiter in header[0]:
             shown = header[0] if len(header[0]) <= 80 else header[0][:77] + "..."
             reason = (
-                f"row 1 (the header) is a single column {shown!r}: the file looks "
+                f"line 1 (the header) is a single column {shown!r}: the file looks "
                 f"{name}-separated; save it as comma-separated (CSV, UTF-8) and check it again"
             )
             raise ContractViolation([Problem(path.name, None, None, codes.WRONG_DELIMITER, reason)])

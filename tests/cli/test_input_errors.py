@@ -53,7 +53,7 @@ def test_a_semicolon_separated_csv_is_named_as_such(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(path), "--contract", "legs"])
     # Assert
     assert result.exit_code == 1
-    assert "legs.csv: row 1 (the header)" in result.output
+    assert "legs.csv: line 1 (the header)" in result.output
     assert "looks semicolon-separated" in result.output
     assert "save it as comma-separated" in result.output
     assert "[wrong-delimiter]" in result.output
