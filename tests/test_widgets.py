@@ -251,10 +251,14 @@ def test_policy_table_highlights_what_changed() -> None:
     before = ConsortiumPolicy()
     after = before.with_changes({"fees": {"lane": 14}})
     shown = policy_html(after, before=before)
-    assert "'>lane 10, warehouse 25</td>" in shown  # before
-    assert "<b style='color:#1b7f3b'>lane 14, warehouse 25</b>" in shown
+    assert "'>lane 10 points, warehouse 25 points</td>" in shown  # before
+    assert "<b style='color:#1b7f3b'>lane 14 points, warehouse 25 points</b>" in shown
     assert shown.count("<b style=") == 1
     assert "before" not in policy_html(after)
+    # values for people: durations, percentages, tolerances
+    assert "'>3 days</td>" in shown  # voting_period_s
+    assert "'>10 %</td>" in shown  # treasury_share_bps
+    assert "air 15 min, rail 12 h, road 1 h, sea 1 day" in shown
 
 
 # ------------------------------------------------------------------------------- paid queries

@@ -26,18 +26,37 @@ from consortium.client.connection import Coordinator
 from consortium.client.keys import Signer
 from consortium.errors import ConsortiumError
 from consortium.widgets.formatting import GREEN, RED, Clock, facts_table, now_utc, setting, table
+from consortium.widgets.units import bps_percent, duration, seconds_text
+
+
+def _for_people(key: str, value: object) -> str:
+    """Show a policy value in people's units: durations, percentages, points, tolerances."""
+    if key == "fees" and isinstance(value, Mapping):
+        return html.escape(", ".join(f"{k} {v} points" for k, v in value.items()))
+    if key == "on_time_tolerance_minutes" and isinstance(value, Mapping):
+        return html.escape(", ".join(f"{mode} {duration(float(v), unit='days')}"
+                                     for mode, v in value.items()))  # fmt: skip
+    if isinstance(value, int) and not isinstance(value, bool):
+        if key.endswith("_s"):
+            return html.escape(seconds_text(value))
+        if key.endswith("_bps"):
+            return html.escape(bps_percent(value))
+    return setting(value)
 
 
 def policy_html(policy: ConsortiumPolicy, *, before: ConsortiumPolicy | None = None) -> str:
-    """Render the board-set parameters; with ``before``, show both and highlight changes."""
+    """Render the board-set parameters; with ``before``, show both and highlight changes.
+
+    Names as ``policy show`` prints them; values for people (``3 days``, ``10 %``, ``1 h``).
+    """
     now, old = policy.to_dict(), before.to_dict() if before is not None else None
     rows = []
     for key, value in now.items():
         changed = old is not None and old.get(key) != value
-        shown = setting(value)
+        shown = _for_people(key, value)
         row = [html.escape(key), f"<b style='color:{GREEN}'>{shown}</b>" if changed else shown]
         if old is not None:
-            row.insert(1, setting(old.get(key)))
+            row.insert(1, _for_people(key, old.get(key)))
         rows.append(row)
     header = ("parameter", "before", "now") if old is not None else ("parameter", "value")
     return table(header, rows)

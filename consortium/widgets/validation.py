@@ -9,10 +9,11 @@ import html
 from pathlib import Path
 
 import ipywidgets as widgets
+import pandas as pd
 
 from consortium.data import ValidationReport, validate_file
 from consortium.errors import ConsortiumError
-from consortium.schemas import available_contracts
+from consortium.schemas import available_contracts, load_contract
 from consortium.widgets.formatting import GREEN, RED, error_html
 
 
@@ -37,8 +38,32 @@ def report_html(report: ValidationReport) -> str:
         rows = "".join(f"<li>{html.escape(str(p))}</li>" for p in report.problems)
         hidden = report.total - len(report.problems)
         more = f"<p>... and {hidden} more problems</p>" if hidden > 0 else ""
-        parts.append(f"<ol>{rows}</ol>{more}")
+        parts.append(
+            f"<ol>{rows}</ol>{more}<p>Rows count the data: row 1 is the first row under the "
+            "header (line 2 of the file). Fix the file and check it again.</p>"
+        )
     return "".join(parts)
+
+
+def contract_fields(contract: str) -> pd.DataFrame:
+    """Return what each column of a contract holds: type, unit and meaning, required, personal.
+
+    Examples
+    --------
+    >>> fields = contract_fields("legs")
+    >>> fields.loc["distance_km", "meaning (unit)"]
+    'Planned distance in kilometres.'
+    >>> bool(fields.loc["driver_name", "personal (removed at load)"])
+    True
+    """
+    found = load_contract(contract)
+    rows = [
+        {"column": field.name, "type": field.type, "meaning (unit)": field.description or "",
+         "required": field.name in found.required,
+         "personal (removed at load)": field.name in found.personal_fields}
+        for field in found.schema.fields
+    ]  # fmt: skip
+    return pd.DataFrame(rows).set_index("column")
 
 
 class ValidationPanel:
