@@ -47,7 +47,7 @@ lint: env  ## ruff, mypy and the import-layer contracts.
 bench: env  ## Run the benchmarks and print their results (see benchmarks/RESULTS.md).
 	$(BIN)/python -m benchmarks.run_all
 
-screenshots: env  ## Refresh docs/screenshots/ (every dashboard page, checked in headless Chromium).
+screenshots: env  ## Refresh docs/screenshots/ (every dashboard page, DB and URL mode, checked in headless Chromium).
 	bash scripts/screenshots.sh
 
 clean:  ## Remove the environment and generated outputs.

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Refresh docs/screenshots/: one PNG per dashboard page, taken by the headless-Chromium test
-# (tests/dashboards/test_browser.py) against its small running consortium. The same run fails
+# (tests/dashboards/test_browser.py) against its small running consortium: the coordinator's own
+# view (<page>.png) and URL mode, a member's dashboard against the coordinator service on loopback
+# (url-mode-<page>.png). The same run fails
 # on an exception, an empty chart or a cut label, so a refreshed screenshot is a checked one.
 # Needs Chromium (apt-get install chromium); run from anywhere: `make screenshots`.
 set -euo pipefail
