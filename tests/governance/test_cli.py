@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import typer
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from consortium.cli.governance import register
 from consortium.governance.clock import wait_until
@@ -186,3 +186,38 @@ def test_bad_input_is_reported_with_the_field(
     assert (not_json.exit_code, "invalid --params" in not_json.output) == (2, True)
     assert (stranger.exit_code, "[not-a-member]" in stranger.output) == (1, True)
     assert (unknown.exit_code, "[unknown-proposal]" in unknown.output) == (1, True)
+
+
+def test_the_on_time_tolerance_is_proposed_by_its_policy_name_and_checked(
+    app: typer.Typer, factory: sessionmaker[Session], coordinator: Signer, database_url: str,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    # Prepare: one member, admitted by the coordinator
+    key = tmp_path / "keys" / "alpha.key"
+    generate_key_file(key)
+    db = ["--db", database_url]
+    admitted = runner.invoke(app, ["members", "admit", "--member", "alpha", "--public-key",
+                                   str(public_key_path(key)), "--key",
+                                   str(tmp_path / "keys" / "coordinator.key"), *db])  # fmt: skip
+    assert admitted.exit_code == 0, admitted.output
+
+    def propose(params: str) -> Result:
+        return runner.invoke(app, ["propose", "--kind", "on-time-tolerance", "--title",
+                                   "Air on time within an hour", "--params", params,
+                                   "--key", str(key), *db])  # fmt: skip
+
+    # Execute
+    too_long = propose('{"on_time_tolerance_minutes": {"air": 50000}}')
+    wrong_name = propose('{"air": 60}')
+    fine = propose('{"on_time_tolerance_minutes": {"air": 60}}')
+    # Assert: a bad value names the parameter and its mode; a wrong name lists the right one
+    assert too_long.exit_code == 1
+    assert "params.on_time_tolerance_minutes.air" in too_long.output
+    assert "50000 is outside 1..43200" in too_long.output
+    assert wrong_name.exit_code == 1
+    assert "its params are on_time_tolerance_minutes" in wrong_name.output
+    assert fine.exit_code == 0, fine.output
+    with factory.begin() as s:
+        assert get_proposal(s, fine.output.split()[1]).params == {
+            "on_time_tolerance_minutes": {"air": 60}
+        }
