@@ -6,9 +6,10 @@ whose SuperNode keys are registered under their member ids, and one node whose k
 The board then removes a carrier and the removal hook unregisters its key
 (:func:`~consortium.deployment.registration.unregister_supernode`). It runs the toy federation
 (SecAgg+, one round, each member's keys bound to its member key) and checks that exactly the
-three remaining members took part and that the aggregate equals the one-machine runner's; then
-the kit's own app with the coordinator's run config (``ledger-db``, ``coordinator-key``) until
-its round is on the coordinator's database, and checks the round and its mints (under the
+three remaining members took part and that the aggregate equals the one-machine runner's; and,
+as a second run on the same SuperLink at the same time, the kit's own app with the
+coordinator's run config (``ledger-db``, ``coordinator-key``) until its round is on the
+coordinator's database, and checks the round and its mints (under the
 registered member ids, within the board's ε cap) and that ``ledger verify`` passes; and that
 nothing is left running.
 """
@@ -133,13 +134,14 @@ def test_deployment_admits_registered_members_and_records_on_the_coordinators_da
         # Execute: a SecAgg+ round of the toy app; every member only shares secrets with keys
         # signed by a listed member (it refuses the round otherwise: key-unbound)
         toy_id = dep.run(TOY_APP, run_config={"rounds": 1, "out-dir": str(out)})
-        toy = dep.wait(toy_id, timeout_s=420)
-        # ... and the kit's own app, configured by the coordinator's run config (plain rounds
-        # keep the test short: recording does not depend on the aggregation)
+        # ... and, on the SuperLink at the same time (runs are concurrent: the test waits on
+        # both at once), the kit's own app, configured by the coordinator's run config (plain
+        # rounds keep the test short: recording does not depend on the aggregation)
         run_config = {"model": "eta", "rounds": 1, "local-epochs": 1, "secure": False,
                       "out-dir": str(out / "kit"), "ledger-db": board.url,
                       "coordinator-key": str(board.key)}  # fmt: skip
         dep.run(write_kit_app(tmp_path / "app"), run_config=run_config)
+        toy = dep.wait(toy_id, timeout_s=600)
         recorded = board.wait_for_round(timeout_s=600)  # then stop: calibration is not the point
         pids = dep.pids()
         log = "" if recorded else dep.log("superlink")[-6000:]
