@@ -143,12 +143,13 @@ def witness_members(summary: ConsortiumSummary, actors: DemoActors) -> None:
 
 def _describe(answer: Mapping[str, Any]) -> str:
     if "on_time_rate" in answer:
+        from consortium.widgets.answer_card import lane_card  # noqa: PLC0415
+
+        card = lane_card(answer, tolerances={answer["mode"]: answer["tolerance_minutes"]})
         return (
-            f"{answer['origin']}->{answer['destination']} by {answer['mode']}: on time "
-            f"{float(answer['on_time_rate']):.0%} (within {answer['tolerance_minutes']} min), "
-            f"transit {answer['transit_hours_lower']}-{answer['transit_hours_upper']} h "
-            f"({float(answer['interval_level']):.0%} interval), {answer['departures']} departures, "
-            f">= {answer['legs_in_pool']} legs in the pool"
+            f"{card.title}: typical transit {card.transit} ({card.interval} for "
+            f"{float(answer['interval_level']):.0%} of departures), typical delay {card.delay}, "
+            f"{card.on_time_label.lower()}: {card.on_time}; {card.departures}; {card.legs} pooled"
         )
     return (
         f"{answer['warehouse_id']}: stock-out risk {float(answer['p_stockout_mean']):.0%} "
