@@ -319,11 +319,13 @@ def test_lane_panel_buys_a_forecast_and_shows_fee_and_split(market: Market) -> N
     assert paid.fee == 10
     assert dict(paid.parts) == {"member:alpha": 7, "member:beta": 2, "treasury": 1}
     shown = market.panel.result.value
-    assert "10 points</b>" in shown
-    assert "balance left</b></td>" in shown
+    assert "<b>Price paid</b></td>" in shown
+    assert ">10 points<" in shown
+    assert "<b>Balance left</b></td>" in shown
     assert ">5 points<" in shown
-    assert "on time rate" in shown
-    assert "ITMIL" in shown
+    assert "On time (within 1 h of schedule)" in shown  # road: the board's default tolerance
+    assert "ITMIL → FRPAR by road" in shown
+    assert "delay minutes" not in shown  # a card, not the raw answer
 
 
 def test_lane_panel_shows_a_refusal_and_charges_nothing(market: Market) -> None:

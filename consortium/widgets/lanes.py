@@ -17,6 +17,7 @@ from consortium.client.cargo import buy_forecast, lane_params
 from consortium.client.connection import Coordinator
 from consortium.client.keys import Signer
 from consortium.errors import ConsortiumError
+from consortium.widgets.answer_card import lane_card_html
 from consortium.widgets.formatting import Clock, error_html, facts_table, now_utc, number, table
 
 if TYPE_CHECKING:
@@ -24,21 +25,29 @@ if TYPE_CHECKING:
 
 
 def paid_answer_html(paid: PaidAnswer, *, balance_left: int | None = None) -> str:
-    """Render the answer a cargo owner bought, the fee it paid and how the fee was split."""
-    facts = [
-        (k.replace("_", " "), html.escape(number(v) if isinstance(v, float) else str(v)))
-        for k, v in paid.answer.summary().items()
-        if k != "model_version"
-    ]
-    facts += [
-        ("model version", f"<code>{paid.model_version[:16]}…</code>"),
-        ("fee", f"<b>{paid.fee} points</b> paid by <code>{html.escape(paid.payer[:22])}…</code>"),
-    ]
+    """Render the answer a cargo owner bought, the fee it paid and how the fee was split.
+
+    A lane answer is shown as its answer card (units that fit the mode, the on-time share at
+    the tolerance it was answered with: the board's for that mode).
+    """
+    summary = paid.answer.summary()
+    money = [("Price paid", f"{paid.fee} points")]
     if balance_left is not None:
-        facts.append(("balance left", f"{balance_left:,} points"))
+        money.append(("Balance left", f"{balance_left:,} points"))
+    money.append(("Model version", f"{paid.model_version[:16]}…"))
+    if "on_time_rate" in summary:
+        tolerances = {str(summary["mode"]): summary["tolerance_minutes"]}
+        shown = lane_card_html(summary, tolerances=tolerances, extra=money)
+    else:
+        facts = [
+            (k.replace("_", " "), html.escape(number(v) if isinstance(v, float) else str(v)))
+            for k, v in summary.items()
+            if k != "model_version"
+        ]
+        shown = facts_table(facts + [(k, html.escape(v)) for k, v in money])
     split = ([html.escape(k), str(v)] for k, v in sorted(paid.parts.items()))
     return (
-        facts_table(facts)
+        shown
         + f"<h4>Split of the fee (ledger entries {paid.settled_seq} and {paid.answered_seq})</h4>"
         + table(("account", "points"), split)
     )
