@@ -7,13 +7,13 @@ script is still running (``data-test-script-state="running"``). Instead the test
 over the DevTools protocol (``--remote-debugging-port``) and reads ``document.body.innerText``
 until the app's own text is there, in real time, with a deadline.
 
-The pages are checked twice: on the coordinator's own view (``-- --db URL``) and in URL mode,
-as a member or cargo owner runs the dashboard on its own machine against the real coordinator
-service on loopback (``-- --coordinator URL --pin KEYID --ca FILE``; screenshots
-``url-mode-*.png``). Every page is opened in one server and tab and fails the test on an
-exception, a page that does not render its text, a chart that draws nothing or only a strip,
-or a label it can see is cut (text ending in "…", or an ellipsis-styled element whose text
-overflows it). With
+The pages are checked on the coordinator's own view (``-- --db URL``) here, and in URL mode
+(a member's or cargo owner's dashboard against the real coordinator service on loopback,
+``-- --coordinator URL --pin KEYID --ca FILE``; screenshots ``url-mode-*.png``) in
+:mod:`tests.dashboards.test_url_mode`, whose service it shares. Every page is opened in one
+server and tab and fails the test on an exception, a page still running, a page that does not
+render its text, a chart that draws nothing or only a strip, or a label it can see is cut (text
+ending in "…", or an ellipsis-styled element whose text overflows it). With
 ``CONSORTIUM_SCREENSHOTS_DIR`` set, each page is also saved as a PNG there
 (``scripts/screenshots.sh`` refreshes ``docs/screenshots/``).
 
@@ -43,10 +43,8 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect  # a dependency of streamlit
 
-from consortium.client.remote import RemoteCoordinator
 from consortium.config import REPO_ROOT
 from tests.queries.world import World
-from tests.service.conftest import MEMBERS, Service, eta_model, service  # noqa: F401  (fixtures)
 
 STARTUP_S = 45
 RENDER_S = 45
@@ -64,16 +62,6 @@ PAGES = (
     ("points", "points", ("Points", "Points over time", "Contributions")),
 )
 """URL path, screenshot name, and text each page must show once rendered."""
-
-URL_MODE_PAGES = (
-    ("", "url-mode-overview", ("Logistics Consortium", "Ledger entries", "checked against the")),
-    ("forecasts", "url-mode-forecasts", ("Pooled forecasts", "Model cards", "ε spent per member")),
-    ("paid_queries", "url-mode-paid_queries", ("Paid queries", "Origin", "History")),
-    ("governance", "url-mode-governance", ("Your member key file", "What it changes", "Policy")),
-    ("ledger", "url-mode-ledger", ("Ledger", "Verified:", "verified on this machine")),
-    ("points", "url-mode-points", ("Points", "Points over time", "Contributions")),
-)
-"""The same pages on a member's or cargo owner's machine, through the coordinator service."""
 
 
 def _free_port() -> int:
@@ -121,28 +109,11 @@ def _streamlit_command() -> list[str]:
 @pytest.fixture(scope="module")
 def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``streamlit run dashboards/app.py`` on the coordinator's database, for the page checks."""
-    yield from _streamlit(tmp_path_factory, "--db", world.url, "--models", str(world.models.root))
+    yield from streamlit_server(tmp_path_factory, "--db", world.url,
+                                "--models", str(world.models.root))  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def url_mode_server(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: F811
-    """The dashboard on a member's machine, against the coordinator service (with two rounds)."""
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("operator_rounds.py")),
-         service.database_url, str(service.key_dir)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    with RemoteCoordinator(service.url, pin=service.pin, ca_cert=service.ca_cert) as remote:
-        alpha = service.signer("alpha")  # a board member proposes and votes from its machine
-        written = remote.propose(signer=alpha, kind="fees", title="Lane fee to 12",
-                                 params={"lane_query_points": 12, "warehouse_query_points": 25})
-        remote.vote(signer=alpha, proposal_id=written.proposal["proposal_id"], support="for")
-    yield from _streamlit(tmp_path_factory, "--coordinator", service.url, "--pin", service.pin,
-                          "--ca", str(service.ca_cert))  # fmt: skip
-
-
-def _streamlit(tmp_path_factory: pytest.TempPathFactory, *options: str) -> Iterator[str]:
+def streamlit_server(tmp_path_factory: pytest.TempPathFactory, *options: str) -> Iterator[str]:
     """``streamlit run dashboards/app.py -- OPTIONS`` on a free loopback port until closed."""
     tmp_path = tmp_path_factory.mktemp("streamlit-server")
     port = _free_port()
@@ -318,7 +289,7 @@ def _shots_folder() -> Path | None:
     return folder
 
 
-def _check_pages(
+def check_pages(
     browser: Browser, server: str, pages: tuple[tuple[str, str, tuple[str, ...]], ...],
     *, members: int,
 ) -> list[str]:
@@ -341,17 +312,6 @@ def _check_pages(
 @pytest.mark.slow
 def test_every_page_renders_whole_in_a_real_browser(browser: Browser, server: str) -> None:
     # Execute: every page in the one server and tab, checked and (optionally) photographed
-    problems = _check_pages(browser, server, PAGES, members=4)
-    # Assert
-    assert not problems, "\n".join(problems)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("service", ["sqlite"], indirect=True)
-def test_every_page_renders_whole_through_the_coordinator_service(
-    browser: Browser, url_mode_server: str
-) -> None:
-    # Execute: the member's own dashboard, every page through the service on loopback
-    problems = _check_pages(browser, url_mode_server, URL_MODE_PAGES, members=len(MEMBERS))
+    problems = check_pages(browser, server, PAGES, members=4)
     # Assert
     assert not problems, "\n".join(problems)

@@ -7,7 +7,8 @@ backend for the whole module. Its operator has recorded two federated rounds
 (``operator_rounds.py``, in its own process). A proposal and a vote made on the governance page
 land on the coordinator's ledger as entries countersigning the requests the member signed here;
 the ledger page verifies what the service sends on this machine and names the entry a lying
-service altered.
+service altered. The headless-Chromium check of every page (:mod:`tests.dashboards.test_browser`)
+runs here too in URL mode, on this module's service.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ from dashboards.context import service_handle
 from tests.dashboards.charts import chart_specs, fields
 from tests.dashboards.conftest import RUN_TIMEOUT_S, VIEWS
 from tests.dashboards.operator_rounds import EPSILON_PER_ROUND, EXAMPLES
+from tests.dashboards.test_browser import (  # noqa: F401  (fixtures)
+    Browser,
+    browser,
+    check_pages,
+    chromium,
+    streamlit_server,
+)
 from tests.service.conftest import (  # noqa: F401  (fixtures)
     MEMBERS,
     POLICY,
@@ -41,6 +49,16 @@ from tests.service.conftest import (  # noqa: F401  (fixtures)
     eta_model,
     service,
 )
+
+URL_MODE_PAGES = (
+    ("", "url-mode-overview", ("Logistics Consortium", "Ledger entries", "checked against the")),
+    ("forecasts", "url-mode-forecasts", ("Pooled forecasts", "Model cards", "ε spent per member")),
+    ("paid_queries", "url-mode-paid_queries", ("Paid queries", "Origin", "History")),
+    ("governance", "url-mode-governance", ("Your member key file", "What it changes", "Policy")),
+    ("ledger", "url-mode-ledger", ("Ledger", "Verified:", "verified on this machine")),
+    ("points", "url-mode-points", ("Points", "Points over time", "Contributions")),
+)
+"""The same pages on a member's or cargo owner's machine, through the coordinator service."""
 
 SQLITE = pytest.mark.parametrize("service", ["sqlite"], indirect=True)
 BOTH = pytest.mark.parametrize(
@@ -279,3 +297,36 @@ def test_the_client_names_the_entry_a_lying_service_altered(service: Service) ->
     assert good.status.size == len(good.entries)
     assert not bad.status.ok
     assert bad.status.index == LyingService.altered
+
+
+@pytest.fixture(scope="module")
+def url_mode_server(
+    service: Service,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The dashboard on a member's machine, against this module's coordinator service.
+
+    With a proposal to show: alpha proposes and votes from its own key folder, unless the
+    governance test already did.
+    """
+    with RemoteCoordinator(service.url, pin=service.pin, ca_cert=service.ca_cert) as remote:
+        if not remote.proposals():
+            alpha = service.signer("alpha")
+            written = remote.propose(signer=alpha, kind="fees", title="Lane fee to 12",
+                                     params={"lane_query_points": 12,
+                                             "warehouse_query_points": 25})  # fmt: skip
+            remote.vote(signer=alpha, proposal_id=written.proposal["proposal_id"], support="for")
+    yield from streamlit_server(tmp_path_factory, "--coordinator", service.url, "--pin",
+                                service.pin, "--ca", str(service.ca_cert))  # fmt: skip
+
+
+@pytest.mark.slow
+@SQLITE
+def test_every_page_renders_whole_in_a_real_browser_through_the_service(
+    browser: Browser,  # noqa: F811
+    url_mode_server: str,
+) -> None:
+    # Execute: the member's own dashboard, every page through the service on loopback
+    problems = check_pages(browser, url_mode_server, URL_MODE_PAGES, members=len(MEMBERS))
+    # Assert
+    assert not problems, "\n".join(problems)
