@@ -115,11 +115,13 @@ def test_audit_flags_non_loopback_calls() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_federation_up_talks_only_to_loopback(tmp_path: Path) -> None:
-    # Prepare: three members of a tiny synthetic consortium, the toy app (SecAgg+, one round)
+    # Prepare: three members of a tiny synthetic consortium, the toy app (one plain round: the
+    # SecAgg+ stages travel the same SuperLink and SuperNode connections, each message in one
+    # more ClientApp process, and tests/deployment/test_supervisor.py runs them deployed)
     members = make_consortium(tmp_path / "data")
     trace = tmp_path / "strace.txt"
     argv = [sys.executable, "-c", _UP_DRIVER, "federation", "up", "--members", str(members),
-            "--nodes", "3", "--rounds", "1", "--app", str(TOY_APP),
+            "--nodes", "3", "--rounds", "1", "--plain", "--app", str(TOY_APP),
             "--out", str(tmp_path / "up")]  # fmt: skip
     # Execute
     output = _traced_run(argv, trace, cwd=tmp_path / "cwd", timeout_s=540)
