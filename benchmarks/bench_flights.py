@@ -48,7 +48,7 @@ from consortium.federation.runner import federate  # noqa: E402
 from consortium.models.boosting import holdout_rows  # noqa: E402
 from consortium.models.families import family  # noqa: E402
 from consortium.models.family import ModelSettings  # noqa: E402
-from consortium.models.store import load_model  # noqa: E402
+from consortium.models.store import load_model, save_model  # noqa: E402
 from consortium.privacy.training import train_local  # noqa: E402
 
 logger = logging.getLogger("benchmarks.bench_flights")
@@ -89,6 +89,17 @@ def score(predictors: Mapping[str, Any], later: pd.DataFrame) -> dict[str, dict[
     }
 
 
+def server_config(candidate: str) -> dict[str, Any]:
+    """``fedavgm:1:0.7`` -> the run config's ``server-*`` keys (``""``: the kit's default)."""
+    if not candidate:
+        return {}
+    kind, rate, *rest = candidate.split(":")
+    out: dict[str, Any] = {"server-optimizer": kind, "server-learning-rate": float(rate)}
+    if rest:
+        out["server-momentum"] = float(rest[0])
+    return out
+
+
 def local_models(
     past: pd.DataFrame, home: Path, *, seed: int, local: bool, dp_epochs: int | None
 ) -> dict[str, Any]:
@@ -108,6 +119,7 @@ def local_models(
             past, kind="eta", epsilon=EPSILON, home=home, seed=seed, epochs=dp_epochs
         )
         models["local DP"] = trained.model
+        save_model(trained.model, home / "local-dp", card=trained.card)  # for a later own part
     except (ConsortiumError, ValueError) as exc:
         logger.warning("local DP: %s", exc)
     return models
@@ -134,6 +146,8 @@ def run(
     parts: set[str],
     only: set[str] | None = None,
     dp_epochs: int | None = None,
+    server: str = "",
+    pooled_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Train the ``parts`` (``local``, ``federated``); return scores on the later legs."""
     work = CACHE / ("bench-" + "-".join(sorted(parts)))
@@ -150,12 +164,14 @@ def run(
         )
     results["seconds"]["local"] = time.perf_counter() - started
     pooled = None
-    if "federated" in parts:
+    if "federated" in parts and pooled_dir is not None:  # a model federated on the same past
+        pooled = load_model(pooled_dir)
+    elif "federated" in parts:
         started = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             federate(work / "past", model="eta", rounds=rounds, local_epochs=local_epochs,
                      epsilon=EPSILON, out=Path(tmp), state_dir=Path(tmp) / "state",
-                     seed=seed)  # fmt: skip
+                     seed=seed, extra_run_config=server_config(server))  # fmt: skip
             pooled = load_model(Path(tmp) / "model")
         results["seconds"]["federated"] = time.perf_counter() - started
     everyone_later = pd.concat([later for _, later in members.values()], ignore_index=True)
@@ -164,13 +180,17 @@ def run(
         if later.empty:
             continue
         predictors = dict(local[member])
+        saved_dp = CACHE / "bench-local" / "state" / member / "local-dp"  # a --parts local run's
+        local_dp = local[member].get("local DP") or (
+            load_model(saved_dp) if saved_dp.exists() else None
+        )
         chosen = None
         if pooled is not None:
             predictors["pooled (federated DP)"] = pooled
             if "own" in parts:
                 try:
                     predictors["own model"], chosen = own_model(
-                        members[member][0], pooled, local[member].get("local DP"), seed=seed
+                        members[member][0], pooled, local_dp, seed=seed
                     )
                 except (ConsortiumError, ValueError) as exc:
                     logger.warning("%s own model: %s", member, exc)
@@ -189,7 +209,9 @@ def run(
     results["overall"] = score(overall, everyone_later)
     setup = {"epsilon": EPSILON, "secure": True, "seed": seed, "cut": CUT.isoformat()}
     if "federated" in parts:
-        setup |= {"rounds": rounds, "local_epochs": local_epochs}
+        setup |= {"rounds": rounds, "local_epochs": local_epochs, "server": server or "default"}
+        if pooled_dir is not None:
+            setup |= {"pooled_from": str(pooled_dir)}
     if "local" in parts:
         setup |= {"local_dp_epochs": dp_epochs or "kit default"}
     results["setup"] = setup
@@ -293,6 +315,14 @@ def main() -> None:
     parser.add_argument("--merge", type=Path, nargs="*", default=(), help="results to join")
     parser.add_argument("--out", type=Path, default=HERE)
     parser.add_argument("--only", default="", help="comma-separated member ids (smoke runs)")
+    parser.add_argument("--server", default="", help="KIND:RATE[:MOMENTUM] (default: the kit's)")
+    parser.add_argument(
+        "--pooled",
+        type=Path,
+        default=None,
+        help="score this model directory instead of federating (one federated on the same past, "
+        "e.g. the one flights.server_choice chose)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.merge:
@@ -300,6 +330,7 @@ def main() -> None:
     else:
         results = run(rounds=args.rounds, local_epochs=args.local_epochs, seed=args.seed,
                       parts=set(args.parts.split(",")), dp_epochs=args.local_dp_epochs,
+                      server=args.server, pooled_dir=args.pooled,
                       only=set(filter(None, args.only.split(","))))  # fmt: skip
     table = markdown(results)
     print(table)  # noqa: T201
