@@ -11,6 +11,7 @@ e.g. the output of ``consortium synth``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +45,25 @@ def _parse_time(value: str, option: str) -> str:
     if moment.utcoffset() is None:
         raise ConfigError(option, "give a UTC offset, e.g. 2026-03-02T00:00:00Z or +01:00")
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _echo_answer(kind: str, answer: Mapping[str, Any]) -> None:
+    """Print a lane answer as its card (mode units, the board's tolerance); else its fields."""
+    if kind != "lane":
+        for name, value in answer.items():
+            if name != "model_version":
+                typer.echo(f"  {name:<22} {value}")
+        return
+    from consortium.widgets.answer_card import lane_card  # noqa: PLC0415
+
+    # the answer was read at the tolerance in force for its mode: the card shows that one
+    read_at = int(float(str(answer.get("tolerance_minutes") or 0)))
+    card = lane_card(answer, tolerances={str(answer.get("mode")): read_at})
+    typer.echo(f"  {card.title}")
+    typer.echo(f"  {card.departures}; {card.legs} pooled")
+    typer.echo(f"  typical transit {card.transit}; {card.interval_label}: {card.interval}")
+    typer.echo(f"  typical delay {card.delay}")
+    typer.echo(f"  {card.on_time_label}: {card.on_time}")
 
 
 def _ask(
@@ -95,9 +115,7 @@ def _ask(
         with factory.begin() as session:  # re-checks, then charges, splits and records
             paid = settle_answer(session, quote=quote, answer=answer, service=service)
     typer.echo(f"query {paid.query_id} ({paid.kind}) answered by model {paid.model_version[:16]}")
-    for name, value in paid.answer.summary().items():
-        if name != "model_version":
-            typer.echo(f"  {name:<22} {value}")
+    _echo_answer(paid.kind, paid.answer.summary())
     typer.echo(f"fee: {paid.fee} points from {paid.payer[:22]}...")
     typer.echo("split:")
     for account, amount in paid.parts.items():
@@ -125,9 +143,7 @@ def _ask_remote(*, url: str, pin: str | None, ca: Path | None, key: Path, kind: 
             paid = remote.buy_forecast(owner=owner, kind=kind, params=params,
                                        max_price_points=max_price)  # fmt: skip
     typer.echo(f"query {paid.query_id} ({paid.kind}) answered by model {paid.model_version[:16]}")
-    for name, value in paid.answer.items():
-        if name != "model_version":
-            typer.echo(f"  {name:<22} {value}")
+    _echo_answer(paid.kind, paid.answer)
     typer.echo(f"fee: {paid.fee} points; balance left {paid.balance_left}")
     typer.echo("split:")
     for account, amount in paid.parts.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +80,12 @@ def test_lane_query_prints_the_answer_the_fee_and_the_split(setup: Setup, pool: 
     ])  # fmt: skip
     # Assert
     assert result.exit_code == 0, result.output
-    assert "on_time_rate" in result.output
-    assert "transit_hours_median" in result.output
+    # the answer as a card in the mode's units (road: hours), on time at the road tolerance
+    assert "ITMIL → FRPAR by road" in result.output
+    assert re.search(r"typical transit [0-9.]+ h;", result.output), result.output
+    on_time = r"On time \(within 1 h of schedule\): (about|under|over) [0-9]+ %"
+    assert re.search(on_time, result.output), result.output
+    assert "transit_hours_median" not in result.output  # no raw field names
     assert "fee: 10 points" in result.output
     assert "member:rhine-road" in result.output
     assert "treasury" in result.output
