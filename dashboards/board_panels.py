@@ -25,7 +25,12 @@ if TYPE_CHECKING:
 
 DONE = "gov-done"
 SUPPORT = ["for", "against", "abstain"]
-PROPOSAL_KINDS = {"fees": "Query fees", "privacy-policy": "Privacy: ε cap and minimum group"}
+PROPOSAL_KINDS = {
+    "fees": "Query fees",
+    "privacy-policy": "Privacy: ε cap and minimum group",
+    "on-time-tolerance": "On-time tolerance per mode",
+}
+TOLERANCE_MODES = ("sea", "rail", "road", "air")
 
 
 def show_done() -> None:
@@ -110,7 +115,7 @@ def advance_panel(ctx: DashboardContext, view: ProposalView) -> None:
 def propose_panel(
     ctx: DashboardContext, policy: ConsortiumPolicy, me: tuple[Path, str, KeyOut]
 ) -> None:
-    """Let the member propose a change of the fees or of the privacy policy."""
+    """Let the member propose a change of the fees, the privacy policy or the on-time tolerances."""
     with st.expander("Propose a change", expanded=False):
         kind = st.selectbox("What to change", list(PROPOSAL_KINDS), key="gov-new-kind",
                             format_func=PROPOSAL_KINDS.__getitem__)  # fmt: skip
@@ -128,6 +133,15 @@ def propose_panel(
                         "Warehouse query (points)", min_value=1,
                         value=int(policy.fees["warehouse"]), key="gov-new-warehouse")),
                 }  # fmt: skip
+            elif kind == "on-time-tolerance":
+                boxes = st.columns(len(TOLERANCE_MODES))
+                params = {"on_time_tolerance_minutes": {
+                    mode: int(box.number_input(
+                        f"{mode.title()} (minutes)", min_value=1, max_value=30 * 24 * 60,
+                        value=int(policy.on_time_tolerance_minutes[mode]),
+                        key=f"gov-new-tolerance-{mode}"))
+                    for mode, box in zip(TOLERANCE_MODES, boxes, strict=True)
+                }}  # fmt: skip
             else:
                 params = {
                     "epsilon_cap": float(cols[0].number_input(

@@ -114,7 +114,9 @@ else:
                 if near:
                     st.info("Did you mean " + " or ".join(lane_label(*n) for n in near) + "?")
         else:
-            show_lane_card(answer.summary(), key="preview")
+            with ctx.session() as s:
+                tolerances = policy_in_force(s).policy.on_time_tolerance_minutes
+            show_lane_card(answer.summary(), key="preview", tolerances=tolerances)
 
 st.subheader("Model cards")
 if not cards:

@@ -171,6 +171,34 @@ def test_a_member_proposes_and_votes_from_the_page_through_the_service(
 
 
 @SQLITE
+def test_a_member_proposes_an_on_time_tolerance_from_the_page(
+    service: Service,  # noqa: F811
+    remote: RemoteCoordinator,
+) -> None:
+    # Prepare: alpha's key file given to the governance page
+    at = _page(service, "governance")
+    at.text_input(key="gov-key").set_value(str(service.keys["alpha"]))
+    _run(at)
+    before = remote.head().size
+    # Execute: choose the tolerance kind, set air to 4 hours, sign and propose
+    at.selectbox(key="gov-new-kind").set_value("on-time-tolerance")
+    _run(at)
+    at.text_input(key="gov-new-title").set_value("Air on time within 4 h")
+    at.number_input(key="gov-new-tolerance-air").set_value(240)
+    at.button(key="gov-propose").click()
+    _run(at)
+    # Assert: one proposal-created entry, signed by alpha, asking for air 240 and the rest as is
+    created = [e for e in remote.entries(start=before) if e.kind == "proposal-created"]
+    assert len(created) == 1
+    request = SignedRequest.from_json(json.loads(created[0].payload)["request"])
+    assert request.actor_key_id == service.signer("alpha").key_id
+    asked = request.body["params"]["on_time_tolerance_minutes"]
+    in_force = remote.policy()["on_time_tolerance_minutes"]
+    assert asked == {**in_force, "air": 240}
+    assert request.body["kind"] == "on-time-tolerance"
+
+
+@SQLITE
 def test_the_page_refuses_a_service_that_is_not_the_pinned_coordinator(
     service: Service,  # noqa: F811
 ) -> None:
