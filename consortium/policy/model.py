@@ -241,48 +241,39 @@ def _float_in(*, low: float, high: float, high_inclusive: bool) -> Callable[[str
     return check
 
 
-def _fees(key: str, value: object) -> Mapping[str, int]:
-    if not isinstance(value, Mapping):
-        raise GovernanceError(
-            key, code="bad-policy-type", reason="fees is a mapping of query kind to points"
-        )
-    fee_value = _int_in(1, MAX_AMOUNT)
-    checked: dict[str, int] = {}
-    for kind, fee in value.items():
-        if kind not in FEE_KINDS:
+def _complete_mapping(
+    known: tuple[str, ...], *, items: str, values: str, top: int, each: str
+) -> Callable[[str, object], Mapping[str, int]]:
+    """Return a check of a mapping from every name in ``known`` to a whole number in 1..top."""
+    number = _int_in(1, top)
+
+    def check(key: str, value: object) -> Mapping[str, int]:
+        if not isinstance(value, Mapping):
             raise GovernanceError(
-                f"fees.{str(kind)[:32]}", code="unknown-policy-key",
-                reason=f"not a query kind (known: {', '.join(FEE_KINDS)})",
-            )  # fmt: skip
-        checked[kind] = fee_value(f"fees.{kind}", fee)
-    missing = sorted(set(FEE_KINDS) - set(checked))
-    if missing:
-        raise GovernanceError(
-            f"fees.{missing[0]}", code="bad-policy-value", reason="every query kind needs a fee"
-        )
-    return MappingProxyType(dict(sorted(checked.items())))
+                key, code="bad-policy-type", reason=f"a mapping of {items} to {values}"
+            )
+        checked: dict[str, int] = {}
+        for name, given in value.items():
+            if name not in known:
+                raise GovernanceError(
+                    f"{key}.{str(name)[:32]}", code="unknown-policy-key",
+                    reason=f"not a {items} (known: {', '.join(known)})",
+                )  # fmt: skip
+            checked[name] = number(f"{key}.{name}", given)
+        missing = sorted(set(known) - set(checked))
+        if missing:
+            raise GovernanceError(f"{key}.{missing[0]}", code="bad-policy-value", reason=each)
+        return MappingProxyType(dict(sorted(checked.items())))
+
+    return check
 
 
-def _tolerances(key: str, value: object) -> Mapping[str, int]:
-    if not isinstance(value, Mapping):
-        raise GovernanceError(
-            key, code="bad-policy-type", reason="a mapping of transport mode to whole minutes"
-        )
-    minutes = _int_in(1, MAX_TOLERANCE_MINUTES)
-    checked: dict[str, int] = {}
-    for mode, given in value.items():
-        if mode not in TRANSPORT_MODES:
-            raise GovernanceError(
-                f"{key}.{str(mode)[:32]}", code="unknown-policy-key",
-                reason=f"not a transport mode (known: {', '.join(TRANSPORT_MODES)})",
-            )  # fmt: skip
-        checked[mode] = minutes(f"{key}.{mode}", given)
-    missing = sorted(set(TRANSPORT_MODES) - set(checked))
-    if missing:
-        raise GovernanceError(
-            f"{key}.{missing[0]}", code="bad-policy-value", reason="every mode needs a tolerance"
-        )
-    return MappingProxyType(dict(sorted(checked.items())))
+_fees = _complete_mapping(FEE_KINDS, items="query kind", values="points", top=MAX_AMOUNT,
+                          each="every query kind needs a fee")  # fmt: skip
+_tolerances = _complete_mapping(
+    TRANSPORT_MODES, items="transport mode", values="whole minutes", top=MAX_TOLERANCE_MINUTES,
+    each="every mode needs a tolerance",
+)
 
 
 _VALIDATORS: dict[str, Callable[[str, object], object]] = {
