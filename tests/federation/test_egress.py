@@ -15,40 +15,22 @@ and say why.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
-import shutil
-import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
-import typer
 
+from tests.cli.demo_checks import check_demo_run
 from tests.deployment.deploy_fixtures import TOY_APP, make_consortium
+from tests.strace_run import traced_run
 
-SYSCALLS = "connect,bind,sendto,sendmsg"
 _ADDRESS = re.compile(r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6?, "([^"]+)"')
 _CALL = re.compile(r"\b(connect|bind|sendto|sendmsg)\(")
 _UP_DRIVER = (
     "import typer; from consortium.cli.federation import register; "
     "app = typer.Typer(); register(app); app(prog_name='consortium')"
 )
-
-
-@cache
-def _strace_prefix() -> tuple[list[str] | None, str]:
-    """The strace command line to use, or ``None`` and why it cannot be used here."""
-    strace = shutil.which("strace")
-    if strace is None:
-        return None, "strace is not installed (apt-get install strace)"
-    for extra in (["--seccomp-bpf"], []):
-        argv = [strace, "-f", *extra, "-qq", "-e", f"trace={SYSCALLS}", "-e", "signal=none"]
-        probe = subprocess.run([*argv, "-o", os.devnull, "true"], capture_output=True, check=False)
-        if probe.returncode == 0:
-            return argv, ""
-    return None, f"strace cannot trace here: {probe.stderr.decode(errors='replace').strip()}"
 
 
 def _is_local(address: str) -> bool:
@@ -68,26 +50,6 @@ def audit(trace: str) -> tuple[list[str], int]:
         if any(not _is_local(a) for a in addresses):
             offending.append(line.strip())
     return offending, inet_calls
-
-
-def _traced_run(argv: list[str], trace: Path, *, cwd: Path, timeout_s: float) -> str:
-    prefix, why = _strace_prefix()
-    if prefix is None:
-        pytest.skip(why)
-    cwd.mkdir(parents=True, exist_ok=True)  # an empty folder: nothing on it shadows the kit
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("FLWR_TELEMETRY_ENABLED", "FLWR_DISABLE_UPDATE_CHECK")}  # fmt: skip
-    done = subprocess.run(
-        [*prefix, "-o", str(trace), *argv],
-        capture_output=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout_s,
-        check=False,
-    )
-    output = done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
-    assert done.returncode == 0, output[-4000:]
-    return output
 
 
 def test_audit_flags_non_loopback_calls() -> None:
@@ -124,7 +86,7 @@ def test_federation_up_talks_only_to_loopback(tmp_path: Path) -> None:
             "--nodes", "3", "--rounds", "1", "--plain", "--app", str(TOY_APP),
             "--out", str(tmp_path / "up")]  # fmt: skip
     # Execute
-    output = _traced_run(argv, trace, cwd=tmp_path / "cwd", timeout_s=540)
+    output = traced_run(argv, trace, cwd=tmp_path / "cwd", timeout_s=540)
     # Assert: the run completed, the audit saw its traffic, all of it on loopback
     assert "finished:completed" in output, output[-4000:]
     text = trace.read_text(errors="replace")
@@ -139,40 +101,21 @@ def test_federation_up_talks_only_to_loopback(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_demo_talks_only_to_loopback(tmp_path: Path) -> None:
+    """The demo, traced: it runs the one-machine runner (``federation.runner.federate``, what
+    ``consortium federate`` runs) for both models, the coordinator service and every client, so
+    this also audits ``consortium federate``. The demo's own checks apply to this same run."""
     # Prepare
     consortium = Path(sys.executable).parent / "consortium"
     if not consortium.exists():
         pytest.skip("the `consortium` entry point is not installed in this environment")
-    trace = tmp_path / "strace.txt"
-    # Execute
-    # two rounds, as the demo test runs it: what the demo connects to does not depend on how many
-    _traced_run([str(consortium), "demo", "--out", str(tmp_path / "demo"), "--scale", "0.05",
-                 "--rounds", "2"], trace, cwd=tmp_path / "cwd", timeout_s=540)  # fmt: skip
-    # Assert
+    trace, out = tmp_path / "strace.txt", tmp_path / "demo"
+    # Execute: two rounds, as the demo test runs it (what it connects to does not depend on that)
+    output = traced_run([str(consortium), "demo", "--out", str(out), "--scale", "0.05",
+                         "--rounds", "2"], trace, cwd=tmp_path / "cwd", timeout_s=540)  # fmt: skip
+    # Assert: only loopback; and the demo did everything it must (tests/cli/demo_checks.py)
     text = trace.read_text(errors="replace")
     offending, _ = audit(text)
     assert offending == []
     assert "169.254.169.254" not in text
+    check_demo_run(output, out)
 
-
-@pytest.mark.slow
-@pytest.mark.timeout(600)
-def test_one_machine_federation_talks_only_to_loopback(tmp_path: Path) -> None:
-    # Prepare: `consortium federate` (the one-machine runtime), when the CLI has it
-    from consortium.cli.main import app
-
-    command = typer.main.get_command(app)
-    if "federate" not in getattr(command, "commands", {}):
-        pytest.skip("`consortium federate` is not registered in consortium.cli.main yet")
-    members = make_consortium(tmp_path / "data")
-    trace = tmp_path / "strace.txt"
-    consortium = Path(sys.executable).parent / "consortium"
-    # Execute
-    _traced_run([str(consortium), "federate", "--members", str(members / "members"), "--model",
-                 "eta", "--rounds", "1", "--out", str(tmp_path / "fl")],
-                trace, cwd=tmp_path / "cwd", timeout_s=540)  # fmt: skip
-    # Assert
-    text = trace.read_text(errors="replace")
-    offending, _ = audit(text)
-    assert offending == []
-    assert "169.254.169.254" not in text
