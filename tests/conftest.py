@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 # The egress rule holds in tests too: no telemetry, no update checks.
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
 os.environ.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
@@ -11,3 +13,13 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 # The real PostgreSQL server fixture (started on loopback; visible skip where it cannot be).
 pytest_plugins = ["tests.postgres", "tests.store_fixtures"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Hand out the files with slow tests (and the notebooks) first, keeping each file's order.
+
+    ``make test`` runs files on pytest-xdist workers (``--dist loadfile``) in collection order, so
+    a long file handed out last decides when the run ends; longest first balances the workers.
+    """
+    slow = {i.path for i in items if i.get_closest_marker("slow") or i.path.suffix == ".ipynb"}
+    items.sort(key=lambda item: item.path not in slow)  # stable: a file's tests stay in order

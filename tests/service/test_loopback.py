@@ -32,6 +32,8 @@ from consortium.ledger.requests import sign_request
 from consortium.ledger.verify import verify_log
 from tests.service.conftest import CREDIT, Service
 
+pytestmark = pytest.mark.slow  # a real service per backend (about a minute each)
+
 LANE = lane_params(origin="ITMIL", destination="FRPAR", mode="road",
                    departure=date(2026, 3, 9), days=7)  # fmt: skip
 FEES = {"lane_query_points": 12, "warehouse_query_points": 30}

@@ -40,6 +40,8 @@ from consortium.ledger.signing import Signer
 from consortium.ledger.witness import WITNESS_FILE, read_witnessed
 from tests.service.conftest import BIN, REPO, Service
 
+pytestmark = pytest.mark.slow  # a real service per backend (about a minute each)
+
 COMPANIES = ("rhine-road", "baltic-rail", "nordsee-air")
 SERVE_WAREHOUSES = True  # the module's service answers warehouse queries (conftest)
 runner = CliRunner()
