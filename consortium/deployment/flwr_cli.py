@@ -105,7 +105,7 @@ class FlwrCli:
             )
         except subprocess.TimeoutExpired as exc:
             raise DeploymentError(subject, code="timeout", reason=str(exc)) from exc
-        text = done.stdout.decode(errors="replace")
+        text = strip_ansi(done.stdout.decode(errors="replace"))  # colour, should one be forced
         try:
             out = json.loads(text[text.index("{") :])
         except ValueError:

@@ -79,6 +79,10 @@ def executable(name: str) -> str:
     return found
 
 
+COLOUR_FORCING = ("FORCE_COLOR", "CLICOLOR_FORCE", "PY_COLORS")
+"""Variables that make Flower's CLI colour its ``--format json`` output (Jupyter sets them)."""
+
+
 def flower_env(flwr_home: Path, *, host: str, superexec_poll_s: float) -> dict[str, str]:
     """Return the environment of one Flower process: no telemetry, no installs, loopback direct.
 
@@ -92,6 +96,8 @@ def flower_env(flwr_home: Path, *, host: str, superexec_poll_s: float) -> dict[s
         ``FLWR_SUPEREXEC_TASK_POLL_INTERVAL``.
     """
     env = dict(os.environ)  # children need PATH, HOME, ...; the kit's settings stay above
+    for forced in COLOUR_FORCING:  # Jupyter's kernel forces colour: flwr's JSON would carry ANSI
+        env.pop(forced, None)
     loopback = ",".join(dict.fromkeys([host, "127.0.0.1", "::1", "localhost"]))
     env.update(
         FLWR_TELEMETRY_ENABLED="0",
@@ -103,6 +109,7 @@ def flower_env(flwr_home: Path, *, host: str, superexec_poll_s: float) -> dict[s
         PYTHONUNBUFFERED="1",
         NO_PROXY=loopback,
         no_proxy=loopback,
+        NO_COLOR="1",
     )
     return env
 

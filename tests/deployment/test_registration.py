@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from consortium.deployment import SuperNodeRegistry, generate_node_key, unregister_supernode
+from consortium.deployment.flwr_cli import FlwrCli
+from consortium.deployment.processes import flower_env
 from consortium.errors import ConfigError, DeploymentError
 from consortium.identity.keys import generate_key_file
 
@@ -40,3 +42,20 @@ def test_registry_refuses_a_second_key_and_an_unknown_member(tmp_path: Path) -> 
         unregister_supernode(home, member="m1")
     assert unknown.value.code == "unknown-member"
     assert registry.node_ids() == {"m0": 7}
+
+
+def test_flwr_json_is_read_when_the_caller_forces_colour(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Prepare: a Jupyter kernel's environment forces colour; no connection is configured
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("CLICOLOR_FORCE", "1")
+    cli = FlwrCli(tmp_path, timeout_s=60,
+                  env=lambda: flower_env(tmp_path, host="127.0.0.1", superexec_poll_s=0.2))
+    # Execute: flwr answers in JSON that it failed
+    with pytest.raises(DeploymentError) as failed:
+        cli.call("supernode", "ls", "nowhere")
+    # Assert: the kit read flwr's own error message, not a colour-coded dump
+    assert "not found in the Flower configuration file" in failed.value.reason
+    assert "\x1b[" not in failed.value.reason
+    assert '"success"' not in failed.value.reason
