@@ -21,6 +21,8 @@ registration
     keys at the SuperLink follow membership.
 supervisor
     ``LocalDeployment``: starts, watches and stops the SuperLink and SuperNodes.
+rehearsal
+    ``connect_member_node``: one member's SuperNode connected to a SuperLink on loopback.
 """
 
 from consortium.deployment.app_dir import ConfigValue, toml_table, write_kit_app
