@@ -37,7 +37,7 @@ demo: env  ## Run a whole consortium on the embedded synthetic default.
 test: env  ## Run the test suite (starts PostgreSQL on loopback when it can be installed).
 	-@bash scripts/ensure_test_servers.sh
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=900 -n $(TEST_WORKERS) --dist loadfile --durations=25 --nbmake tests notebooks
+	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=900 -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25 --nbmake tests notebooks
 
 lint: env  ## ruff, mypy and the import-layer contracts.
 	$(BIN)/ruff check consortium dashboards tests benchmarks

@@ -18,8 +18,9 @@ pytest_plugins = ["tests.postgres", "tests.store_fixtures"]
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Hand out the files with slow tests (and the notebooks) first, keeping each file's order.
 
-    ``make test`` runs files on pytest-xdist workers (``--dist loadfile``) in collection order, so
-    a long file handed out last decides when the run ends; longest first balances the workers.
+    ``make test`` runs files on pytest-xdist workers (``--dist loadfile --no-loadscope-reorder``:
+    in collection order, not xdist's default of most tests first, which hands the long end-to-end
+    files with few tests out last); a long file handed out last decides when the run ends.
     """
     slow = {i.path for i in items if i.get_closest_marker("slow") or i.path.suffix == ".ipynb"}
     items.sort(key=lambda item: item.path not in slow)  # stable: a file's tests stay in order
