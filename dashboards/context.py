@@ -273,12 +273,11 @@ class DashboardContext:
         )
 
 
-def dashboard_context(*, through_service: bool = True) -> DashboardContext:
+def dashboard_context() -> DashboardContext:
     """Return the page context, or show why there is none and stop the page.
 
     Every page works both ways: with ``remote`` set it reads (and acts) through the coordinator
-    service, else it reads the coordinator's database. ``through_service`` is kept for the
-    pages that still pass it; it changes nothing.
+    service, else it reads the coordinator's database.
     """
     try:
         config = load_config()

@@ -32,6 +32,11 @@ query_app = typer.Typer(
 KeyOption = Annotated[
     Path, typer.Option("--key", help="The cargo owner's private key file (signs the query).")
 ]
+CoordinatorKeyOption = Annotated[
+    Path | None,
+    typer.Option("--coordinator-key",
+                 help="Without --coordinator: the coordinator's key file (its machine only)."),
+]
 MaxPriceOption = Annotated[
     int, typer.Option("--max-price", min=1, help="The most points you agree to pay.")
 ]
@@ -162,11 +167,7 @@ def lane(
     departure_to: Annotated[str, typer.Option("--to", help="End of the departure window.")],
     max_price: MaxPriceOption,
     key: KeyOption,
-    coordinator_key: Annotated[
-        Path | None,
-        typer.Option("--coordinator-key",
-                     help="Without --coordinator: the coordinator's key file (its machine only)."),
-    ] = None,
+    coordinator_key: CoordinatorKeyOption = None,
     model_dir: Annotated[
         Path | None,
         typer.Option("--model-dir", help="Without --coordinator: the pooled model directory."),
@@ -207,11 +208,7 @@ def warehouse(
     ],
     max_price: MaxPriceOption,
     key: KeyOption,
-    coordinator_key: Annotated[
-        Path | None,
-        typer.Option("--coordinator-key",
-                     help="Without --coordinator: the coordinator's key file (its machine only)."),
-    ] = None,
+    coordinator_key: CoordinatorKeyOption = None,
     model_dir: Annotated[
         Path | None,
         typer.Option("--model-dir", help="Without --coordinator: the pooled stock-risk model."),

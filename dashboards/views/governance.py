@@ -35,7 +35,7 @@ from dashboards.board_panels import advance_panel, propose_panel, show_done, vot
 from dashboards.charts import bar_chart
 from dashboards.context import dashboard_context
 
-ctx = dashboard_context(through_service=True)
+ctx = dashboard_context()
 now, tz = ctx.now(), ctx.viewer_zone()
 remote = ctx.remote
 if remote is not None:

@@ -34,7 +34,7 @@ from dashboards.context import dashboard_context
 MODES = ["sea", "road", "rail", "air"]
 HISTORY_ROWS = 50
 
-ctx = dashboard_context(through_service=True)
+ctx = dashboard_context()
 tz = ctx.viewer_zone()
 catalogue: pd.DataFrame | None = None
 horizon: int | None = None

@@ -45,7 +45,10 @@ Arrays = list[np.ndarray]
 
 @dataclass(frozen=True)
 class ServerOptimizerSettings:
-    """``kind``, ``learning_rate`` (η), ``momentum`` (FedAvgM's β, FedAdam's β₁), ``tau`` (τ)."""
+    """``kind``, ``learning_rate`` (η), ``momentum`` (FedAvgM's β, FedAdam's β₁), ``tau`` (τ).
+
+    The defaults are plain averaging (the identity step); a run's defaults are ``RunConfig``'s.
+    """
 
     kind: str = "fedavg"
     learning_rate: float = 1.0
