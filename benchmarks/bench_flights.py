@@ -90,11 +90,17 @@ def score(predictors: Mapping[str, Any], later: pd.DataFrame) -> dict[str, dict[
 
 
 def server_config(candidate: str) -> dict[str, Any]:
-    """``fedavgm:1:0.7`` -> the run config's ``server-*`` keys (``""``: the kit's default)."""
-    if not candidate:
-        return {}
-    kind, rate, *rest = candidate.split(":")
-    out: dict[str, Any] = {"server-optimizer": kind, "server-learning-rate": float(rate)}
+    """``fedavgm:1:0.7`` -> the run config's ``server-*`` keys (``""``: the kit's default).
+
+    A ``@w<N>`` suffix also sets ``max-weight`` (the cap on one member's SecAgg+ weight), e.g.
+    ``fedavgm:1:0.7@w64000``; ``@w<N>`` alone keeps the kit's optimiser.
+    """
+    spec, _, weight = candidate.partition("@w")
+    out: dict[str, Any] = {"max-weight": float(weight)} if weight else {}
+    if not spec:
+        return out
+    kind, rate, *rest = spec.split(":")
+    out |= {"server-optimizer": kind, "server-learning-rate": float(rate)}
     if rest:
         out["server-momentum"] = float(rest[0])
     return out

@@ -12,7 +12,9 @@ per member) runs on the members' **past** only and is scored on the last quarter
 
 Score (lower is better): the geometric mean of the members' MAE (members count equally, as in
 ``bench_federation``). The default is the candidate with the best mean log-ratio to ``fedavg``
-over the data sets, so it must help on both, not on one.
+over the data sets, so it must help on both, not on one. A candidate's ``@w<N>`` suffix sets the
+weight cap ``max-weight`` (:func:`benchmarks.bench_flights.server_config`); ``--base`` names the
+candidate the others are compared with.
 
     .venv/bin/python -m benchmarks.flights.server_choice --data flights --out OUT
     .venv/bin/python -m benchmarks.flights.server_choice --data synthetic --out OUT
@@ -85,13 +87,15 @@ def try_candidate(
     }
 
 
-def choose(results: dict[str, list[dict[str, Any]]]) -> tuple[str, dict[str, float]]:
-    """The candidate with the best mean log-ratio of its score to ``fedavg:1`` over data sets."""
+def choose(
+    results: dict[str, list[dict[str, Any]]], *, base: str = "fedavg:1"
+) -> tuple[str, dict[str, float]]:
+    """The candidate with the best mean log-ratio of its score to ``base``'s over data sets."""
     ratios: dict[str, list[float]] = {}
     for tried in results.values():
-        base = next(t["score"] for t in tried if t["candidate"] == "fedavg:1")
+        base_score = next(t["score"] for t in tried if t["candidate"] == base)
         for t in tried:
-            ratios.setdefault(t["candidate"], []).append(math.log(t["score"] / base))
+            ratios.setdefault(t["candidate"], []).append(math.log(t["score"] / base_score))
     mean = {c: sum(r) / len(r) for c, r in ratios.items() if len(r) == len(results)}
     return min(mean, key=mean.__getitem__), mean
 
@@ -107,12 +111,13 @@ def main() -> None:
     parser.add_argument("--only", default="", help="flights: comma-separated member ids")
     parser.add_argument("--out", type=Path, default=Path("."))
     parser.add_argument("--merge", type=Path, nargs="*", default=())
+    parser.add_argument("--base", default="fedavg:1", help="--merge: the candidate to compare with")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("flwr").setLevel(logging.WARNING)
     if args.merge:
         results = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in args.merge}
-        best, mean = choose(results)
+        best, mean = choose(results, base=args.base)
         for name, tried in results.items():
             for t in tried:
                 line = (
@@ -120,7 +125,7 @@ def main() -> None:
                     f"{t['pooled_mae']:.2f}, AUC {t['pooled_auc']:.3f}, {t['seconds']:.0f} s"
                 )
                 print(line)  # noqa: T201
-        print("mean log-ratio to fedavg:", {c: round(v, 4) for c, v in mean.items()})  # noqa: T201
+        print(f"mean log-ratio to {args.base}:", {c: round(v, 4) for c, v in mean.items()})  # noqa: T201
         print("chosen:", best)  # noqa: T201
         return
     root = CACHE / f"server-choice-{args.data}-{args.out.name}"  # runs with other --out: apart
