@@ -16,6 +16,11 @@ validation (early stopping, calibration) it chooses on the member's own January-
     .venv/bin/python -m benchmarks.bench_flights                 # full run (16 carriers, 10 rounds)
     .venv/bin/python -m benchmarks.bench_flights --rounds 3      # shorter federation
     .venv/bin/python -m benchmarks.bench_flights --rounds 3 --parts federated,own
+    .venv/bin/python -m benchmarks.bench_flights --drop-columns origin_recent_delay_minutes
+
+``--drop-columns`` removes optional contract columns from every member's legs (past and later)
+before anything trains or scores: e.g. the forecast made days ahead, when the origin's recent
+delay is not known yet.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from consortium.models.families import family  # noqa: E402
 from consortium.models.family import ModelSettings  # noqa: E402
 from consortium.models.store import load_model, save_model  # noqa: E402
 from consortium.privacy.training import train_local  # noqa: E402
+from consortium.schemas import load_contract  # noqa: E402
 
 logger = logging.getLogger("benchmarks.bench_flights")
 
@@ -60,17 +66,34 @@ METHODS = ("timetable", "local LightGBM", "local DP", "pooled (federated DP)", "
 HERE = Path(__file__).parent
 
 
+def droppable(columns: str) -> tuple[str, ...]:
+    """Parse ``--drop-columns a,b``: optional fields of the legs contract (else ``SystemExit``)."""
+    names = tuple(filter(None, (c.strip() for c in columns.split(","))))
+    contract = load_contract("legs")
+    for name in names:
+        if name not in contract.field_names:
+            raise SystemExit(f"--drop-columns: {name!r} is not a field of the legs contract")
+        if name in contract.required:
+            raise SystemExit(f"--drop-columns: {name!r} is required by the legs contract")
+    return names
+
+
 def split_members(
-    members: Path, past_dir: Path, only: set[str] | None = None
+    members: Path, past_dir: Path, only: set[str] | None = None, drop: tuple[str, ...] = ()
 ) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
-    """Load every member (or those in ``only``); write its past (before :data:`CUT`) verbatim."""
+    """Load every member (or those in ``only``); write its past (before :data:`CUT`) verbatim.
+
+    The columns in ``drop`` are removed from the past and the later legs alike.
+    """
     out: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     for path in sorted(members.glob("*/legs.csv")):
         if only and path.parent.name not in only:
             continue
         frame = load_table(path, contract="legs", purpose="eta-training").frame
+        frame = frame.drop(columns=[c for c in drop if c in frame.columns])
         past = frame["scheduled_departure"] < CUT
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        raw = raw.drop(columns=[c for c in drop if c in raw.columns])
         target = past_dir / path.parent.name
         target.mkdir(parents=True, exist_ok=True)
         raw[past.to_numpy()].to_csv(target / "legs.csv", index=False, lineterminator="\n")
@@ -154,12 +177,16 @@ def run(
     dp_epochs: int | None = None,
     server: str = "",
     pooled_dir: Path | None = None,
+    drop: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Train the ``parts`` (``local``, ``federated``); return scores on the later legs."""
+    """Train the ``parts`` (``local``, ``federated``); return scores on the later legs.
+
+    ``drop``: legs columns removed from every member before anything trains or scores.
+    """
     work = CACHE / ("bench-" + "-".join(sorted(parts)))
     if work.exists():
         shutil.rmtree(work)
-    members = split_members(members_dir(), work / "past", only)
+    members = split_members(members_dir(), work / "past", only, drop)
     results: dict[str, Any] = {"members": {}, "seconds": {}}
     started = time.perf_counter()
     local: dict[str, dict[str, Any]] = {}
@@ -220,6 +247,8 @@ def run(
             setup |= {"pooled_from": str(pooled_dir)}
     if "local" in parts:
         setup |= {"local_dp_epochs": dp_epochs or "kit default"}
+    if drop:
+        setup |= {"dropped_columns": list(drop)}
     results["setup"] = setup
     return results
 
@@ -329,14 +358,21 @@ def main() -> None:
         help="score this model directory instead of federating (one federated on the same past, "
         "e.g. the one flights.server_choice chose)",
     )
+    parser.add_argument(
+        "--drop-columns",
+        default="",
+        help="comma-separated optional legs columns removed from every member (past and later) "
+        "before anything trains or scores, e.g. origin_recent_delay_minutes (forecast days ahead)",
+    )
     args = parser.parse_args()
+    drop = droppable(args.drop_columns)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.merge:
         results = merge([json.loads(p.read_text(encoding="utf-8")) for p in args.merge])
     else:
         results = run(rounds=args.rounds, local_epochs=args.local_epochs, seed=args.seed,
                       parts=set(args.parts.split(",")), dp_epochs=args.local_dp_epochs,
-                      server=args.server, pooled_dir=args.pooled,
+                      server=args.server, pooled_dir=args.pooled, drop=drop,
                       only=set(filter(None, args.only.split(","))))  # fmt: skip
     table = markdown(results)
     print(table)  # noqa: T201
