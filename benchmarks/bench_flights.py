@@ -33,6 +33,7 @@ os.environ.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import math  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -63,6 +64,7 @@ EPSILON, LEVEL, TOLERANCE = 8.0, 0.8, 15
 CUT = pd.Timestamp("2013-11-01", tz="UTC")
 MIN_LATER = 50
 METHODS = ("timetable", "local LightGBM", "local DP", "pooled (federated DP)", "own model")
+NO_DP = "local no-DP"
 HERE = Path(__file__).parent
 
 
@@ -130,12 +132,29 @@ def server_config(candidate: str) -> dict[str, Any]:
 
 
 def local_models(
-    past: pd.DataFrame, home: Path, *, seed: int, local: bool, dp_epochs: int | None
+    past: pd.DataFrame,
+    home: Path,
+    *,
+    seed: int,
+    local: bool,
+    dp_epochs: int | None,
+    no_dp: bool = False,
 ) -> dict[str, Any]:
-    """The member's local-only candidates trained on its past (``None`` when it cannot train)."""
+    """The member's local-only candidates trained on its past (``None`` when it cannot train).
+
+    ``no_dp`` adds its local model trained with ``epsilon = inf`` (the non-private path), to
+    check it is never worse than ε = 8 on the same rows.
+    """
     models: dict[str, Any] = {
         "timetable": ScheduleBaseline(level=LEVEL, tolerance_minutes=TOLERANCE).fit(past),
     }
+    if no_dp:
+        try:
+            plain = train_local(past, kind="eta", epsilon=math.inf, home=home / "no-dp", seed=seed,
+                                epochs=dp_epochs)  # fmt: skip
+            models["local no-DP"] = plain.model
+        except (ConsortiumError, ValueError) as exc:
+            logger.warning("local no-DP: %s", exc)
     if not local:
         return models
     try:
@@ -192,9 +211,9 @@ def run(
     local: dict[str, dict[str, Any]] = {}
     for member, (past, later) in members.items():
         logger.info("%s: %d past legs, %d later legs", member, len(past), len(later))
-        local[member] = local_models(
-            past, work / "state" / member, seed=seed, local="local" in parts, dp_epochs=dp_epochs
-        )
+        local[member] = local_models(past, work / "state" / member, seed=seed,
+                                     local="local" in parts, dp_epochs=dp_epochs,
+                                     no_dp="nodp" in parts)  # fmt: skip
     results["seconds"]["local"] = time.perf_counter() - started
     pooled = None
     if "federated" in parts and pooled_dir is not None:  # a model federated on the same past
@@ -245,7 +264,7 @@ def run(
         setup |= {"rounds": rounds, "local_epochs": local_epochs, "server": server or "default"}
         if pooled_dir is not None:
             setup |= {"pooled_from": str(pooled_dir)}
-    if "local" in parts:
+    if "local" in parts or "nodp" in parts:
         setup |= {"local_dp_epochs": dp_epochs or "kit default"}
     if drop:
         setup |= {"dropped_columns": list(drop)}
@@ -271,15 +290,20 @@ def _cell(scores: Mapping[str, Mapping[str, float]], method: str, key: str = "ma
 
 def markdown(results: Mapping[str, Any]) -> str:
     """The per-member table, then the overall row and the goals' verdicts."""
-    head = ("member", "later legs", *[f"{m} MAE" for m in METHODS], "pooled AUC", "pooled cov.")
+    no_dp = any(NO_DP in scores for scores in results["members"].values())
+    methods = (*METHODS, NO_DP) if no_dp else METHODS
+    head = ("member", "later legs", *[f"{m} MAE" for m in methods], "pooled AUC", "pooled cov.")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    beats_tt = beats_gbm = eligible = own_tt = own_gbm = owned = 0
+    beats_tt = beats_gbm = eligible = own_tt = own_gbm = owned = plain_ok = plain_n = 0
     for member, scores in results["members"].items():
         n = int(next(iter(scores.values()))["n"])
         pooled = "pooled (federated DP)"
-        cells = [member, str(n), *[_cell(scores, m) for m in METHODS]]
+        cells = [member, str(n), *[_cell(scores, m) for m in methods]]
         cells += [_cell(scores, pooled, "on_time_auc"), _cell(scores, pooled, "coverage")]
         lines.append("| " + " | ".join(cells) + " |")
+        if n >= MIN_LATER and NO_DP in scores and "local DP" in scores:
+            plain_n += 1
+            plain_ok += scores[NO_DP]["mae"] <= scores["local DP"]["mae"]
         if n >= MIN_LATER and pooled in scores:
             eligible += 1
             beats_tt += scores[pooled]["mae"] < scores["timetable"]["mae"]
@@ -306,6 +330,11 @@ def markdown(results: Mapping[str, Any]) -> str:
         lines.append(
             f"Their own models beat the timetable for {own_tt} of {owned} and are at least as "
             f"good as their own LightGBM for {own_gbm} of {owned}."
+        )
+    if plain_n:
+        lines.append(
+            f"The local model at ε = inf is at least as good as at ε = 8 for {plain_ok} of "
+            f"{plain_n} members with at least {MIN_LATER} later legs."
         )
     return "\n".join(lines)
 
@@ -344,8 +373,9 @@ def main() -> None:
     parser.add_argument(
         "--parts",
         default="local,federated",
-        help="local (LightGBM + local DP), federated, or both; run them as two processes on "
-        "two cores and join their JSON files with --merge",
+        help="local (LightGBM + local DP), nodp (local model at epsilon = inf), federated, own "
+        "(each member's own model; with federated); run parts as processes on separate cores "
+        "and join their JSON files with --merge",
     )
     parser.add_argument("--merge", type=Path, nargs="*", default=(), help="results to join")
     parser.add_argument("--out", type=Path, default=HERE)
