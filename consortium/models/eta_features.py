@@ -1,8 +1,10 @@
 """What the ETA model sees of a leg: only what is known before departure.
 
 Categorical fields (raw codes and their crosses) are hashed into embedding buckets; numeric
-features are transformed into well-scaled values (logs, cyclic hour/day/season encodings) whose
-statistics are additive. ``actual_departure`` and ``actual_arrival`` are never inputs.
+features are transformed into well-scaled values (logs, cyclic hour/day/season encodings, the
+origin's recent delay in the target's signed log) whose statistics are additive. A context number
+is known when the forecast is made or missing (a forecast days ahead has no recent delay).
+``actual_departure`` and ``actual_arrival`` are never inputs.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ CONTEXT_COLUMNS: tuple[str, ...] = (
     "visibility",
     "temperature",
     "congestion_index",
+    "origin_recent_delay_minutes",
 )
 CATEGORICAL_FIELDS: tuple[str, ...] = (
     "mode",
@@ -64,7 +67,14 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "visibility",
     "temperature",
     "congestion_index",
+    "origin_recent_delay",
 )
+"""Transformed numbers; a missing one is standardised to 0 beside its own missing flag
+(:func:`~consortium.models.encoding.standardise`), so a leg without a context column (a forecast
+made days ahead) still gets a finite forecast."""
+
+RECENT_DELAY_SCALE_MINUTES = 30.0
+"""Scale of the origin's recent delay in the signed log (like the target's, see :mod:`.eta`)."""
 
 
 def _number(legs: pd.DataFrame, column: str) -> np.ndarray:
@@ -205,6 +215,9 @@ def eta_numeric(legs: pd.DataFrame) -> dict[str, np.ndarray]:
         "visibility": _number(legs, "visibility"),
         "temperature": _number(legs, "temperature"),
         "congestion_index": _number(legs, "congestion_index"),
+        "origin_recent_delay": to_delay_space(
+            _number(legs, "origin_recent_delay_minutes"), scale_minutes=RECENT_DELAY_SCALE_MINUTES
+        ),
     }
     return {name: values[name] for name in NUMERIC_FEATURES}
 

@@ -28,6 +28,7 @@ CONTEXT_FEATURES: tuple[str, ...] = (
     "visibility",
     "temperature",
     "congestion_index",
+    "origin_recent_delay_minutes",
 )
 
 
