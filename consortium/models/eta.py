@@ -219,6 +219,9 @@ class EtaModel:
         lower, upper = raw["lower"], raw["upper"]
         if self.interval is not None:
             lower, upper = self.interval.apply(lower, upper, legs["mode"].to_numpy())
+            # a negative CQR offset narrows towards the interval's middle, which need not be
+            # the median: keep the median inside its interval
+            lower, upper = np.minimum(lower, raw["median"]), np.maximum(upper, raw["median"])
         scale = self.spec.delay_scale_minutes
         return pd.DataFrame(
             {
