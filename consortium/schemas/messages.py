@@ -14,15 +14,15 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.exceptions import SchemaError
+from typing import TYPE_CHECKING, Any
 
 from consortium.config import Settings, load_settings
 from consortium.errors import ConfigError, ContractViolation, Problem
 from consortium.schemas import codes
 from consortium.schemas.contract import UnknownContract
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,15 @@ def message_kinds(*, settings: Settings | None = None) -> dict[str, tuple[int, .
 
 @lru_cache(maxsize=32)
 def _validator(path: Path, mtime_ns: int) -> Draft202012Validator:
-    """Compile one schema file (cached per file version)."""
+    """Compile one schema file (cached per file version).
+
+    jsonschema is imported here, not at module level: with ``rfc3987-syntax`` installed its
+    format checkers compile a grammar on import (~2.5 s), which every process that imports the
+    kit (each Flower ClientApp and ServerApp process among them) would pay for nothing.
+    """
+    from jsonschema import Draft202012Validator  # noqa: PLC0415  (slow import)
+    from jsonschema.exceptions import SchemaError  # noqa: PLC0415
+
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
         Draft202012Validator.check_schema(schema)
