@@ -77,13 +77,14 @@ def test_audit_flags_non_loopback_calls() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_federation_up_talks_only_to_loopback(tmp_path: Path) -> None:
-    # Prepare: three members of a tiny synthetic consortium, the toy app (one plain round: the
-    # SecAgg+ stages travel the same SuperLink and SuperNode connections, each message in one
-    # more ClientApp process, and tests/deployment/test_supervisor.py runs them deployed)
+    # Prepare: two members of a tiny synthetic consortium (a third adds one more process of
+    # each kind, talking the same way), the toy app (one plain round: the SecAgg+ stages travel
+    # the same SuperLink and SuperNode connections, each message in one more ClientApp process,
+    # and tests/deployment/test_supervisor.py runs them deployed)
     members = make_consortium(tmp_path / "data")
     trace = tmp_path / "strace.txt"
     argv = [sys.executable, "-c", _UP_DRIVER, "federation", "up", "--members", str(members),
-            "--nodes", "3", "--rounds", "1", "--plain", "--app", str(TOY_APP),
+            "--nodes", "2", "--rounds", "1", "--plain", "--app", str(TOY_APP),
             "--out", str(tmp_path / "up")]  # fmt: skip
     # Execute
     output = traced_run(argv, trace, cwd=tmp_path / "cwd", timeout_s=540)
