@@ -27,7 +27,7 @@ def test_demo_runs_the_consortium_through_its_service_and_stops_it(tmp_path: Pat
     out = tmp_path / "demo"
     # Execute
     result = CliRunner().invoke(
-        app, ["demo", "--out", str(out), "--scale", "0.05", "--rounds", "2"]
+        app, ["demo", "--out", str(out), "--scale", "0.05", "--rounds", "1"]
     )
     # Assert
     assert result.exit_code == 0, result.output
