@@ -90,7 +90,7 @@ def _coordinator(tmp: Path, carriers: list[str]) -> Coordinator:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)  # minutes on a loaded 2-core box; about 4 on a quiet one
+@pytest.mark.timeout(1200)  # minutes on a loaded 2-core box (about 4 at load 7)
 def test_deployment_admits_registered_members_and_records_on_the_coordinators_database(
     tmp_path: Path,
 ) -> None:
