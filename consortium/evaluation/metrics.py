@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.metrics import log_loss, roc_auc_score
 
 from consortium.errors import ConfigError
 from consortium.evaluation._arrays import as_float, as_outcome, as_probability, same_length
@@ -83,6 +82,8 @@ def probability_metrics(y_true: npt.ArrayLike, p: npt.ArrayLike) -> dict[str, fl
     same_length(y_true=truth, p=prob)
     if len(truth) == 0:
         return {"auc": np.nan, "brier": np.nan, "log_loss": np.nan}
+    from sklearn.metrics import log_loss, roc_auc_score  # noqa: PLC0415  (slow: off the ClientApp import path)
+
     auc = float(roc_auc_score(truth, prob)) if len(np.unique(truth)) == 2 else np.nan
     return {
         "auc": auc,

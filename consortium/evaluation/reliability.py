@@ -8,8 +8,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from consortium.errors import ConfigError
 from consortium.evaluation._arrays import as_outcome, as_probability, same_length
@@ -88,6 +86,9 @@ def plot_reliability(
     """
     if not curves:
         raise ConfigError("curves", "no curves to plot")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415  (slow: off the ClientApp import path)
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
     figure = Figure(figsize=(5.0, 5.0))
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from consortium.errors import ConfigError
 
@@ -59,6 +57,9 @@ def plot_value(
     members = [str(m) for m in table.index]
     x = np.arange(len(members), dtype=float)
     width = 0.8 / len(drawn)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415  (slow: off the ClientApp import path)
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
     figure = Figure(figsize=(max(6.0, 1.4 * len(members) + 2.0), 4.5))
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()

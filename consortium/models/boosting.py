@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from consortium.errors import ConfigError
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 _MIN_VALID_ROWS = 10
 
@@ -79,6 +81,8 @@ class FittedModel:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FittedModel:
         """Rebuild from :meth:`to_dict` output."""
+        import lightgbm as lgb  # noqa: PLC0415  (slow: off the ClientApp import path)
+
         text = data["booster"]
         booster = None if text is None else lgb.Booster(model_str=str(text))
         constant = data["constant"]
@@ -165,6 +169,8 @@ def fit_booster(
     }
     if alpha is not None:
         settings["alpha"] = alpha
+    import lightgbm as lgb  # noqa: PLC0415  (slow: off the ClientApp import path)
+
     train = lgb.Dataset(features.iloc[fit_rows], label=y[fit_rows])
     callbacks: list[Callable[..., Any]] = []
     valid_sets: list[lgb.Dataset] = []

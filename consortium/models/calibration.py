@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
 
 from consortium.errors import ConfigError
 
@@ -130,6 +129,8 @@ class PlattScaler:
         x, y = logits[known], labels[known]
         if len(np.unique(y)) < 2:
             return cls()
+        from sklearn.linear_model import LogisticRegression  # noqa: PLC0415  (slow: off the ClientApp import path)
+
         model = LogisticRegression(C=1e4, max_iter=1000).fit(x.reshape(-1, 1), y.astype(int))
         return cls(float(model.coef_[0, 0]), float(model.intercept_[0]))
 

@@ -38,7 +38,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import lightgbm as lgb
 import torch
 
 from consortium.errors import ModelError
@@ -168,9 +167,11 @@ def _load_boosted(model_dir: Path, *, kind: str) -> StoredModel:
     base = load_stored_model(model_dir / BASE) if (model_dir / BASE).is_dir() else None
     path = str(model_dir / BOOSTERS)
     data = _read_json(model_dir / BOOSTERS)
+    from lightgbm.basic import LightGBMError  # noqa: PLC0415  (slow: off the ClientApp import path)
+
     try:
         return family(kind).restore_boosted(data, base)
-    except (KeyError, TypeError, ValueError, lgb.basic.LightGBMError) as exc:
+    except (KeyError, TypeError, ValueError, LightGBMError) as exc:
         if isinstance(exc, ModelError):
             raise
         raise ModelError(path, f"malformed boosted model: {exc!r}") from exc
