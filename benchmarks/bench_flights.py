@@ -258,7 +258,7 @@ def run(
         ).fit(everyone_past)
     if pooled is not None:
         overall["pooled (federated DP)"] = pooled
-    results["overall"] = score(overall, everyone_later)
+    results["overall"] = score(overall, everyone_later) if overall else {}
     setup = {"epsilon": EPSILON, "secure": True, "seed": seed, "cut": CUT.isoformat()}
     if "federated" in parts:
         setup |= {"rounds": rounds, "local_epochs": local_epochs, "server": server or "default"}
