@@ -197,8 +197,12 @@ def run(
     server: str = "",
     pooled_dir: Path | None = None,
     drop: tuple[str, ...] = (),
+    keep_pooled: Path | None = None,
 ) -> dict[str, Any]:
     """Train the ``parts`` (``local``, ``federated``); return scores on the later legs.
+
+    A federated model is also copied to ``keep_pooled`` (when given), to be scored again with
+    ``--pooled`` (e.g. by a later ``own`` part) without a second federation.
 
     ``drop``: legs columns removed from every member before anything trains or scores.
     """
@@ -225,6 +229,8 @@ def run(
                      epsilon=EPSILON, out=Path(tmp), state_dir=Path(tmp) / "state",
                      seed=seed, extra_run_config=server_config(server))  # fmt: skip
             pooled = load_model(Path(tmp) / "model")
+            if keep_pooled is not None:  # to score again later with --pooled
+                shutil.copytree(Path(tmp) / "model", keep_pooled, dirs_exist_ok=True)
         results["seconds"]["federated"] = time.perf_counter() - started
     everyone_later = pd.concat([later for _, later in members.values()], ignore_index=True)
     everyone_past = pd.concat([past for past, _ in members.values()], ignore_index=True)
@@ -403,6 +409,7 @@ def main() -> None:
         results = run(rounds=args.rounds, local_epochs=args.local_epochs, seed=args.seed,
                       parts=set(args.parts.split(",")), dp_epochs=args.local_dp_epochs,
                       server=args.server, pooled_dir=args.pooled, drop=drop,
+                      keep_pooled=args.out / "pooled-model",
                       only=set(filter(None, args.only.split(","))))  # fmt: skip
     table = markdown(results)
     print(table)  # noqa: T201
