@@ -38,6 +38,7 @@ from consortium.models.secure_sums import (
     stats_from_array,
     weighted_platt,
 )
+from consortium.models.timetable import TimetableEta
 from consortium.models.training import FitResult, TrainConfig
 
 __all__ = ["ETA"]
@@ -287,5 +288,6 @@ ETA = ModelFamily(
     value_metrics=("mae", "coverage", "on_time_auc"),
     loss_label="MAE of the arrival delay (minutes)",
     catalog_sums=CatalogSums("lanes", (len(SUM_ROWS), LANE_BUCKETS), lane_sums),
+    timetable=lambda s: TimetableEta(level=s.interval_level, tolerance_minutes=s.tolerance_minutes),
 )
 """Arrival time of a sea, road, rail or air leg (contract ``legs``)."""

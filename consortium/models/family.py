@@ -39,6 +39,7 @@ from consortium.models.network import WideDeepNet
 from consortium.models.progress import OnProgress
 from consortium.models.stock import StockModel
 from consortium.models.stock_boosted import BoostedStock
+from consortium.models.timetable import TimetableEta
 from consortium.models.training import FitResult, Privatizer, TrainConfig
 
 __all__ = [
@@ -57,8 +58,9 @@ ModelKind = Literal["eta", "stock"]
 
 AnyModel = EtaModel | StockModel
 BoostedModel = BoostedEta | BoostedStock
-StoredModel = EtaModel | StockModel | BoostedEta | BoostedStock
-"""Anything a model directory holds: a network, or boosted trees (maybe stacked on a network)."""
+StoredModel = EtaModel | StockModel | BoostedEta | BoostedStock | TimetableEta
+"""Anything a model directory holds: a network, boosted trees (maybe stacked on a network), or
+a member's timetable (:class:`~consortium.models.timetable.TimetableEta`)."""
 Arrays = dict[str, np.ndarray]
 Shapes = Mapping[str, tuple[int, ...]]
 
@@ -199,6 +201,9 @@ class ModelFamily:
     loss_label: str = ""
     """:attr:`loss_metric` with its unit, for charts."""
     catalog_sums: CatalogSums | None = None
+    timetable: Callable[[ModelSettings], TimetableEta] | None = None
+    """An unfitted model of the forecast a member has without any model (ETA: its schedule), a
+    local-only candidate for its own model; ``None`` when the family has none as a model."""
 
     @property
     def contract_version(self) -> str:

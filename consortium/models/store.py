@@ -10,7 +10,9 @@ A model directory holds::
 A boosted model (a member's LightGBM or a LightGBM stacked on the pooled network, see
 :mod:`consortium.models.eta_boosted`) holds ``model_card.json``, ``encoder.json`` (its kind and
 ``"form": "boosted"``), ``boosters.json`` (the trees in LightGBM's own text format) and, when
-stacked, its base model as a model directory in ``base/``.
+stacked, its base model as a model directory in ``base/``. A member's timetable (see
+:mod:`consortium.models.timetable`) holds ``model_card.json``, ``encoder.json`` (``"form":
+"timetable"``) and ``timetable.json`` (its interval ends and on-time rate).
 
 Examples
 --------
@@ -45,6 +47,7 @@ from consortium.models.eta_boosted import BoostedEta
 from consortium.models.families import MODEL_KINDS, family, family_of
 from consortium.models.family import AnyModel, StoredModel
 from consortium.models.stock_boosted import BoostedStock
+from consortium.models.timetable import TimetableEta
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,8 @@ CALIBRATION = "calibration.json"
 BOOSTERS = "boosters.json"
 BASE = "base"
 BOOSTED_FORM = "boosted"
+TIMETABLE = "timetable.json"
+TIMETABLE_FORM = "timetable"
 FORMAT = "consortium-model/1"
 
 __all__ = ["AnyModel", "StoredModel", "load_model", "load_stored_model", "read_card", "save_model"]
@@ -86,6 +91,11 @@ def save_model(model: StoredModel, out_dir: Path, *, card: Mapping[str, Any]) ->
             save_model(model.base, out_dir / BASE, card={"kind": kind.kind, "role": "base"})
         _write_json(out_dir / ENCODER, {"format": FORMAT, "kind": kind.kind, "form": BOOSTED_FORM})
         _write_json(out_dir / BOOSTERS, model.to_dict())
+    elif isinstance(model, TimetableEta):
+        _write_json(
+            out_dir / ENCODER, {"format": FORMAT, "kind": kind.kind, "form": TIMETABLE_FORM}
+        )
+        _write_json(out_dir / TIMETABLE, model.to_dict())
     else:
         torch.save(model.network.state_dict(), out_dir / WEIGHTS)
         encoder: dict[str, Any] = {"format": FORMAT, **kind.encoder_dict(model)}
@@ -119,16 +129,18 @@ def load_model(model_dir: Path) -> AnyModel:
     Raises
     ------
     ModelError
-        A file is missing or malformed, the weights do not fit, or it holds a boosted model.
+        A file is missing or malformed, the weights do not fit, or it holds no network.
     """
     model = load_stored_model(model_dir)
     if not isinstance(model, AnyModel):
-        raise ModelError(str(Path(model_dir) / ENCODER), "a boosted model, not a network")
+        raise ModelError(
+            str(Path(model_dir) / ENCODER), "a boosted model or timetable, not a network"
+        )
     return model
 
 
 def load_stored_model(model_dir: Path) -> StoredModel:
-    """Load the model of ``model_dir``, a network or a boosted model, onto the CPU.
+    """Load the model of ``model_dir`` (a network, a boosted model or a timetable) onto the CPU.
 
     Raises
     ------
@@ -144,6 +156,8 @@ def load_stored_model(model_dir: Path) -> StoredModel:
         raise ModelError(path, f"unknown model kind {encoder.get('kind')!r}")
     if encoder.get("form") == BOOSTED_FORM:
         return _load_boosted(model_dir, kind=str(encoder["kind"]))
+    if encoder.get("form") == TIMETABLE_FORM:
+        return _load_timetable(model_dir, kind=str(encoder["kind"]))
     calibration = _read_json(model_dir / CALIBRATION)
     try:
         model = family(encoder["kind"]).restore(encoder, calibration)
@@ -161,6 +175,17 @@ def load_stored_model(model_dir: Path) -> StoredModel:
         raise ModelError(str(weights), f"weights do not load: {exc}") from exc
     model.network.eval()
     return model
+
+
+def _load_timetable(model_dir: Path, *, kind: str) -> TimetableEta:
+    path = str(model_dir / TIMETABLE)
+    if kind != TimetableEta.kind:
+        raise ModelError(path, f"a timetable is an {TimetableEta.kind!r} model, not {kind!r}")
+    data = _read_json(model_dir / TIMETABLE)
+    try:
+        return TimetableEta.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(path, f"malformed timetable: {exc!r}") from exc
 
 
 def _load_boosted(model_dir: Path, *, kind: str) -> StoredModel:
