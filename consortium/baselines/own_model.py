@@ -8,8 +8,10 @@ it. The candidates are
   (the rows never leave; the card says so), early-stopped and calibrated on the latest slice of
   those rows;
 * ``stacked``: a LightGBM on the member's rows that also reads the pooled model's forecasts;
-* its local-only models: ``local_dp`` (its own DP model, when it has one) and ``lightgbm`` (a
-  LightGBM on its rows only).
+* its local-only models: for ETA ``timetable`` (the member's own schedule, no model: delay 0,
+  see :class:`~consortium.models.timetable.TimetableEta`; its rows only size the interval and
+  on-time rate, on its machine), then ``local_dp`` (its own DP model, when it has one) and
+  ``lightgbm`` (a LightGBM on its rows only).
 
 Every candidate is fitted on the member's training period and scored on its validation period
 (the time-ordered tail of the rows it trained on, never the later test period) by its family's
@@ -17,9 +19,10 @@ main metric (:attr:`~consortium.models.family.ModelFamily.loss_metric`: MAE for 
 stock). The best local-only candidate is kept unless a candidate that uses the pool beats it there
 clearly (by more than a standard error of the paired per-row differences); then the lowest of those
 wins. So the chosen model is by construction never worse on validation than the best local-only
-candidate, and a close call on a short validation period keeps the local one. The winner is
-then refitted with the same recipe on training and validation rows together, and written with its
-card to ``<state>/models/<kind>/`` (:func:`write_own_model`), a model directory that
+candidate (for ETA: never worse than the member's own timetable), and a close call on a short
+validation period keeps the local one. The winner is then refitted with the same recipe on
+training and validation rows together, and written with its card (which lists every candidate)
+to ``<state>/models/<kind>/`` (:func:`write_own_model`), a model directory that
 ``consortium predict`` and ``consortium evaluate`` read.
 """
 
@@ -58,7 +61,7 @@ __all__ = [
     "write_own_model",
 ]
 
-LOCAL_ONLY: tuple[str, ...] = ("local_dp", "lightgbm")
+LOCAL_ONLY: tuple[str, ...] = ("timetable", "local_dp", "lightgbm")
 """Names of the local-only candidates (the bar the own model must clear)."""
 
 DEFAULT_MARGIN_SE = 1.0
@@ -141,7 +144,7 @@ def own_model_candidates(
     local_dp: StoredModel | None = None,
     seed: int = 0,
 ) -> list[Candidate]:
-    """Return a member's candidates, local-only ones first.
+    """Return a member's candidates, local-only ones first (for ETA the timetable first of all).
 
     Parameters
     ----------
@@ -157,6 +160,17 @@ def own_model_candidates(
         Seed of the LightGBM and fine-tuning runs.
     """
     candidates: list[Candidate] = []
+    timetable = fam.timetable
+    if timetable is not None:
+        candidates.append(
+            Candidate(
+                "timetable",
+                lambda rows: timetable(settings).fit(rows),
+                True,
+                True,  # its interval and on-time rate are read from the raw rows
+                "the member's own timetable: no model (delay 0, its past delays' range)",
+            )
+        )
     if local_dp is not None:
         candidates.append(
             Candidate("local_dp", lambda rows: local_dp, True, False, "the member's local DP model")
@@ -255,6 +269,9 @@ def choose_own_model(
     logger.info("own model of %s: %s (validation %s %.4g)", member, best.name, metric,
                 validation.loc[best.name, metric])  # fmt: skip
     card = _card(fam, best, validation, metric, settings, train=train, valid=valid)
+    card["candidates"] = {
+        c.name: {"description": c.description, "local_only": c.local_only} for c in candidates
+    }
     card["skipped"] = skipped
     card["gain_over_best_local_in_standard_errors"] = margins
     card["required_standard_errors"] = margin_se
