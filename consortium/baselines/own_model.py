@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "LOCAL_ONLY",
     "Candidate",
+    "local_only",
     "OwnModel",
     "choose_own_model",
     "own_model_candidates",
@@ -62,7 +63,21 @@ __all__ = [
 ]
 
 LOCAL_ONLY: tuple[str, ...] = ("timetable", "local_dp", "lightgbm")
-"""Names of the local-only candidates (the bar the own model must clear)."""
+"""Names of the local-only candidates (the bar the own model must clear); see :func:`local_only`."""
+
+
+def local_only(fam: ModelFamily) -> tuple[str, ...]:
+    """Return the local-only candidates' names for ``fam`` (the timetable where it is one).
+
+    A stock value table also has a ``timetable`` row (a rate baseline), but the stock own model
+    is not chosen against it, so the gain of joining must not count it.
+    """
+    return (
+        LOCAL_ONLY
+        if fam.timetable is not None
+        else tuple(n for n in LOCAL_ONLY if n != "timetable")
+    )
+
 
 DEFAULT_MARGIN_SE = 1.0
 """How many standard errors of the paired loss difference a pooled candidate must win by."""

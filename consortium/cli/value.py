@@ -83,7 +83,7 @@ def run_value(
     from rich.console import Console
 
     from consortium.baselines.member_value import MemberValue, member_value
-    from consortium.baselines.own_model import LOCAL_ONLY, write_own_model
+    from consortium.baselines.own_model import local_only, write_own_model
     from consortium.data import load_table
     from consortium.data.member_files import member_data_file
     from consortium.evaluation.value import value_details, value_markdown, value_table
@@ -130,7 +130,7 @@ def run_value(
         raise ConfigError("members", f"no member in {members} could be scored")
     scores = {m: r.scores for m, r in results.items()}
     chosen = {m: r.own.chosen.name for m, r in results.items()}
-    table = value_table(scores, metric=fam.loss_metric, local_only=LOCAL_ONLY, chosen=chosen)
+    table = value_table(scores, metric=fam.loss_metric, local_only=local_only(fam), chosen=chosen)
     scored = value_details(scores, metrics=fam.value_metrics)
     for member, result in results.items():
         mine = value_markdown(table.loc[[member]]) + "\n\n" + value_markdown(scored.loc[[member]])

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from consortium.baselines.member_value import member_value
-from consortium.baselines.own_model import LOCAL_ONLY, write_own_model
+from consortium.baselines.own_model import local_only, write_own_model
 from consortium.data import load_table
 from consortium.data.member_files import member_data_file
 from consortium.evaluation.value import value_details, value_table
@@ -95,7 +95,7 @@ def value_of_joining(
     result = member_value(rows, fam=fam, settings=settings, pooled=load_stored_model(pooled_dir),
                           member=member, seed=seed)  # fmt: skip
     scores = {member: result.scores}
-    table = value_table(scores, metric=fam.loss_metric, local_only=LOCAL_ONLY,
+    table = value_table(scores, metric=fam.loss_metric, local_only=local_only(fam),
                         chosen={member: result.own.chosen.name})  # fmt: skip
     details = value_details(scores, metrics=fam.value_metrics).loc[member]
     folder = member_state_dir(member_dir, member=member, state_dir=state)

@@ -14,12 +14,14 @@ from typer.testing import CliRunner
 from consortium.baselines.own_model import (
     LOCAL_ONLY,
     choose_own_model,
+    local_only,
     own_model_candidates,
     own_model_dir,
     write_own_model,
 )
 from consortium.cli.main import app
 from consortium.data.targets import delay_minutes, time_split
+from consortium.evaluation.value import value_table
 from consortium.models.eta_boosted import BoostedEta
 from consortium.models.families import family
 from consortium.models.family import FitRequest, ModelSettings
@@ -160,3 +162,17 @@ def test_timetable_is_kept_when_trained_models_validate_worse_and_predict_reads_
     eta = pd.to_datetime(forecasts["eta"], utc=True, format="ISO8601")
     assert (eta.to_numpy() == member.test["scheduled_arrival"].dt.round("s").to_numpy()).all()
     assert np.allclose(forecasts["p_on_time"], expected["p_on_time"].round(6))
+
+
+def test_the_gain_of_joining_counts_the_timetable_only_where_it_is_a_candidate() -> None:
+    # Prepare: one member's later-row scores where the baseline row named "timetable" is the
+    # best; for stock it is a rate baseline, not a candidate of the stock own model
+    scores = {"m": pd.DataFrame({"mae": [10.0, 12.0, 11.0], "n": [50, 50, 50]},
+                                index=["timetable", "lightgbm", "own"])}  # fmt: skip
+    # Execute
+    eta = value_table(scores, metric="mae", local_only=local_only(family("eta")))
+    stock = value_table(scores, metric="mae", local_only=local_only(family("stock")))
+    # Assert
+    assert (eta.loc["m", "best_local_only"], eta.loc["m", "gain_percent"]) == ("timetable", -10.0)
+    assert stock.loc["m", "best_local_only"] == "lightgbm"
+    assert stock.loc["m", "gain_percent"] == pytest.approx(100 * (12.0 - 11.0) / 12.0)
