@@ -22,6 +22,7 @@ from consortium.baselines._checks import (
     not_fitted,
 )
 from consortium.data.targets import delay_minutes, on_time
+from consortium.models.timetable import TimetableEta
 
 _ROUTE_LEVELS: tuple[tuple[str, ...], ...] = (("mode", "origin", "destination"), ("mode",), ())
 _STATS = ("median", "lower", "upper", "on_time_rate")
@@ -126,29 +127,21 @@ class _EmpiricalBaseline:
         return found["on_time_rate"]
 
 
-class ScheduleBaseline(_EmpiricalBaseline):
+class ScheduleBaseline(TimetableEta):
     """The carrier's own schedule: the ETA a cargo owner already has.
 
     The point forecast is a delay of 0; the interval is the central ``level`` range of all
     training delays (which are the schedule's errors), and ``p_on_time`` is the overall
-    on-time rate. Only the point ignores the data, so the interval need not contain 0.
-
-    Examples
-    --------
-    >>> legs = pd.DataFrame({
-    ...     "scheduled_arrival": pd.to_datetime(["2024-01-01 10:00"] * 4, utc=True),
-    ...     "actual_arrival": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:10",
-    ...         "2024-01-01 10:20", "2024-01-01 11:00"], utc=True)})
-    >>> model = ScheduleBaseline(level=0.5, tolerance_minutes=15).fit(legs)
-    >>> model.predict_eta(legs).iloc[0].tolist()
-    [0.0, 7.5, 30.0, 0.5]
+    on-time rate. Only the point ignores the data, so the interval need not contain 0. It is
+    :class:`~consortium.models.timetable.TimetableEta` (the stored form an own model can take)
+    under the baseline's name; its example is there.
     """
 
     name = "schedule"
-    _levels = ((),)
 
-    def _point(self, found: pd.DataFrame) -> pd.Series:
-        return pd.Series(0.0, index=found.index)
+    def __init__(self, *, level: float, tolerance_minutes: int, min_group_size: int = 5) -> None:
+        check_positive("min_group_size", min_group_size)  # one group: all legs
+        super().__init__(level=level, tolerance_minutes=tolerance_minutes, name=self.name)
 
 
 class RouteMedianBaseline(_EmpiricalBaseline):
